@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// The kubectl-calico entry point: the single binary is bundled from here, and
+// `npm link` / `npm i -g .` link it. kubectl runs plugins with argv[0] set to
+// the executable's path, so `kubectl-calico` is shown as `kubectl calico`.
+import path from 'node:path';
+import { isSea } from 'node:sea';
+import { main } from '../src/main.ts';
+
+const invokedAs = path.basename(isSea() ? process.argv0 : (process.argv[1] ?? 'kubectl-calico')).replace(/\.(js|exe)$/i, '');
+const binaryName = invokedAs.startsWith('kubectl-') ? `kubectl ${invokedAs.slice('kubectl-'.length)}` : invokedAs;
+
+main({
+  argv: process.argv.slice(2),
+  env: process.env,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  binaryName,
+}).then((code) => {
+  // Exit once stdout has drained: open keep-alive connections must not hold the process.
+  process.stdout.write('', () => process.exit(code));
+});

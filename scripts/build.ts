@@ -1,0 +1,14 @@
+// npm run build: bundles the CLI into one CommonJS file with esbuild, then
+// makes dist/kubectl-calico with @yao-pkg/pkg in SEA mode on the stock Node
+// from the npm registry (node_modules/node), entirely offline.
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundle, hostTarget, makeSea, ROOT } from './sea.ts';
+
+const bundleFile = await bundle();
+const output = path.join(ROOT, 'dist', process.platform === 'win32' ? 'kubectl-calico.exe' : 'kubectl-calico');
+const nodeBinary = path.join(ROOT, 'node_modules', 'node', 'bin', process.platform === 'win32' ? 'node.exe' : 'node');
+if (!fs.existsSync(nodeBinary)) throw new Error(`${nodeBinary} is missing: run npm ci`);
+// The V8 code cache is only valid for the host's own Node binary; it halves start-up.
+await makeSea(bundleFile, [{ target: hostTarget(), nodeBinary, output }], { useCodeCache: true });
+console.log(`built ${path.relative(ROOT, output)} (${(fs.statSync(output).size / 1e6).toFixed(1)} MB)`);

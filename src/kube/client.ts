@@ -1,0 +1,190 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import type { Logger } from '../cli/logger.ts';
+import { PLUGIN_NAME, PLUGIN_VERSION } from '../build-info.ts';
+import { ApiError, ConnectionError, connectionError, type KubeStatus } from './errors.ts';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  method?: string;
+  query?: Query;
+  /** An object is sent as JSON; a string as is, with `contentType`. */
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  /** Overrides --request-timeout for this request (0: none). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RawResponse {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface ClientSettings {
+  kubeConfig: KubeConfig;
+  server: string;
+  contextName: string;
+  userName: string;
+  impersonateGroups: string[];
+  logger: Logger;
+  timeoutMs: number;
+  /** The cluster has a proxy (proxy-url or HTTPS_PROXY): use client-node's proxy agent. */
+  proxied: boolean;
+}
+
+const USER_AGENT = `${PLUGIN_NAME}/${PLUGIN_VERSION} (${process.platform}/${process.arch})`;
+
+/**
+ * The one HTTP path to the API server: credentials from the kubeconfig
+ * (tokens, client certificates, exec plugins via client-node), kept-alive
+ * connections, request logging at -v 6+, and Status objects turned into errors.
+ */
+export class KubeClient {
+  readonly server: string;
+  readonly contextName: string;
+  readonly userName: string;
+  private readonly settings: ClientSettings;
+  private agent: http.Agent | undefined;
+
+  constructor(settings: ClientSettings) {
+    this.settings = settings;
+    this.server = settings.server;
+    this.contextName = settings.contextName;
+    this.userName = settings.userName;
+  }
+
+  /** Sends a request and returns the decoded JSON body; a non-2xx answer throws ApiError. */
+  async json<T>(path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.request(path, options);
+    if (response.statusCode < 200 || response.statusCode > 299) throw apiError(response);
+    return JSON.parse(response.body.toString('utf8')) as T;
+  }
+
+  /** Like json(), but a 404 is `undefined` instead of an error. */
+  async optional<T>(path: string, options: RequestOptions = {}): Promise<T | undefined> {
+    const response = await this.request(path, options);
+    if (response.statusCode === 404) return undefined;
+    if (response.statusCode < 200 || response.statusCode > 299) throw apiError(response);
+    return JSON.parse(response.body.toString('utf8')) as T;
+  }
+
+  async request(path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    const url = this.url(path, options.query);
+    const method = options.method ?? 'GET';
+    const { headers, body } = await this.prepare(method, url, options);
+    const started = performance.now();
+    try {
+      const response = await this.send(url, method, headers, body, options);
+      this.logResponse(method, url, response, started);
+      return response;
+    } catch (error) {
+      this.settings.logger.log(6, 'request.go', `${method} ${url} failed in ${Math.round(performance.now() - started)} milliseconds: ${String(error)}`);
+      throw error;
+    }
+  }
+
+  url(path: string, query?: Query): string {
+    const url = new URL(this.server);
+    url.pathname = url.pathname.replace(/\/$/, '') + path;
+    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    return url.toString();
+  }
+
+  private async prepare(method: string, url: string, options: RequestOptions) {
+    const tls: https.RequestOptions = { headers: {} };
+    await this.settings.kubeConfig.applyToHTTPSOptions(tls);
+    this.agent ??= this.settings.proxied ? (tls.agent as http.Agent) : makeAgent(url, tls);
+    const headers: http.OutgoingHttpHeaders = {
+      ...(tls.headers as http.OutgoingHttpHeaders),
+      Accept: options.accept ?? 'application/json',
+      'User-Agent': USER_AGENT,
+    };
+    if (this.settings.impersonateGroups.length > 0) headers['Impersonate-Group'] = this.settings.impersonateGroups;
+    let body: Buffer | undefined;
+    if (options.body !== undefined) {
+      body = Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
+      headers['Content-Type'] = options.contentType ?? 'application/json';
+      headers['Content-Length'] = body.length;
+    }
+    this.logRequest(method, url, headers, body);
+    return { headers, body };
+  }
+
+  private send(url: string, method: string, headers: http.OutgoingHttpHeaders, body: Buffer | undefined, options: RequestOptions): Promise<RawResponse> {
+    const timeoutMs = options.timeoutMs ?? this.settings.timeoutMs;
+    const transport = url.startsWith('https:') ? https : http;
+    return new Promise<RawResponse>((resolve, reject) => {
+      const request = transport.request(url, { method, headers, agent: this.agent, signal: options.signal }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ statusCode: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+        response.on('error', (error) => reject(connectionError(error, this.server)));
+      });
+      if (timeoutMs > 0) {
+        request.setTimeout(timeoutMs, () => {
+          request.destroy(new ConnectionError(`the server ${this.server} did not answer within ${timeoutMs / 1000}s (--request-timeout)`, 'ETIMEDOUT'));
+        });
+      }
+      request.on('error', (error: NodeJS.ErrnoException) => reject(error instanceof ConnectionError || error.name === 'AbortError' ? error : connectionError(error, this.server)));
+      request.end(body);
+    });
+  }
+
+  private logRequest(method: string, url: string, headers: http.OutgoingHttpHeaders, body: Buffer | undefined): void {
+    const logger = this.settings.logger;
+    if (logger.enabled(9)) {
+      const flags = Object.entries(headers).map(([k, v]) => `-H "${k}: ${maskHeader(k, v)}"`).join(' ');
+      logger.log(9, 'request.go', `curl -v -X${method} ${flags} '${url}'`);
+    } else if (logger.enabled(7)) {
+      logger.log(7, 'request.go', `${method} ${url}`);
+      logger.log(7, 'request.go', 'Request Headers:');
+      for (const [key, value] of Object.entries(headers)) logger.log(7, 'request.go', `    ${key}: ${maskHeader(key, value)}`);
+    }
+    if (body && logger.enabled(8)) logger.log(8, 'request.go', `Request Body: ${truncate(body.toString('utf8'))}`);
+  }
+
+  private logResponse(method: string, url: string, response: RawResponse, started: number): void {
+    const logger = this.settings.logger;
+    const ms = Math.round(performance.now() - started);
+    logger.log(6, 'request.go', `${method} ${url} ${response.statusCode} ${http.STATUS_CODES[response.statusCode] ?? ''} in ${ms} milliseconds`);
+    if (logger.enabled(8)) logger.log(8, 'request.go', `Response Body: ${truncate(response.body.toString('utf8'))}`);
+  }
+}
+
+/** One kept-alive agent per client (client-node's own agents close every connection). */
+function makeAgent(url: string, tls: https.RequestOptions): http.Agent {
+  if (url.startsWith('http:')) return new http.Agent({ keepAlive: true });
+  return new https.Agent({
+    keepAlive: true,
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    servername: tls.servername,
+    ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+  });
+}
+
+export function apiError(response: RawResponse): ApiError {
+  let status: KubeStatus = {};
+  try {
+    status = JSON.parse(response.body.toString('utf8')) as KubeStatus;
+  } catch {
+    status = { message: response.body.toString('utf8').trim().slice(0, 200) };
+  }
+  const retryAfter = Number(response.headers['retry-after']);
+  return new ApiError(response.statusCode, status, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+}
+
+function maskHeader(name: string, value: http.OutgoingHttpHeader | undefined): string {
+  if (name.toLowerCase() === 'authorization') return `${String(value).split(' ')[0]} <masked>`;
+  return Array.isArray(value) ? value.join(', ') : String(value);
+}
+
+function truncate(text: string, limit = 10_240): string {
+  return text.length > limit ? `${text.slice(0, limit)} [truncated ${text.length - limit} chars]` : text;
+}

@@ -1,0 +1,115 @@
+import { Cli, type Definition } from 'clipanion';
+import type { Writable, Readable } from 'node:stream';
+import { flagSpecFrom, hoistLeadingFlags, normalizeFlags } from './cli/argv.ts';
+import { CliError, ExitCode, UsageError } from './cli/errors.ts';
+import type { CalicoCommand, CalicoContext } from './cli/command.ts';
+import { commandName, renderCommandHelp, renderTopHelp } from './cli/help.ts';
+import { VersionCommand } from './commands/version.ts';
+
+export const COMMANDS = [VersionCommand];
+
+export interface MainIO {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** `kubectl calico` when started as the plugin executable. */
+  binaryName: string;
+}
+
+/** Runs one command line and returns its exit code; errors become one `error:` line. */
+export async function main(io: MainIO): Promise<number> {
+  const cli = new Cli<CalicoContext>({ binaryName: io.binaryName, enableColors: false });
+  for (const command of COMMANDS) cli.register(command);
+  const definitions = cli.definitions();
+  const context: CalicoContext = { ...Cli.defaultContext, env: io.env, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, binaryName: io.binaryName, colorDepth: 1 };
+  let command: CalicoCommand | undefined;
+  try {
+    const args = hoistLeadingFlags(io.argv, flagSpecFrom(allOptions(definitions)), (words) => pathLength(definitions, words, io.binaryName));
+    const definition = findDefinition(definitions, args, io.binaryName);
+    if (!definition) return usage(io, args, definitions);
+    if (wantsHelp(args)) {
+      io.stdout.write(renderCommandHelp(io.binaryName, definition));
+      return ExitCode.ok;
+    }
+    const normalized = normalizeFlags(args, flagSpecFrom(definition.options.map((o) => o.definition)));
+    command = processArgs(cli, normalized, context, definition);
+    const code = await command.validateAndExecute();
+    return typeof code === 'number' ? code : ExitCode.ok;
+  } catch (error) {
+    return reportError(io, error, command);
+  }
+}
+
+/** No command named: the overview for `--help`, `help` or nothing; an error for an unknown word. */
+function usage(io: MainIO, args: string[], definitions: Definition[]): number {
+  const first = args.find((a) => !a.startsWith('-'));
+  if (first === undefined || first === 'help') {
+    io.stdout.write(renderTopHelp(io.binaryName, definitions));
+    return ExitCode.ok;
+  }
+  io.stderr.write(`error: unknown command "${first}" for "${io.binaryName}"\nRun '${io.binaryName} --help' for usage.\n`);
+  return ExitCode.usage;
+}
+
+function processArgs(cli: Cli<CalicoContext>, args: string[], context: CalicoContext, definition: Definition): CalicoCommand {
+  try {
+    return cli.process(args, context) as CalicoCommand;
+  } catch (error) {
+    const message = clipanionMessage(error);
+    const path = commandWords(definition, context.binaryName).join(' ');
+    throw new UsageError(`${message}\nSee '${context.binaryName} ${path} --help' for usage.`);
+  }
+}
+
+/** Rewords clipanion's parse errors the way kubectl (pflag) words them. */
+function clipanionMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const reason = text.split('\n')[0]!;
+  const quoted = /\("(.*)"\)/.exec(reason)?.[1];
+  if (/^(Unsupported|Invalid) option name/.test(reason)) return `unknown flag: ${quoted}`;
+  if (reason.startsWith('Not enough arguments to option')) return `flag needs an argument: ${reason.replace(/^Not enough arguments to option (.*)\.$/, '$1')}`;
+  if (reason.startsWith('Extraneous positional argument')) return `unexpected argument "${quoted}"`;
+  return reason.replace(/\.$/, '');
+}
+
+function reportError(io: MainIO, error: unknown, command: CalicoCommand | undefined): number {
+  if (error instanceof CliError) {
+    io.stderr.write(`error: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr.write(`error: ${message.split('\n')[0]}\n`);
+  if (error instanceof Error && command && Number(command.verbosity) >= 6) io.stderr.write(`${error.stack}\n`);
+  return ExitCode.failure;
+}
+
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+function allOptions(definitions: Definition[]): string[] {
+  return definitions.flatMap((d) => d.options.map((o) => o.definition));
+}
+
+function commandWords(definition: Definition, binaryName: string): string[] {
+  return commandName(definition, binaryName).split(' ');
+}
+
+function findDefinition(definitions: Definition[], args: string[], binaryName: string): Definition | undefined {
+  const length = pathLength(definitions, args.filter((a) => !a.startsWith('-')), binaryName);
+  if (length === 0) return undefined;
+  return definitions.find((d) => commandWords(d, binaryName).join(' ') === args.slice(0, length).join(' '));
+}
+
+/** How many leading words name a registered command (the longest match wins). */
+function pathLength(definitions: Definition[], words: string[], binaryName: string): number {
+  let best = 0;
+  for (const definition of definitions) {
+    const path = commandWords(definition, binaryName);
+    if (path.length > best && path.every((word, i) => words[i] === word)) best = path.length;
+  }
+  return best;
+}

@@ -1,0 +1,214 @@
+// Field sets in the `FieldsV1` form kube-apiserver stores in managedFields
+// (`{"f:spec":{"f:containers":{"k:{\"name\":\"x\"}":{".":{},"f:image":{}}}}}`)
+// and the operations server-side apply needs on them: which fields an object
+// sets, who owns what, conflicts, and removing fields a manager gave up.
+import { stableStringify } from './store.ts';
+
+export type FieldSet = { [element: string]: FieldSet };
+
+/** How the list at a path (field names only, no indices) merges: by keys, as a set, or atomically. */
+export type ListType = { keys: string[] } | 'set' | 'atomic';
+
+export interface Schema {
+  listType(path: readonly string[]): ListType;
+  /** Maps marked x-kubernetes-map-type: atomic are owned as one field. */
+  atomicMap?(path: readonly string[]): boolean;
+}
+
+/** Fields never tracked in managedFields. */
+const UNTRACKED_METADATA = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generateName']);
+
+/** Every field `object` sets, excluding identity and bookkeeping fields. */
+export function fieldsOfObject(object: Record<string, unknown>, schema: Schema, include: (top: string) => boolean = () => true): FieldSet {
+  const set: FieldSet = {};
+  for (const [key, value] of Object.entries(object)) {
+    if (key === 'apiVersion' || key === 'kind' || value === undefined || !include(key)) continue;
+    if (key === 'metadata' && value && typeof value === 'object') {
+      const meta: FieldSet = {};
+      for (const [mk, mv] of Object.entries(value)) {
+        if (UNTRACKED_METADATA.has(mk) || mv === undefined) continue;
+        meta[`f:${mk}`] = fieldsOf(mv, schema, ['metadata', mk]);
+      }
+      if (Object.keys(meta).length) set['f:metadata'] = meta;
+      continue;
+    }
+    set[`f:${key}`] = fieldsOf(value, schema, [key]);
+  }
+  return set;
+}
+
+function fieldsOf(value: unknown, schema: Schema, path: string[]): FieldSet {
+  if (Array.isArray(value)) return listFields(value, schema, path);
+  if (value === null || typeof value !== 'object') return {};
+  if (schema.atomicMap?.(path)) return {};
+  const set: FieldSet = {};
+  for (const [key, child] of Object.entries(value)) if (child !== undefined) set[`f:${key}`] = fieldsOf(child, schema, [...path, key]);
+  return set;
+}
+
+function listFields(items: unknown[], schema: Schema, path: string[]): FieldSet {
+  const type = schema.listType(path);
+  if (type === 'atomic') return {};
+  const set: FieldSet = {};
+  for (const item of items) {
+    if (type === 'set') {
+      set[`v:${JSON.stringify(item)}`] = {};
+    } else if (item && typeof item === 'object') {
+      set[itemKey(item as Record<string, unknown>, type.keys)] = { '.': {}, ...fieldsOf(item, schema, path) };
+    }
+  }
+  return set;
+}
+
+function itemKey(item: Record<string, unknown>, keys: string[]): string {
+  const picked: Record<string, unknown> = {};
+  for (const key of [...keys].sort()) if (item[key] !== undefined) picked[key] = item[key];
+  return `k:${JSON.stringify(picked)}`;
+}
+
+/** Leaf paths of a set: fields with nothing under them, and `.` (an element itself). */
+export function leaves(set: FieldSet, prefix: string[] = []): string[][] {
+  const result: string[][] = [];
+  for (const [element, child] of Object.entries(set)) {
+    const path = [...prefix, element];
+    if (Object.keys(child).length === 0) result.push(path);
+    else result.push(...leaves(child, path));
+  }
+  return result;
+}
+
+export function has(set: FieldSet, path: readonly string[]): boolean {
+  let node: FieldSet | undefined = set;
+  for (const element of path) {
+    node = node[element];
+    if (!node) return false;
+  }
+  return true;
+}
+
+export function union(a: FieldSet, b: FieldSet): FieldSet {
+  const result: FieldSet = { ...a };
+  for (const [element, child] of Object.entries(b)) result[element] = result[element] ? union(result[element]!, child) : child;
+  return result;
+}
+
+/** `a` without the leaves of `b` (empty branches are dropped). */
+export function difference(a: FieldSet, b: FieldSet): FieldSet {
+  const result: FieldSet = {};
+  for (const [element, child] of Object.entries(a)) {
+    const other = b[element];
+    if (!other) result[element] = child;
+    else if (Object.keys(child).length > 0 && Object.keys(other).length > 0) {
+      const rest = difference(child, other);
+      if (Object.keys(rest).length) result[element] = rest;
+    }
+  }
+  return result;
+}
+
+/** The leaves of `a` that are also in `b`. */
+export function intersection(a: FieldSet, b: FieldSet): FieldSet {
+  const result: FieldSet = {};
+  for (const [element, child] of Object.entries(a)) {
+    const other = b[element];
+    if (!other) continue;
+    if (Object.keys(child).length === 0 || Object.keys(other).length === 0) result[element] = {};
+    else {
+      const both = intersection(child, other);
+      if (Object.keys(both).length) result[element] = both;
+    }
+  }
+  return result;
+}
+
+export function isEmpty(set: FieldSet): boolean {
+  return Object.keys(set).length === 0;
+}
+
+/** The value a field path points at, or undefined when absent. */
+export function valueAt(object: unknown, path: readonly string[]): unknown {
+  let node: unknown = object;
+  for (const element of path) {
+    if (node === undefined || node === null) return undefined;
+    if (element === '.') continue;
+    if (element.startsWith('f:')) node = (node as Record<string, unknown>)[element.slice(2)];
+    else if (element.startsWith('k:')) node = findKeyed(node, element);
+    else if (element.startsWith('v:')) {
+      const wanted = element.slice(2);
+      node = Array.isArray(node) ? node.find((v) => JSON.stringify(v) === wanted) : undefined;
+    }
+  }
+  return node;
+}
+
+function findKeyed(list: unknown, element: string): unknown {
+  if (!Array.isArray(list)) return undefined;
+  const key = JSON.parse(element.slice(2)) as Record<string, unknown>;
+  return list.find((item) => item && typeof item === 'object' && Object.entries(key).every(([k, v]) => stableStringify((item as Record<string, unknown>)[k]) === stableStringify(v)));
+}
+
+/** Removes every leaf of `set` from `object` (a copy is returned). */
+export function removeFields(object: Record<string, unknown>, set: FieldSet): Record<string, unknown> {
+  const copy = structuredClone(object);
+  for (const path of leaves(set).sort((a, b) => b.length - a.length)) removePath(copy, path);
+  return copy;
+}
+
+function removePath(root: unknown, path: string[]): void {
+  const last = path[path.length - 1]!;
+  const parentPath = last === '.' ? path.slice(0, -2) : path.slice(0, -1);
+  const target = last === '.' ? path[path.length - 2]! : last;
+  const parent = valueAt(root, parentPath);
+  if (parent === undefined || parent === null) return;
+  if (target.startsWith('f:') && typeof parent === 'object' && !Array.isArray(parent)) {
+    delete (parent as Record<string, unknown>)[target.slice(2)];
+  } else if (Array.isArray(parent)) {
+    const item = target.startsWith('k:') ? findKeyed(parent, target) : valueAt(parent, [target]);
+    const index = parent.indexOf(item);
+    if (index >= 0) parent.splice(index, 1);
+  }
+}
+
+/**
+ * Merges an applied configuration into an object: maps recursively, keyed
+ * lists element by element, sets as unions, everything else replaced.
+ */
+export function mergeApplied(current: unknown, applied: unknown, schema: Schema, path: string[] = []): unknown {
+  if (Array.isArray(applied)) return mergeList(Array.isArray(current) ? current : [], applied, schema, path);
+  if (!isPlainObject(applied) || !isPlainObject(current) || schema.atomicMap?.(path)) return structuredClone(applied);
+  const result: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(applied)) result[key] = mergeApplied(current[key], value, schema, [...path, key]);
+  return result;
+}
+
+function mergeList(current: unknown[], applied: unknown[], schema: Schema, path: string[]): unknown[] {
+  const type = schema.listType(path);
+  if (type === 'atomic') return structuredClone(applied);
+  if (type === 'set') return [...current, ...applied.filter((v) => !current.some((c) => stableStringify(c) === stableStringify(v)))];
+  const result = [...current];
+  for (const item of applied) {
+    const key = isPlainObject(item) ? itemKey(item, type.keys) : '';
+    const index = result.findIndex((c) => isPlainObject(c) && itemKey(c, type.keys) === key);
+    if (index >= 0) result[index] = mergeApplied(result[index], item, schema, path);
+    else result.push(structuredClone(item));
+  }
+  return result;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** `.spec.calicoNetwork.ipPools`, `.spec.containers[name="x"].image`: how SSA conflicts name a field. */
+export function describePath(path: readonly string[]): string {
+  let text = '';
+  for (const element of path) {
+    if (element === '.') continue;
+    if (element.startsWith('f:')) text += `.${element.slice(2)}`;
+    else if (element.startsWith('k:')) {
+      const key = JSON.parse(element.slice(2)) as Record<string, unknown>;
+      text += `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+    } else if (element.startsWith('v:')) text += `[=${element.slice(2)}]`;
+  }
+  return text;
+}

@@ -1,0 +1,178 @@
+// The test cluster's etcd: every object by resource, namespace and name, one
+// cluster-wide resourceVersion counter, and a bounded history of changes so
+// watches can resume from a resourceVersion (older ones get 410 Gone).
+import type { KubeObject } from './types.ts';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoreEvent {
+  type: EventType;
+  /** Resource key, e.g. `pods` or `deployments.apps`. */
+  key: string;
+  object: KubeObject;
+  revision: number;
+}
+
+export type Listener = (event: StoreEvent) => void;
+
+interface Table {
+  objects: Map<string, KubeObject>;
+  /** Sorted `namespace/name` keys, rebuilt lazily after inserts and removals. */
+  sorted: string[] | undefined;
+}
+
+export class Store {
+  private rev = 1;
+  private readonly tables = new Map<string, Table>();
+  private readonly history: StoreEvent[] = [];
+  private readonly historyLimit: number;
+  private readonly listeners = new Set<Listener>();
+
+  constructor(historyLimit = 20_000) {
+    this.historyLimit = historyLimit;
+  }
+
+  revision(): number {
+    return this.rev;
+  }
+
+  get(key: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.tables.get(key)?.objects.get(storageKey(namespace, name));
+  }
+
+  /** Objects of one resource in etcd key order, optionally in one namespace and after a given key. */
+  list(key: string, namespace?: string, after?: string): KubeObject[] {
+    const table = this.tables.get(key);
+    if (!table) return [];
+    const keys = this.sortedKeys(table);
+    const prefix = namespace === undefined ? '' : `${namespace}/`;
+    let start = lowerBound(keys, prefix);
+    if (after !== undefined) start = Math.max(start, lowerBound(keys, `${after}\u0000`));
+    const result: KubeObject[] = [];
+    for (; start < keys.length; start++) {
+      const k = keys[start]!;
+      if (!k.startsWith(prefix)) break;
+      result.push(table.objects.get(k)!);
+    }
+    return result;
+  }
+
+  count(key: string): number {
+    return this.tables.get(key)?.objects.size ?? 0;
+  }
+
+  /**
+   * Stores a new or changed object under a new resourceVersion and tells
+   * every listener; an object equal to the stored one is not written again.
+   */
+  put(key: string, object: KubeObject): KubeObject {
+    const table = this.table(key);
+    const id = storageKey(object.metadata.namespace, object.metadata.name);
+    const existing = table.objects.get(id);
+    if (existing && sameContent(existing, object)) return existing;
+    const revision = ++this.rev;
+    const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(revision) } };
+    if (!existing) table.sorted = undefined;
+    table.objects.set(id, stored);
+    this.emit({ type: existing ? 'MODIFIED' : 'ADDED', key, object: stored, revision });
+    return stored;
+  }
+
+  remove(key: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    const table = this.tables.get(key);
+    const id = storageKey(namespace, name);
+    const existing = table?.objects.get(id);
+    if (!table || !existing) return undefined;
+    table.objects.delete(id);
+    table.sorted = undefined;
+    const revision = ++this.rev;
+    const removed = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(revision) } };
+    this.emit({ type: 'DELETED', key, object: removed, revision });
+    return removed;
+  }
+
+  /** Drops every object of a resource without events (a CRD that was deleted). */
+  dropTable(key: string): void {
+    this.tables.delete(key);
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Changes after `revision`, or undefined when history no longer reaches back that far. */
+  changesSince(revision: number): StoreEvent[] | undefined {
+    const oldest = this.history[0]?.revision ?? this.rev + 1;
+    if (revision < oldest - 1 && revision < this.rev) return undefined;
+    const start = lowerBoundBy(this.history, revision + 1);
+    return this.history.slice(start);
+  }
+
+  oldestRevision(): number {
+    return this.history[0]?.revision ?? this.rev;
+  }
+
+  private emit(event: StoreEvent): void {
+    this.history.push(event);
+    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    for (const listener of [...this.listeners]) listener(event);
+  }
+
+  private table(key: string): Table {
+    let table = this.tables.get(key);
+    if (!table) this.tables.set(key, (table = { objects: new Map(), sorted: undefined }));
+    return table;
+  }
+
+  private sortedKeys(table: Table): string[] {
+    table.sorted ??= [...table.objects.keys()].sort();
+    return table.sorted;
+  }
+}
+
+export function storageKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+/** Equal apart from resourceVersion and the time stamps of managedFields. */
+function sameContent(a: KubeObject, b: KubeObject): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(object: KubeObject): string {
+  const { resourceVersion: _rv, managedFields, ...metadata } = object.metadata;
+  const fields = managedFields?.map(({ time: _time, ...rest }) => rest);
+  return stableStringify({ ...object, metadata: { ...metadata, managedFields: fields } });
+}
+
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function lowerBound(keys: string[], target: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (keys[mid]! < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function lowerBoundBy(events: StoreEvent[], revision: number): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (events[mid]!.revision < revision) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -105,6 +105,11 @@ export function validateObject(type: RegisteredType, object: KubeObject, old: Ku
 }
 
 function validateName(type: RegisteredType, name: string): StatusCause[] {
+  if (type.group === 'rbac.authorization.k8s.io') {
+    // RBAC objects only need a valid path segment (ValidateRBACName), e.g. `system:discovery`.
+    if (name && name !== '.' && name !== '..' && !/[/%]/.test(name)) return [];
+    return [{ reason: 'FieldValueInvalid', message: `Invalid value: "${name}": may not contain '/' or '%'`, field: 'metadata.name' }];
+  }
   const label = type.key === 'namespaces';
   if ((label ? RFC1123_LABEL : RFC1123_SUBDOMAIN).test(name) && name.length <= (label ? 63 : 253)) return [];
   const message = label

@@ -157,6 +157,9 @@ const maxJSONPatchOperations = 10000;
 
 class OpError extends Error {}
 
+/** Where json-patch v4 dereferences a missing `value` and the apiserver's panic filter answers. */
+class PanicError extends Error {}
+
 /** errors.Wrapf(err, format): "format: err". */
 const wrap = (msg: string, cause: string): OpError => new OpError(`${msg}: ${cause}`);
 const missing = 'missing value';
@@ -318,6 +321,7 @@ function applyReplace(doc: Container, op: Operation): Container {
   const { value: path, error } = stringField(op, 'path');
   if (path === undefined) throw wrap('replace operation failed to decode path', error ?? missing);
   if (path === '') {
+    if (op.value === undefined) throw new PanicError();
     const val = opValue(op);
     // Go returns errors.Wrapf(nil, …) here, which is nil: a scalar value is silently ignored.
     return Array.isArray(val) || isMap(val) ? val : doc;
@@ -402,6 +406,7 @@ function applyTest(doc: Container, op: Operation): void {
   }
   // A missing or null member equals a null value (and only that).
   if (val === undefined || val === null) {
+    if (op.value === undefined) throw new PanicError();
     if (op.value === null) return;
     throw failed();
   }
@@ -445,6 +450,10 @@ export function jsonPatch(target: unknown, operations: unknown): unknown {
       }
     }
   } catch (e) {
+    if (e instanceof PanicError) {
+      // WithPanicRecovery answers this as text/plain, not as a Status.
+      throw new PatchError(500, 'InternalError', 'This request caused apiserver to panic. Look in the logs for details.');
+    }
     if (!(e instanceof OpError)) throw e;
     throw new PatchError(422, 'Invalid', 'the server rejected our request due to an error in our request', e.message);
   }

@@ -617,6 +617,8 @@ export function parseFieldSelector(text: string): FieldSelector {
     const term = splitTerm(part);
     if (!term) throw new SelectorError(`invalid selector: '${text}'; can't understand '${part}'`);
     const value = unescapeValue(term.rhs);
+    // ParseSelector ends in Transform, which drops terms whose field and value are both empty.
+    if (term.lhs === '' && value === '') continue;
     requirements.push({ field: term.lhs, operator: term.op === '!=' ? '!=' : '=', value });
   }
   return { requirements };

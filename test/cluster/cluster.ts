@@ -1,0 +1,135 @@
+// Starts a test cluster: the API server emulator on https://127.0.0.1 with a
+// throwaway CA, a kubeconfig for it, a scenario seeded, and the simulated
+// controllers running. Tests call startCluster(); `npm run cluster` wraps it.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { stringify } from 'yaml';
+import { Api } from './api.ts';
+import { Authenticator, Authorizer } from './auth.ts';
+import { RealClock, type Clock } from './clock.ts';
+import { startApiServerControllers } from './controllers/apiserver.ts';
+import { startKubelets } from './controllers/kubelet.ts';
+import { startNodeControllers } from './controllers/nodes.ts';
+import { startOperator } from './controllers/operator.ts';
+import { FAST_TIMINGS, Runtime, type PodFaults, type Timings } from './controllers/runtime.ts';
+import { startScheduler } from './controllers/scheduler.ts';
+import { startWorkloadControllers } from './controllers/workloads.ts';
+import { OpenApi } from './discovery.ts';
+import { createHandler, type RequestLogEntry } from './http.ts';
+import { PodLogs } from './logs.ts';
+import { Registry } from './registry.ts';
+import { SCENARIOS, type Scenario } from './scenarios.ts';
+import { Store } from './store.ts';
+import { clientCertificate, createCertificateAuthority, serverCertificate, type CertificateAuthority } from './tls.ts';
+
+export interface ClusterOptions {
+  scenario?: string;
+  kubernetesVersion?: string;
+  latencyMs?: number;
+  errorRate?: number;
+  dropWatchesAfterSeconds?: number;
+  /** >1 runs the simulated cluster faster than wall time. */
+  speed?: number;
+  clock?: Clock;
+  timings?: Partial<Timings>;
+  podFaults?: Partial<PodFaults>;
+  requestLogFile?: string;
+  kubeconfigPath?: string;
+  bookmarkIntervalMs?: number;
+  random?: () => number;
+}
+
+export interface TestCluster {
+  url: string;
+  scenario: Scenario;
+  kubernetesVersion: string;
+  /** The kubeconfig (YAML) with contexts `kubernetes-admin@kubernetes` (current), `viewer@kubernetes` and `cert-admin@kubernetes`. */
+  kubeconfig: string;
+  kubeconfigPath: string | undefined;
+  tokens: { admin: string; viewer: string };
+  ca: CertificateAuthority;
+  api: Api;
+  runtime: Runtime;
+  requestLog: RequestLogEntry[];
+  stop(): Promise<void>;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
+  const scenario = SCENARIOS[options.scenario ?? 'kubeadm-3-nodes'];
+  if (!scenario) throw new Error(`unknown scenario "${options.scenario}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  const kubernetesVersion = options.kubernetesVersion ?? 'v1.31.3';
+  const match = /^v(\d+)\.(\d+)\.(\d+)$/.exec(kubernetesVersion);
+  if (!match) throw new Error(`--kubernetes-version must look like v1.31.3, not "${kubernetesVersion}"`);
+  const [, major = '1', minor = '31'] = match;
+  const clock = options.clock ?? new RealClock(options.speed ?? 1);
+  const store = new Store();
+  const registry = new Registry();
+  const api = new Api(store, registry, clock, Number(minor));
+  const logs = new PodLogs();
+  const ca = createCertificateAuthority();
+  const runtime = new Runtime(api, clock, logs, { ...FAST_TIMINGS, ...options.timings }, { failingImages: [], crashingContainers: [], ...options.podFaults });
+  startApiServerControllers(runtime);
+  startNodeControllers(runtime, ca.cert);
+  startWorkloadControllers(runtime);
+  startScheduler(runtime);
+  startKubelets(runtime);
+  startOperator(runtime);
+  scenario.seed(runtime, kubernetesVersion);
+
+  const tokens = { admin: randomBytes(16).toString('hex'), viewer: randomBytes(16).toString('hex') };
+  const authenticator = new Authenticator();
+  authenticator.addToken(tokens.admin, { name: 'kubernetes-admin', groups: ['kubeadm:cluster-admins'] });
+  authenticator.addToken(tokens.viewer, { name: 'viewer', groups: [] });
+  const requestLog: RequestLogEntry[] = [];
+  if (options.requestLogFile) fs.writeFileSync(options.requestLogFile, '');
+  const serverPair = serverCertificate(ca);
+  const handler = createHandler({
+    api,
+    authenticator,
+    authorizer: new Authorizer(store),
+    openapi: new OpenApi(registry, kubernetesVersion),
+    logs,
+    version: { major, minor, gitVersion: kubernetesVersion },
+    faults: { latencyMs: options.latencyMs ?? 0, errorRate: options.errorRate ?? 0, dropWatchesAfterMs: options.dropWatchesAfterSeconds === undefined ? undefined : options.dropWatchesAfterSeconds * 1000, random: options.random ?? Math.random },
+    requestLog,
+    requestLogFile: options.requestLogFile,
+    bookmarkIntervalMs: options.bookmarkIntervalMs ?? 30_000,
+  });
+  const server = https.createServer({ key: serverPair.key, cert: serverPair.cert, ca: [ca.cert], requestCert: true, rejectUnauthorized: false }, handler);
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const kubeconfig = makeKubeconfig(url, ca, tokens);
+  if (options.kubeconfigPath) fs.writeFileSync(options.kubeconfigPath, kubeconfig, { mode: 0o600 });
+  return {
+    url, scenario, kubernetesVersion, kubeconfig, kubeconfigPath: options.kubeconfigPath, tokens, ca, api, runtime, requestLog,
+    stop: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function makeKubeconfig(url: string, ca: CertificateAuthority, tokens: { admin: string; viewer: string }): string {
+  const cert = clientCertificate(ca, 'kubernetes-admin', ['kubeadm:cluster-admins']);
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'kubernetes', cluster: { server: url, 'certificate-authority-data': b64(ca.cert) } }],
+    contexts: [
+      { name: 'kubernetes-admin@kubernetes', context: { cluster: 'kubernetes', user: 'kubernetes-admin' } },
+      { name: 'viewer@kubernetes', context: { cluster: 'kubernetes', user: 'viewer' } },
+      { name: 'cert-admin@kubernetes', context: { cluster: 'kubernetes', user: 'cert-admin' } },
+    ],
+    'current-context': 'kubernetes-admin@kubernetes',
+    preferences: {},
+    users: [
+      { name: 'kubernetes-admin', user: { token: tokens.admin } },
+      { name: 'viewer', user: { token: tokens.viewer } },
+      { name: 'cert-admin', user: { 'client-certificate-data': b64(cert.cert), 'client-key-data': b64(cert.key) } },
+    ],
+  });
+}

@@ -1,0 +1,68 @@
+// npm run -s cluster -- --scenario kubeadm-3-nodes --kubeconfig ./test-cluster.kubeconfig [...]
+// Runs a test cluster in the foreground: writes the kubeconfig, prints one
+// line `READY <server-url>`, and stops cleanly on SIGINT or SIGTERM.
+import { parseArgs } from 'node:util';
+import { startCluster } from './cluster.ts';
+import { SCENARIOS } from './scenarios.ts';
+
+const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--kubernetes-version v1.31.3]
+       [--latency-ms N] [--error-rate P] [--drop-watches-after S] [--speed X] [--request-log FILE]
+       [--failing-image SUBSTRING]... [--crashing-container NS/POD-PREFIX/CONTAINER]...
+scenarios: ${Object.keys(SCENARIOS).join(', ')}`;
+
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      scenario: { type: 'string', default: 'kubeadm-3-nodes' },
+      kubeconfig: { type: 'string' },
+      'kubernetes-version': { type: 'string', default: 'v1.31.3' },
+      'latency-ms': { type: 'string', default: '0' },
+      'error-rate': { type: 'string', default: '0' },
+      'drop-watches-after': { type: 'string' },
+      speed: { type: 'string', default: '1' },
+      'request-log': { type: 'string' },
+      'failing-image': { type: 'string', multiple: true },
+      'crashing-container': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (error) {
+  fail((error as Error).message);
+}
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (!values.kubeconfig) fail('--kubeconfig FILE is required');
+const number = (flag: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) fail(`--${flag} must be a non-negative number, not "${text}"`);
+  return value;
+};
+
+try {
+  const cluster = await startCluster({
+    scenario: values.scenario,
+    kubernetesVersion: values['kubernetes-version'],
+    kubeconfigPath: values.kubeconfig,
+    latencyMs: number('latency-ms', values['latency-ms']),
+    errorRate: number('error-rate', values['error-rate']),
+    dropWatchesAfterSeconds: number('drop-watches-after', values['drop-watches-after']),
+    speed: number('speed', values.speed) || 1,
+    requestLogFile: values['request-log'],
+    podFaults: { failingImages: values['failing-image'] ?? [], crashingContainers: values['crashing-container'] ?? [] },
+  });
+  process.stdout.write(`READY ${cluster.url}\n`);
+  const stop = () => cluster.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} catch (error) {
+  fail((error as Error).message);
+}

@@ -1,0 +1,201 @@
+// Scenarios: the clusters tests declare. A scenario is data (nodes, kubeadm
+// networking, versions) plus a seed that creates what kubeadm and the
+// control plane would have created; the controllers then bring it to life.
+import type { NewObject } from './types.ts';
+import type { Runtime } from './controllers/runtime.ts';
+
+export interface ScenarioNode {
+  name: string;
+  ip: string;
+  podCIDR: string;
+  controlPlane: boolean;
+}
+
+export interface ScenarioData {
+  name: string;
+  description: string;
+  nodes: ScenarioNode[];
+  podSubnet: string;
+  serviceSubnet: string;
+}
+
+export interface Scenario extends ScenarioData {
+  seed(rt: Runtime, kubernetesVersion: string): void;
+}
+
+const GUIDE_NODES: ScenarioNode[] = [
+  { name: 'kubernetes-master-01', ip: '192.168.56.11', podCIDR: '10.97.0.0/24', controlPlane: true },
+  { name: 'kubernetes-worker-01', ip: '192.168.56.12', podCIDR: '10.97.1.0/24', controlPlane: false },
+  { name: 'kubernetes-worker-02', ip: '192.168.56.13', podCIDR: '10.97.2.0/24', controlPlane: false },
+];
+
+function kubeadmScenario(data: ScenarioData): Scenario {
+  return { ...data, seed: (rt, version) => seedKubeadm(rt, data, version) };
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  'kubeadm-3-nodes': kubeadmScenario({
+    name: 'kubeadm-3-nodes',
+    description: "The install guide's cluster: kubeadm, 3 nodes NotReady without a CNI, podSubnet 10.97.0.0/16, serviceSubnet 10.96.0.0/16",
+    nodes: GUIDE_NODES,
+    podSubnet: '10.97.0.0/16',
+    serviceSubnet: '10.96.0.0/16',
+  }),
+  'service-overlap': kubeadmScenario({
+    name: 'service-overlap',
+    description: "As kubeadm-3-nodes, but with kubeadm's default serviceSubnet 10.96.0.0/12, which contains the pod subnet 10.97.0.0/16",
+    nodes: GUIDE_NODES,
+    podSubnet: '10.97.0.0/16',
+    serviceSubnet: '10.96.0.0/12',
+  }),
+};
+
+const APISERVER = { fieldManager: 'kube-apiserver' };
+const KUBEADM = { fieldManager: 'kubeadm' };
+
+function seedKubeadm(rt: Runtime, data: ScenarioData, version: string): void {
+  const create = (key: string, object: NewObject, options = KUBEADM) => rt.api.create(rt.type(key), object.metadata.namespace, object, options);
+  for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, APISERVER);
+  seedRbac(rt);
+  const master = data.nodes.find((n) => n.controlPlane)!;
+  for (const node of data.nodes) seedNode(rt, node, version);
+  create('configmaps', {
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubeadm-config', namespace: 'kube-system' },
+    data: { ClusterConfiguration: clusterConfiguration(data, version, master) },
+  });
+  create('configmaps', {
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-proxy', namespace: 'kube-system', labels: { app: 'kube-proxy' } },
+    data: { 'config.conf': `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nbindAddress: 0.0.0.0\nclusterCIDR: ${data.podSubnet}\nkind: KubeProxyConfiguration\nmode: ""\n` },
+  });
+  const serviceBase = data.serviceSubnet.split('/')[0]!.split('.').slice(0, 3).join('.');
+  create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { clusterIP: `${serviceBase}.1`, clusterIPs: [`${serviceBase}.1`], ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], type: 'ClusterIP' } }, APISERVER);
+  create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } }, spec: { clusterIP: `${serviceBase}.10`, clusterIPs: [`${serviceBase}.10`], selector: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 }] } });
+  for (const component of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+    const image = component === 'etcd' ? 'registry.k8s.io/etcd:3.5.15-0' : `registry.k8s.io/${component}:${version}`;
+    create('pods', {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: `${component}-${master.name}`, namespace: 'kube-system', labels: { component, tier: 'control-plane' }, annotations: { 'kubernetes.io/config.source': 'file' }, ownerReferences: [] },
+      spec: { nodeName: master.name, hostNetwork: true, priorityClassName: 'system-node-critical', containers: [{ name: component, image }], tolerations: [{ effect: 'NoExecute', operator: 'Exists' }] },
+    }, { fieldManager: 'kubelet' });
+  }
+  create('serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'kube-proxy', namespace: 'kube-system' } });
+  create('serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'coredns', namespace: 'kube-system' } });
+  create('daemonsets.apps', {
+    apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kube-proxy', namespace: 'kube-system', labels: { 'k8s-app': 'kube-proxy' } },
+    spec: {
+      selector: { matchLabels: { 'k8s-app': 'kube-proxy' } },
+      template: { metadata: { labels: { 'k8s-app': 'kube-proxy' } }, spec: { hostNetwork: true, serviceAccountName: 'kube-proxy', priorityClassName: 'system-node-critical', nodeSelector: { 'kubernetes.io/os': 'linux' }, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'kube-proxy', image: `registry.k8s.io/kube-proxy:${version}` }] } },
+    },
+  });
+  create('deployments.apps', {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+      template: { metadata: { labels: { 'k8s-app': 'kube-dns' } }, spec: { serviceAccountName: 'coredns', priorityClassName: 'system-cluster-critical', nodeSelector: { 'kubernetes.io/os': 'linux' }, tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }, { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }], containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3' }] } },
+    },
+  });
+}
+
+function clusterConfiguration(data: ScenarioData, version: string, master: ScenarioNode): string {
+  return [
+    'apiServer: {}',
+    'apiVersion: kubeadm.k8s.io/v1beta4',
+    'caCertificateValidityPeriod: 87600h0m0s',
+    'certificateValidityPeriod: 8760h0m0s',
+    'certificatesDir: /etc/kubernetes/pki',
+    'clusterName: kubernetes',
+    `controlPlaneEndpoint: ${master.ip}:6443`,
+    'controllerManager: {}',
+    'dns: {}',
+    'encryptionAlgorithm: RSA-2048',
+    'etcd:',
+    '  local:',
+    '    dataDir: /var/lib/etcd',
+    'imageRepository: registry.k8s.io',
+    'kind: ClusterConfiguration',
+    `kubernetesVersion: ${version}`,
+    'networking:',
+    '  dnsDomain: cluster.local',
+    `  podSubnet: ${data.podSubnet}`,
+    `  serviceSubnet: ${data.serviceSubnet}`,
+    'proxy: {}',
+    'scheduler: {}',
+    '',
+  ].join('\n');
+}
+
+function seedNode(rt: Runtime, node: ScenarioNode, version: string): void {
+  const type = rt.type('nodes');
+  const labels: Record<string, string> = {
+    'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
+    'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux',
+    ...(node.controlPlane ? { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } : {}),
+  };
+  rt.api.create(type, undefined, {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { name: node.name, labels, annotations: { 'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///var/run/containerd/containerd.sock', 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' } },
+    spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR], taints: [...(node.controlPlane ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] : []), { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] },
+  }, { fieldManager: 'kubelet' });
+  const now = rt.now();
+  const condition = (t: string, reason: string, message: string) => ({ type: t, status: 'False', lastHeartbeatTime: now, lastTransitionTime: now, reason, message });
+  const capacity = { cpu: '2', 'ephemeral-storage': '41102484Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '4005136Ki', pods: '110' };
+  rt.api.mutate(type, undefined, node.name, (n) => {
+    n.status = {
+      capacity,
+      allocatable: { ...capacity, 'ephemeral-storage': '37879554114', memory: '3902736Ki' },
+      conditions: [
+        condition('MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+        condition('DiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+        condition('PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        condition('Ready', 'KubeletNotReady', 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized'),
+      ],
+      addresses: [{ type: 'InternalIP', address: node.ip }, { type: 'Hostname', address: node.name }],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        machineID: hex(node.name, 32), systemUUID: uuid(node.name), bootID: uuid(`${node.name}-boot`),
+        kernelVersion: '6.8.0-49-generic', osImage: 'Ubuntu 24.04.1 LTS', containerRuntimeVersion: 'containerd://1.7.24',
+        kubeletVersion: version, kubeProxyVersion: rt.api.minor >= 33 ? '' : version, operatingSystem: 'linux', architecture: 'amd64',
+      },
+    };
+  }, { fieldManager: 'kubelet', subresource: 'status' });
+}
+
+/** kubeadm's RBAC, plus a read-only `viewer` user without access to secrets. */
+function seedRbac(rt: Runtime): void {
+  const role = (name: string, rules: object[]) => rt.api.create(rt.type('clusterroles.rbac.authorization.k8s.io'), undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } }, rules }, APISERVER);
+  const bind = (name: string, roleName: string, subjects: object[]) => rt.api.create(rt.type('clusterrolebindings.rbac.authorization.k8s.io'), undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName }, subjects }, APISERVER);
+  const group = (name: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name });
+  role('cluster-admin', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }]);
+  role('system:discovery', [{ nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'], verbs: ['get'] }]);
+  role('system:public-info-viewer', [{ nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] }]);
+  role('view', [
+    { apiGroups: [''], resources: ['configmaps', 'endpoints', 'events', 'namespaces', 'nodes', 'pods', 'pods/log', 'pods/status', 'serviceaccounts', 'services'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'replicasets'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['operator.tigera.io', 'crd.projectcalico.org'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
+  ]);
+  role('system:basic-user', [{ apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] }]);
+  bind('cluster-admin', 'cluster-admin', [group('system:masters')]);
+  bind('kubeadm:cluster-admins', 'cluster-admin', [group('kubeadm:cluster-admins')]);
+  bind('system:discovery', 'system:discovery', [group('system:authenticated')]);
+  bind('system:public-info-viewer', 'system:public-info-viewer', [group('system:authenticated'), group('system:unauthenticated')]);
+  bind('system:basic-user', 'system:basic-user', [group('system:authenticated')]);
+  bind('viewer', 'view', [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'viewer' }]);
+}
+
+function hex(seed: string, length: number): string {
+  let out = '';
+  let h = 2166136261;
+  while (out.length < length) {
+    for (const ch of seed + out.length) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+    out += h.toString(16).padStart(8, '0');
+  }
+  return out.slice(0, length);
+}
+
+function uuid(seed: string): string {
+  const h = hex(seed, 32);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

@@ -35,6 +35,7 @@ export async function main(io: MainIO): Promise<number> {
     }
     const normalized = normalizeFlags(args, flagSpecFrom(definition.options.map((o) => o.definition)));
     command = processArgs(cli, normalized, context, definition);
+    void command.logger; // validates -v before anything runs
     const code = await command.validateAndExecute();
     return typeof code === 'number' ? code : ExitCode.ok;
   } catch (error) {

@@ -27,7 +27,7 @@ export function renderCommandHelp(binaryName: string, definition: Definition): s
   sections.push(definition.description?.trim() ? `${definition.description.trim()}.` : '');
   if (definition.details) sections.push(definition.details.trimEnd().replace(/ +$/gm, ''));
   if (definition.examples?.length) {
-    sections.push(['Examples:', ...definition.examples.map(([label, command]) => `  # ${label.trim()}\n  ${command}`)].join('\n\n'));
+    sections.push(`Examples:\n${definition.examples.map(([label, command]) => `  # ${label.trim()}\n  ${command}`).join('\n\n')}`);
   }
   const own = definition.options.filter((o) => !CLUSTER_FLAGS.has(flagNames(o.definition)[0]!));
   const cluster = definition.options.filter((o) => CLUSTER_FLAGS.has(flagNames(o.definition)[0]!));

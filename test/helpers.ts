@@ -1,0 +1,68 @@
+// Shared by the tests: run the built binary, real kubectl and the test cluster.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startCluster, type ClusterOptions, type TestCluster } from './cluster/cluster.ts';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const DIST = path.join(ROOT, 'dist');
+export const BINARY = path.join(DIST, 'kubectl-calico');
+export const SHARED_CALICO = path.resolve(ROOT, '..', 'shared', 'calico');
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program without blocking the event loop (the test cluster lives in this process). */
+export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env: options.env ?? process.env, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+export function tempDir(prefix = 'kubectl-calico-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** An environment like a user's shell: no KUBECONFIG, a fresh HOME (kubectl's caches live there). */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { PATH: `${DIST}:/usr/bin:/bin`, HOME: tempDir('home-'), ...extra };
+}
+
+/** The built binary, run directly. */
+export function plugin(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Result> {
+  return run(BINARY, args, { env });
+}
+
+/** Real kubectl (the dispatcher picks the client matching the server), with a fresh HOME unless given. */
+export function kubectl(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Result> {
+  return run('/usr/bin/kubectl', args, { env });
+}
+
+/** Starts a cluster with its kubeconfig written to a file, runs `body`, stops the cluster. */
+export async function withCluster<T>(options: ClusterOptions, body: (cluster: TestCluster & { kubeconfigPath: string }) => Promise<T>): Promise<T> {
+  const kubeconfigPath = path.join(tempDir('cluster-'), 'kubeconfig');
+  const cluster = await startCluster({ ...options, kubeconfigPath });
+  try {
+    return await body({ ...cluster, kubeconfigPath });
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Polls `check` until it returns a value (test clusters run in real time, fast timings). */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

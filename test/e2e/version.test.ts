@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import pkg from '../../package.json' with { type: 'json' };
-import { cleanEnv, DIST, kubectl, plugin, run, tempDir, withCluster } from '../helpers.ts';
+import { cleanEnv, DIST, kubectl, plugin, run, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
 
 test('version --client works with nothing but the binary and /usr/bin, in all formats', async () => {
   const env = { PATH: `${DIST}:/usr/bin`, HOME: tempDir() };
@@ -72,7 +72,7 @@ test('version against a cluster prints the server version, and the installed Cal
     assert.equal(before.code, 0, before.stderr);
     assert.match(before.stdout, /\nServer Version: v1\.31\.3\nCalico Version: not installed \(run "kubectl calico init"\)\n$/);
     const manifest = path.join(cluster.kubeconfigPath, '..', 'operator.yaml');
-    fs.copyFileSync(path.join(path.resolve(import.meta.dirname, '../../../shared/calico/v3.29.0'), 'tigera-operator.yaml'), manifest);
+    fs.copyFileSync(path.join(SHARED_CALICO, 'v3.29.0', 'tigera-operator.yaml'), manifest);
     const created = await kubectl(['create', '-f', manifest], env);
     assert.equal(created.code, 0, created.stderr);
     const after = await plugin(['version', '-o', 'json'], env);

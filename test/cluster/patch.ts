@@ -41,13 +41,9 @@ function setKey(m: JsonMap, k: string, v: unknown): void {
 // ---------------------------------------------------------------------------
 // Go formatting, for error texts
 
-/** strconv.FormatFloat(f, 'g', -1, 64), which %v uses for float64. */
+/** strconv.FormatFloat(f, 'g', -1, 64), which %v uses for float64: %e from 1e+06 and below 1e-04. */
 function goFloat(f: number): string {
   if (!Number.isFinite(f)) return f > 0 ? '+Inf' : f < 0 ? '-Inf' : 'NaN';
-  if (Number.isInteger(f) && Math.abs(f) < 1e21) {
-    // Integral floats still print in %e form from 1e+06 up.
-    if (Math.abs(f) < 1e6) return String(f);
-  }
   const [mantissa = '0', expText = '0'] = f.toExponential().split('e');
   const exp = Number(expText);
   if (exp < -4 || exp >= 6) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
@@ -393,6 +389,7 @@ function applyTest(doc: Container, op: Operation): void {
   if (path === undefined) throw wrap('test operation failed to decode path', error ?? missing);
   const failed = (): OpError => wrap(`testing value ${path} failed`, testFailed);
   if (path === '') {
+    if (op.value === undefined) throw new PanicError();
     if (!jsonEqual(doc, op.value)) throw failed();
     return;
   }
@@ -419,6 +416,8 @@ function applyTest(doc: Container, op: Operation): void {
  * its generic message (the library's text is in `detail`).
  */
 export function jsonPatch(target: unknown, operations: unknown): unknown {
+  // A JSON null decodes into an empty patch.
+  if (operations === null) return clone(target);
   if (!Array.isArray(operations)) {
     throw new PatchError(400, 'BadRequest', `json: cannot unmarshal ${jsonTypeName(operations)} into Go value of type jsonpatch.Patch`);
   }
@@ -560,7 +559,7 @@ const resourceSchemas: Record<string, PatchSchema> = {
 
 /** The strategic-merge-patch tags kube-apiserver uses for `resource` (ObjectMeta's included). */
 export function patchSchemaFor(resource: string): PatchSchema {
-  return { ...under('metadata', objectMeta), ...(resourceSchemas[resource] ?? {}) };
+  return { ...under('metadata', objectMeta), ...(Object.hasOwn(resourceSchemas, resource) ? resourceSchemas[resource] : {}) };
 }
 
 // ---------------------------------------------------------------------------
@@ -602,7 +601,7 @@ interface Lookup {
 /** LookupPatchMetadataFor{Struct,Slice} plus extractRetainKeysPatchStrategy. */
 function lookup(schema: Schema, key: string): Lookup {
   const path = schema.path ? `${schema.path}.${key}` : key;
-  const meta = schema.table[path];
+  const meta = Object.hasOwn(schema.table, path) ? schema.table[path] : undefined;
   const strategies = (meta?.strategy ?? '').split(',');
   let strategy: string;
   if (strategies.length === 1) strategy = strategies[0] === 'retainKeys' ? '' : strategies[0] ?? '';
@@ -1157,10 +1156,7 @@ function goSliceStable<T>(data: T[], less: (a: T, b: T) => boolean): void {
 export function strategicMergePatch(original: unknown, patch: unknown, resource: string): unknown {
   // A JSON null decodes into a nil map: nothing to apply.
   if (patch === null) return clone(original);
-  if (!isMap(patch)) {
-    const got = Array.isArray(patch) ? 'array' : patch === null ? 'null' : typeof patch;
-    throw badRequest(`json: cannot unmarshal ${got} into Go value of type map[string]interface {}`);
-  }
+  if (!isMap(patch)) throw badRequest(`json: cannot unmarshal ${jsonTypeName(patch)} into Go value of type map[string]interface {}`);
   const schema: Schema = { table: patchSchemaFor(resource), path: '' };
   return mergeMap(isMap(original) ? clone(original) : {}, clone(patch), schema);
 }

@@ -12,6 +12,11 @@ export class SelectorError extends Error {
   override name = 'SelectorError';
 }
 
+/** A record lookup that ignores inherited members such as `constructor`. */
+function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 // ---------------------------------------------------------------------------
 // Go-compatible formatting helpers
 
@@ -288,7 +293,7 @@ function scanIdOrKeyword(read: () => string, unread: () => void): ScannedItem {
     }
     buffer += ch;
   }
-  const keyword = string2token[buffer];
+  const keyword = own(string2token, buffer);
   return keyword ? { tok: keyword, literal: buffer } : { tok: 'identifier', literal: buffer };
 }
 
@@ -303,7 +308,7 @@ function scanSpecialSymbol(read: () => string, unread: () => void): ScannedItem 
       break;
     }
     buffer += ch;
-    const tok = string2token[buffer];
+    const tok = own(string2token, buffer);
     if (tok) {
       last = { tok, literal: buffer };
     } else if (last) {
@@ -500,7 +505,7 @@ export function labelSelectorFromObject(sel: LabelSelectorObject | null | undefi
     requirements.push(newRequirementOrThrow(key, '=', [matchLabels[key] ?? '']));
   }
   for (const expr of expressions) {
-    const op = metaOperators[expr.operator];
+    const op = own(metaOperators, String(expr.operator));
     if (!op) throw new SelectorError(`${goQuote(String(expr.operator))} is not a valid label selector operator`);
     requirements.push(newRequirementOrThrow(expr.key, op, [...(expr.values ?? [])]));
   }
@@ -710,7 +715,7 @@ function customResourceRules(crd: CustomResourceFields): FieldLabelRules {
 
 function rulesFor(resource: string, crd?: CustomResourceFields): FieldLabelRules {
   if (crd) return customResourceRules(crd);
-  return fieldLabelRules[resource] ?? defaultRules;
+  return own(fieldLabelRules, resource) ?? defaultRules;
 }
 
 /** The labels a field selector on `resource` may use (custom resources: pass their CRD facts). */
@@ -727,7 +732,7 @@ export function supportedFieldLabels(resource: string, crd?: CustomResourceField
 export function convertFieldSelector(resource: string, selector: FieldSelector, crd?: CustomResourceFields): FieldSelector {
   const rules = rulesFor(resource, crd);
   const requirements = selector.requirements.map((r) => {
-    const alias = rules.aliases?.[r.field];
+    const alias = rules.aliases ? own(rules.aliases, r.field) : undefined;
     if (alias) return { ...r, field: alias };
     if (!rules.labels.includes(r.field)) throw new SelectorError(rules.reject(r.field));
     return r;
@@ -762,7 +767,7 @@ function at(object: unknown, ...path: string[]): unknown {
   let cur = object;
   for (const key of path) {
     if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
-    cur = (cur as JsonMap)[key];
+    cur = own(cur as JsonMap, key);
   }
   return cur;
 }
@@ -848,6 +853,6 @@ export function selectableFields(resource: string, object: KubeObject, crd?: Cus
     }
     return { ...meta, ...custom };
   }
-  const specific = specificFields[resource];
+  const specific = own(specificFields, resource);
   return { ...(specific ? specific(object) : {}), ...meta };
 }

@@ -289,7 +289,8 @@ describe('strategicMergePatch', () => {
       { spec: { ports: [{ port: 9153, targetPort: 9153 }] } },
       'services',
     );
-    assert.deepEqual(svc, { spec: { ports: [{ port: 9153, name: 'metrics', targetPort: 9153 }, { port: 53, protocol: 'UDP', name: 'dns' }] } });
+    // Items already live keep their live order; only new ones go first.
+    assert.deepEqual(svc, { spec: { ports: [{ port: 53, protocol: 'UDP', name: 'dns' }, { port: 9153, name: 'metrics', targetPort: 9153 }] } });
   });
 
   it('clears unlisted keys with $retainKeys', () => {
@@ -330,7 +331,7 @@ describe('strategicMergePatch', () => {
       { code: 400, message: 'invalid patch format of primitive list' },
     );
     throwsPatch(
-      () => strategicMergePatch({ a: [[1]] }, { a: [[2]] }, 'configmaps'),
+      () => strategicMergePatch({ metadata: { finalizers: [['a']] } }, { metadata: { finalizers: [['b']] } }, 'configmaps'),
       { code: 422, reason: 'Invalid', message: 'lists of lists are not supported' },
     );
     throwsPatch(

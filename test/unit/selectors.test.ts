@@ -128,6 +128,12 @@ describe('matchesLabels', () => {
     it(`${JSON.stringify(text)} → ${expected}`, () => assert.equal(matchesLabels(parseLabelSelector(text), labels), expected));
   }
 
+  it('is not fooled by keys that name Object.prototype members', () => {
+    assert.equal(matchesLabels(parseLabelSelector('constructor'), {}), false);
+    assert.equal(matchesLabels(parseLabelSelector('toString=x'), { toString: 'x' }), true);
+    throwsSelector(() => convertFieldSelector('pods', parseFieldSelector('constructor=1')), 'field label not supported: constructor');
+  });
+
   it('treats missing labels as an empty set', () => {
     assert.equal(matchesLabels(parseLabelSelector('!a'), undefined), true);
     assert.equal(matchesLabels(parseLabelSelector('a'), undefined), false);

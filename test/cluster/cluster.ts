@@ -71,11 +71,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const ca = createCertificateAuthority();
   const runtime = new Runtime(api, clock, logs, { ...FAST_TIMINGS, ...options.timings }, { failingImages: [], crashingContainers: [], ...options.podFaults });
   startApiServerControllers(runtime);
-  startNodeControllers(runtime, ca.cert);
-  startWorkloadControllers(runtime);
-  startScheduler(runtime);
-  startKubelets(runtime);
-  startOperator(runtime);
+  if (scenario.controllers !== false) {
+    startNodeControllers(runtime, ca.cert);
+    startWorkloadControllers(runtime);
+    startScheduler(runtime);
+    startKubelets(runtime);
+    startOperator(runtime);
+  }
   scenario.seed(runtime, kubernetesVersion);
 
   const tokens = { admin: randomBytes(16).toString('hex'), viewer: randomBytes(16).toString('hex') };

@@ -8,6 +8,7 @@ import type { Api } from './api.ts';
 import { attributesOf, type Authenticator, type Authorizer, forbidden, PUBLIC_PATHS, ANONYMOUS } from './auth.ts';
 import { aggregatedDiscovery, aggregatedVersion, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions, type OpenApi } from './discovery.ts';
 import type { PodLogs } from './logs.ts';
+import { PatchError } from './patch.ts';
 import { handleResource, PlainNotFound } from './rest.ts';
 import { requestInfo } from './routes.ts';
 import { internalError, notFoundPath, StatusError, tooManyRequests, unauthorized } from './status.ts';
@@ -175,6 +176,11 @@ function sendError(response: ServerResponse, error: unknown): void {
 
 /** Anything that is not a Status becomes a 500 without a reason, as in kube-apiserver. */
 function asStatus(error: unknown): StatusError {
+  if (error instanceof PatchError) {
+    const status = new StatusError(error.code, error.reason, error.message);
+    if (!error.reason) delete status.body.reason;
+    return status;
+  }
   const message = error instanceof Error ? error.message : String(error);
   const status = new StatusError(500, '', message);
   delete status.body.reason;

@@ -2,6 +2,7 @@
 // networking, versions) plus a seed that creates what kubeadm and the
 // control plane would have created; the controllers then bring it to life.
 import type { NewObject } from './types.ts';
+import { LARGE } from './large.ts';
 import type { Runtime } from './controllers/runtime.ts';
 
 export interface ScenarioNode {
@@ -21,6 +22,8 @@ export interface ScenarioData {
 
 export interface Scenario extends ScenarioData {
   seed(rt: Runtime, kubernetesVersion: string): void;
+  /** False for a static snapshot whose objects no simulated controller should touch. */
+  controllers?: boolean;
 }
 
 const GUIDE_NODES: ScenarioNode[] = [
@@ -34,6 +37,7 @@ function kubeadmScenario(data: ScenarioData): Scenario {
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
+  large: LARGE,
   'kubeadm-3-nodes': kubeadmScenario({
     name: 'kubeadm-3-nodes',
     description: "The install guide's cluster: kubeadm, 3 nodes NotReady without a CNI, podSubnet 10.97.0.0/16, serviceSubnet 10.96.0.0/16",
@@ -162,7 +166,7 @@ function seedNode(rt: Runtime, node: ScenarioNode, version: string): void {
 }
 
 /** kubeadm's RBAC, plus a read-only `viewer` user without access to secrets. */
-function seedRbac(rt: Runtime): void {
+export function seedRbac(rt: Runtime): void {
   const role = (name: string, rules: object[]) => rt.api.create(rt.type('clusterroles.rbac.authorization.k8s.io'), undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } }, rules }, APISERVER);
   const bind = (name: string, roleName: string, subjects: object[]) => rt.api.create(rt.type('clusterrolebindings.rbac.authorization.k8s.io'), undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName }, subjects }, APISERVER);
   const group = (name: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name });

@@ -13,13 +13,12 @@ export function startScheduler(rt: Runtime): void {
       rt.enqueue(`schedule/${pod.metadata.namespace}/${pod.metadata.name}`, rt.timings.schedule, () => schedule(rt, pod.metadata.namespace!, pod.metadata.name));
     }
   });
-  rt.watch(['nodes'], () => {
+  // A node changed: retry every pending pod, once per burst of node events.
+  rt.watch(['nodes'], () => rt.enqueue('schedule/pending', rt.timings.schedule, () => {
     for (const pod of rt.api.store.list('pods')) {
-      if (!(pod.spec as { nodeName?: string }).nodeName && !pod.metadata.deletionTimestamp) {
-        rt.enqueue(`schedule/${pod.metadata.namespace}/${pod.metadata.name}`, rt.timings.schedule, () => schedule(rt, pod.metadata.namespace!, pod.metadata.name));
-      }
+      if (!(pod.spec as { nodeName?: string }).nodeName && !pod.metadata.deletionTimestamp) schedule(rt, pod.metadata.namespace!, pod.metadata.name);
     }
-  });
+  }));
 }
 
 function schedule(rt: Runtime, namespace: string, name: string): void {

@@ -58,11 +58,11 @@ function seedLarge(rt: Runtime, data: ScenarioData, version: string): void {
   };
   nodes.forEach((node, i) => {
     pod('kube-system', `kube-proxy-${suffix(i)}`, node, [`registry.k8s.io/kube-proxy:${version}`], true, { 'k8s-app': 'kube-proxy' });
-    pod('calico-system', `calico-node-${suffix(i)}`, node, [`quay.io/calico/node:${CALICO}`], true, { 'k8s-app': 'calico-node' });
-    pod('calico-system', `csi-node-driver-${suffix(i)}`, node, [`quay.io/calico/csi:${CALICO}`, `quay.io/calico/node-driver-registrar:${CALICO}`], false, { 'k8s-app': 'csi-node-driver' });
+    pod('calico-system', `calico-node-${suffix(i)}`, node, [`docker.io/calico/node:${CALICO}`], true, { 'k8s-app': 'calico-node' });
+    pod('calico-system', `csi-node-driver-${suffix(i)}`, node, [`docker.io/calico/csi:${CALICO}`, `docker.io/calico/node-driver-registrar:${CALICO}`], false, { 'k8s-app': 'csi-node-driver' });
   });
-  for (let i = 0; i < typha; i++) pod('calico-system', `calico-typha-5b7b5c6879-${suffix(i)}`, nodes[i * 7]!, [`quay.io/calico/typha:${CALICO}`], true, { 'k8s-app': 'calico-typha' });
-  pod('calico-system', 'calico-kube-controllers-7f8c9d6b5-x2x4z', nodes[1]!, [`quay.io/calico/kube-controllers:${CALICO}`], false, { 'k8s-app': 'calico-kube-controllers' });
+  for (let i = 0; i < typha; i++) pod('calico-system', `calico-typha-5b7b5c6879-${suffix(i)}`, nodes[i * 7]!, [`docker.io/calico/typha:${CALICO}`], true, { 'k8s-app': 'calico-typha' });
+  pod('calico-system', 'calico-kube-controllers-7f8c9d6b5-x2x4z', nodes[1]!, [`docker.io/calico/kube-controllers:${CALICO}`], false, { 'k8s-app': 'calico-kube-controllers' });
   pod('tigera-operator', 'tigera-operator-f8bc97d4c-bnnx4', nodes[0]!, ['quay.io/tigera/operator:v1.36.0'], true, { name: 'tigera-operator', 'k8s-app': 'tigera-operator' });
   for (let i = 0; pods < PODS; i++) {
     const namespace = `app-${String(i % APP_NAMESPACES).padStart(2, '0')}`;

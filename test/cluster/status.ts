@@ -59,7 +59,8 @@ export const MODIFIED = 'the object has been modified; please apply your changes
 export function invalid(type: Pick<ResourceType, 'group' | 'kind'>, name: string, causes: StatusCause[]): StatusError {
   const list = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
   const summary = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
-  return new StatusError(422, 'Invalid', `${type.kind} "${name}" is invalid: ${summary}`, {
+  const groupKind = type.group ? `${type.kind}.${type.group}` : type.kind;
+  return new StatusError(422, 'Invalid', `${groupKind} "${name}" is invalid: ${summary}`, {
     name,
     ...(type.group ? { group: type.group } : {}),
     kind: type.kind,

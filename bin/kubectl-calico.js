@@ -7,7 +7,17 @@ import { isSea } from 'node:sea';
 import { main } from '../src/main.ts';
 
 const invokedAs = path.basename(isSea() ? process.argv0 : (process.argv[1] ?? 'kubectl-calico')).replace(/\.(js|exe)$/i, '');
-const binaryName = invokedAs.startsWith('kubectl-') ? `kubectl ${invokedAs.slice('kubectl-'.length)}` : invokedAs;
+const completionOnly = invokedAs.startsWith('kubectl_complete-');
+const plugin = completionOnly ? `kubectl-${invokedAs.slice('kubectl_complete-'.length)}` : invokedAs;
+const binaryName = plugin.startsWith('kubectl-') ? `kubectl ${plugin.slice('kubectl-'.length)}` : plugin;
+
+// Interrupted: 130 for SIGINT and 143 for SIGTERM, like a shell reports them.
+// Commands that must say what they did first listen for the signals themselves.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.on(signal, () => {
+    if (process.listenerCount(signal) === 1) process.exit(code);
+  });
+}
 
 main({
   argv: process.argv.slice(2),
@@ -16,6 +26,7 @@ main({
   stdout: process.stdout,
   stderr: process.stderr,
   binaryName,
+  completionOnly,
 }).then((code) => {
   // Exit once stdout has drained: open keep-alive connections must not hold the process.
   process.stdout.write('', () => process.exit(code));

@@ -4,9 +4,12 @@ import { flagSpecFrom, hoistLeadingFlags, normalizeFlags } from './cli/argv.ts';
 import { CliError, ExitCode, UsageError } from './cli/errors.ts';
 import type { CalicoCommand, CalicoContext } from './cli/command.ts';
 import { commandName, renderCommandHelp, renderTopHelp } from './cli/help.ts';
+import { CompletionCommand } from './commands/completion.ts';
+import { StatusCommand } from './commands/status.ts';
 import { VersionCommand } from './commands/version.ts';
+import { complete } from './cli/complete.ts';
 
-export const COMMANDS = [VersionCommand];
+export const COMMANDS = [StatusCommand, VersionCommand, CompletionCommand];
 
 export interface MainIO {
   argv: string[];
@@ -16,6 +19,8 @@ export interface MainIO {
   stderr: Writable;
   /** `kubectl calico` when started as the plugin executable. */
   binaryName: string;
+  /** Started as `kubectl_complete-calico`: answer kubectl's completion requests. */
+  completionOnly?: boolean;
 }
 
 /** Runs one command line and returns its exit code; errors become one `error:` line. */
@@ -23,6 +28,10 @@ export async function main(io: MainIO): Promise<number> {
   const cli = new Cli<CalicoContext>({ binaryName: io.binaryName, enableColors: false });
   for (const command of COMMANDS) cli.register(command);
   const definitions = cli.definitions();
+  if (io.completionOnly || io.argv[0] === '__complete') {
+    io.stdout.write(complete(io.completionOnly ? io.argv : io.argv.slice(1), definitions, (d) => commandName(d, io.binaryName), io.env));
+    return ExitCode.ok;
+  }
   const context: CalicoContext = { ...Cli.defaultContext, env: io.env, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, binaryName: io.binaryName, colorDepth: 1 };
   let command: CalicoCommand | undefined;
   try {

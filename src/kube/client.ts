@@ -73,6 +73,47 @@ export class KubeClient {
     return JSON.parse(response.body.toString('utf8')) as T;
   }
 
+  /**
+   * A streaming GET (watches): `onLine` gets each line of the body as it
+   * arrives; resolves when the server ends the stream. A non-2xx answer
+   * rejects with ApiError; no request timeout applies once headers arrived.
+   */
+  async stream(path: string, options: RequestOptions, onLine: (line: string) => void): Promise<void> {
+    const url = this.url(path, options.query);
+    const { headers } = await this.prepare('GET', url, options);
+    const transport = url.startsWith('https:') ? https : http;
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const request = transport.request(url, { method: 'GET', headers, agent: this.agent, signal: options.signal }, (response) => {
+        this.settings.logger.log(6, 'request.go', `GET ${url} ${response.statusCode} ${http.STATUS_CODES[response.statusCode ?? 0] ?? ''} in ${Math.round(performance.now() - started)} milliseconds`);
+        request.setTimeout(0);
+        if ((response.statusCode ?? 0) >= 300) {
+          const chunks: Buffer[] = [];
+          response.on('data', (c: Buffer) => chunks.push(c));
+          response.on('end', () => reject(apiError({ statusCode: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) })));
+          return;
+        }
+        let buffered = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          buffered += chunk;
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line) onLine(line);
+          }
+        });
+        response.on('end', resolve);
+        response.on('error', (error) => reject(connectionError(error, this.server)));
+        response.on('aborted', () => reject(new ConnectionError('the watch connection was closed by the server', 'ECONNRESET')));
+      });
+      const timeoutMs = options.timeoutMs ?? this.settings.timeoutMs;
+      if (timeoutMs > 0) request.setTimeout(timeoutMs, () => request.destroy(new ConnectionError(`the server ${this.server} did not answer within ${timeoutMs / 1000}s (--request-timeout)`, 'ETIMEDOUT')));
+      request.on('error', (error: NodeJS.ErrnoException) => reject(error instanceof ConnectionError || error.name === 'AbortError' ? error : connectionError(error, this.server)));
+      request.end();
+    });
+  }
+
   async request(path: string, options: RequestOptions = {}): Promise<RawResponse> {
     const url = this.url(path, options.query);
     const method = options.method ?? 'GET';

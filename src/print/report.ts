@@ -53,13 +53,17 @@ export class Report<Doc extends object> {
     this.streams.stderr.write(`Warning: ${message}\n`);
   }
 
-  /** Writes the report: `render` gets the facts for text, the envelope is serialised otherwise. */
-  async finish(render: (facts: Partial<Doc>, format: OutputFormat) => string): Promise<void> {
+  /**
+   * Writes the report: `render` turns the facts into text; for JSON and
+   * YAML they are serialised in the envelope, through `machine` when their
+   * shape for machines differs (tables become records).
+   */
+  async finish(render: (facts: Partial<Doc>, format: OutputFormat) => string, machine: (facts: Partial<Doc>) => object = (facts) => facts): Promise<void> {
     if (!this.machine) {
       this.streams.stdout.write(render(this.facts, this.format));
       return;
     }
-    const document = { apiVersion: API_VERSION, kind: this.kind, ...this.facts, ...(this.warnings.length ? { warnings: this.warnings } : {}) };
+    const document = { apiVersion: API_VERSION, kind: this.kind, ...machine(this.facts), ...(this.warnings.length ? { warnings: this.warnings } : {}) };
     this.streams.stdout.write(await serialize(document, this.format as MachineFormat));
   }
 }

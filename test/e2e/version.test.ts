@@ -33,7 +33,8 @@ test('kubectl plugin list shows the plugin without warnings', async () => {
 test('help is named for kubectl and lists the commands; each command has examples', async () => {
   const top = await kubectl(['calico', '--help']);
   assert.equal(top.code, 0);
-  assert.match(top.stdout, /Commands:\n  version +Print the plugin, Kubernetes and Calico versions/);
+  assert.match(top.stdout, /Commands:\n(  \S+ +.+\n)*  version +Print the plugin, Kubernetes and Calico versions\n/);
+  assert.match(top.stdout, /\n  status +Show Calico's state at a glance\n/);
   assert.match(top.stdout, /Use "kubectl calico <command> --help"/);
   const version = await kubectl(['calico', 'version', '--help']);
   assert.match(version.stdout, /Examples:\n  # Print the client and cluster versions\n  kubectl calico version\n/);

@@ -118,14 +118,23 @@ export class KubeClient {
     const url = this.url(path, options.query);
     const method = options.method ?? 'GET';
     const { headers, body } = await this.prepare(method, url, options);
-    const started = performance.now();
-    try {
-      const response = await this.send(url, method, headers, body, options);
-      this.logResponse(method, url, response, started);
-      return response;
-    } catch (error) {
-      this.settings.logger.log(6, 'request.go', `${method} ${url} failed in ${Math.round(performance.now() - started)} milliseconds: ${String(error)}`);
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      let outcome: RawResponse | NodeJS.ErrnoException;
+      try {
+        outcome = await this.send(url, method, headers, body, options);
+        this.logResponse(method, url, outcome, started);
+      } catch (error) {
+        this.settings.logger.log(6, 'request.go', `${method} ${url} failed in ${Math.round(performance.now() - started)} milliseconds: ${String(error)}`);
+        outcome = error as NodeJS.ErrnoException;
+      }
+      const wait = retryDelay(outcome, attempt);
+      if (wait === undefined || options.signal?.aborted) {
+        if (outcome instanceof Error) throw outcome;
+        return outcome;
+      }
+      this.settings.logger.log(2, 'request.go', `${method} ${url}: ${describeOutcome(outcome)}; retrying in ${wait} ms (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 
@@ -208,6 +217,36 @@ function makeAgent(url: string, tls: https.RequestOptions): http.Agent {
     servername: tls.servername,
     ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
   });
+}
+
+const MAX_ATTEMPTS = 6;
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+
+/**
+ * How long to wait before trying again, or undefined to give up: transient
+ * failures only (429, 5xx, a connection reset), capped exponential backoff
+ * with jitter, and the server's Retry-After when it gives one.
+ */
+export function retryDelay(outcome: RawResponse | NodeJS.ErrnoException, attempt: number, random = Math.random): number | undefined {
+  if (attempt >= MAX_ATTEMPTS) return undefined;
+  if (outcome instanceof Error) {
+    const code = (outcome as ConnectionError).code ?? '';
+    return RETRYABLE_CODES.has(code) ? backoff(attempt, random) : undefined;
+  }
+  if (!RETRYABLE_STATUS.has(outcome.statusCode)) return undefined;
+  const retryAfter = Number(outcome.headers['retry-after']);
+  if (Number.isFinite(retryAfter) && retryAfter > 0) return Math.min(10_000, retryAfter * 1000);
+  return backoff(attempt, random);
+}
+
+function backoff(attempt: number, random: () => number): number {
+  const ceiling = Math.min(4_000, 200 * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+function describeOutcome(outcome: RawResponse | NodeJS.ErrnoException): string {
+  return outcome instanceof Error ? (outcome.code ?? outcome.message) : `${outcome.statusCode} ${http.STATUS_CODES[outcome.statusCode] ?? ''}`.trim();
 }
 
 export function apiError(response: RawResponse): ApiError {

@@ -1,0 +1,207 @@
+// `apply`: the guide's create → wait for the operator → create, done with
+// server-side apply (field manager kubectl-calico) so a re-run says
+// `unchanged` instead of AlreadyExists and the big CRDs never hit the
+// annotation limit. Stages: CRDs (then Established), the operator (then its
+// pod Running and Ready), the custom resources. One write per object,
+// concurrent within a stage; the gates follow watch events.
+import { CliError } from '../cli/errors.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { ApiError } from '../kube/errors.ts';
+import { displayName, objectPath, resourceOf, type ManifestObject } from '../kube/resources.ts';
+import { inform } from '../kube/watch.ts';
+import type { PoolSettings } from './custom-resources.ts';
+import type { Stage } from './plan.ts';
+
+export const FIELD_MANAGER = 'kubectl-calico';
+const CONCURRENCY = 8;
+
+export type DryRun = 'none' | 'client' | 'server';
+
+export interface ApplyOptions {
+  dryRun: DryRun;
+  forceConflicts: boolean;
+  /** Allows a change of the pool CIDR of a running install (a pool migration). */
+  force: boolean;
+  signal: AbortSignal;
+  /** Each object as it is done, e.g. `deployment.apps/tigera-operator serverside-applied`. */
+  onObject: (result: ObjectResult) => void;
+  /** Each gate as it is passed. */
+  onGate: (gate: string) => void;
+}
+
+export interface ObjectResult {
+  name: string;
+  action: 'created' | 'serverside-applied' | 'unchanged' | 'skipped';
+  dryRun: DryRun;
+  note?: string;
+}
+
+export class PartialApplyError extends CliError {
+  readonly applied: string[];
+  readonly pending: string[];
+  constructor(cause: string, applied: string[], pending: string[]) {
+    super(`${cause}\napplied: ${applied.length ? applied.join(', ') : 'nothing'}\nnot applied: ${pending.join(', ')}`);
+    this.applied = applied;
+    this.pending = pending;
+  }
+}
+
+export async function applyStages(kube: KubeClient, stages: Stage[], options: ApplyOptions): Promise<ObjectResult[]> {
+  const results: ObjectResult[] = [];
+  const all = stages.flatMap((s) => s.objects.map((o) => displayName(resourceOf(o.object, o.file), o.object)));
+  const done = () => results.map((r) => r.name);
+  try {
+    for (const stage of stages) {
+      const objects = stage.objects.map((o) => o.object);
+      if (stage.name === 'resources') await applyCustomResources(kube, objects, options, results);
+      else if (stage.name === 'operator') {
+        const [namespaces, rest] = partition(objects, (o) => o.kind === 'Namespace');
+        await applyAll(kube, namespaces, options, results);
+        await applyAll(kube, rest, options, results);
+      } else await applyAll(kube, objects, options, results);
+      if (options.dryRun !== 'none') continue;
+      if (stage.name === 'crds') await waitEstablished(kube, objects.map((o) => o.metadata.name), options);
+      if (stage.name === 'operator') await waitOperator(kube, options);
+    }
+  } catch (error) {
+    if (error instanceof CliError && !(error instanceof PartialApplyError) && results.length > 0 && error.exitCode === 1) {
+      throw new PartialApplyError(error.message, done(), all.filter((name) => !done().includes(name)));
+    }
+    throw error;
+  }
+  return results;
+}
+
+async function applyAll(kube: KubeClient, objects: ManifestObject[], options: ApplyOptions, results: ObjectResult[]): Promise<void> {
+  const queue = [...objects];
+  const worker = async () => {
+    for (let object = queue.shift(); object; object = queue.shift()) {
+      const result = await applyObject(kube, object, options);
+      results.push(result);
+      options.onObject(result);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+}
+
+interface Applied {
+  metadata?: { managedFields?: { manager: string; operation: string; time?: string }[] };
+}
+
+async function applyObject(kube: KubeClient, object: ManifestObject, options: ApplyOptions): Promise<ObjectResult> {
+  const info = resourceOf(object, 'manifest');
+  const name = displayName(info, object);
+  if (options.dryRun === 'client') return { name, action: 'serverside-applied', dryRun: 'client' };
+  const started = Math.floor(Date.now() / 1000) * 1000;
+  try {
+    const response = await kube.request(objectPath(info, object), {
+      method: 'PATCH',
+      body: object,
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: FIELD_MANAGER, force: options.forceConflicts, ...(options.dryRun === 'server' ? { dryRun: 'All' } : {}) },
+      signal: options.signal,
+    });
+    if (response.statusCode === 404 && options.dryRun === 'server' && info.group === 'operator.tigera.io') {
+      return { name, action: 'skipped', dryRun: 'server', note: 'its CRD is not installed yet, so the server cannot check it' };
+    }
+    if (response.statusCode >= 300) {
+      const { apiError } = await import('../kube/client.ts');
+      throw apiError(response);
+    }
+    if (response.statusCode === 201) return { name, action: 'created', dryRun: options.dryRun };
+    const applied = JSON.parse(response.body.toString('utf8')) as Applied;
+    const mine = applied.metadata?.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply');
+    const unchanged = mine?.time !== undefined && Date.parse(mine.time) < started;
+    return { name, action: unchanged ? 'unchanged' : 'serverside-applied', dryRun: options.dryRun };
+  } catch (error) {
+    if (error instanceof ApiError && error.statusCode === 409 && error.reason === 'Conflict') throw conflictError(name, error);
+    if (error instanceof ApiError) throw new CliError(`applying ${name}: ${error.message}`);
+    throw error;
+  }
+}
+
+function conflictError(name: string, error: ApiError): CliError {
+  const causes = (error.status.details?.causes ?? []).map((c) => `  ${c.field}: ${c.message}`).join('\n');
+  return new CliError(`applying ${name}: another field manager owns fields kubectl-calico would change:\n${causes}\nRe-run with --force-conflicts to take them over (the other manager's values are overwritten).`);
+}
+
+/** The Installation is compared first: an equal one is left alone, a pool CIDR change is a migration. */
+async function applyCustomResources(kube: KubeClient, objects: ManifestObject[], options: ApplyOptions, results: ObjectResult[]): Promise<void> {
+  const [installations, rest] = partition(objects, (o) => o.kind === 'Installation');
+  const installation = installations[0]!;
+  const live = options.dryRun === 'client' ? undefined : await kube.optional<ManifestObject>(objectPath(resourceOf(installation, 'custom-resources.yaml'), installation), { signal: options.signal }).catch((error: unknown) => {
+    if (error instanceof ApiError && error.statusCode === 404) return undefined;
+    throw error;
+  });
+  const desired = poolsOf(installation);
+  const current = live ? poolsOf(live) : [];
+  if (live && current.length && !options.force) {
+    const moved = desired.filter((d) => !current.some((c) => c.cidr === d.cidr));
+    if (moved.length) {
+      throw new CliError(
+        `the Installation already has IP pool ${current.map((c) => c.cidr).join(', ')}; applying ${desired.map((d) => d.cidr).join(', ')} is a pool migration: ` +
+        'the operator creates the new pool and deletes the old one, and running pods keep their old addresses until they are restarted. ' +
+        'Re-run with --force to do that, or run init again with the current CIDR.',
+      );
+    }
+  }
+  if (live && samePools(desired, current)) {
+    const result: ObjectResult = { name: 'installation.operator.tigera.io/default', action: 'unchanged', dryRun: options.dryRun };
+    results.push(result);
+    options.onObject(result);
+  } else {
+    await applyAll(kube, installations, options, results);
+  }
+  await applyAll(kube, rest, options, results);
+}
+
+function poolsOf(object: ManifestObject): Partial<PoolSettings>[] {
+  return ((object.spec as { calicoNetwork?: { ipPools?: Partial<PoolSettings>[] } } | undefined)?.calicoNetwork?.ipPools) ?? [];
+}
+
+/** Equal in every value the plan sets; the operator's defaults on top of them do not count. */
+function samePools(desired: Partial<PoolSettings>[], current: Partial<PoolSettings>[]): boolean {
+  return desired.length === current.length && desired.every((d, i) => (Object.keys(d) as (keyof PoolSettings)[]).filter((k) => (k as string) !== 'name').every((k) => String(current[i]?.[k]) === String(d[k])));
+}
+
+/** Gate 1: every applied CRD is Established (watched, not polled). */
+async function waitEstablished(kube: KubeClient, names: string[], options: ApplyOptions): Promise<void> {
+  if (names.length === 0) return;
+  const pending = new Set(names);
+  await until(options, (resolve) => inform<ManifestObject & { status?: { conditions?: { type: string; status: string }[] } }>(kube, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {}, (change) => {
+    const established = change.object.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+    if (change.type !== 'DELETED' && established) pending.delete(change.object.metadata.name);
+    if (pending.size === 0) resolve();
+  }, options.signal));
+  options.onGate(`${names.length} CustomResourceDefinitions Established`);
+}
+
+/** Gate 2, the guide's: the tigera-operator pod is Running and Ready. */
+async function waitOperator(kube: KubeClient, options: ApplyOptions): Promise<void> {
+  let ready = '';
+  await until(options, (resolve) => inform<ManifestObject & { status?: { phase?: string; conditions?: { type: string; status: string }[] } }>(kube, '/api/v1/namespaces/tigera-operator/pods', { labelSelector: 'name=tigera-operator' }, (change) => {
+    const pod = change.object;
+    if (change.type !== 'DELETED' && pod.status?.phase === 'Running' && pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+      ready = pod.metadata.name;
+      resolve();
+    }
+  }, options.signal));
+  options.onGate(`pod tigera-operator/${ready} Running and Ready`);
+}
+
+/** Runs an informer until its callback resolves, then stops it. */
+async function until(options: ApplyOptions, start: (resolve: () => void) => { stop(): void; done: Promise<void>; synced: Promise<void> }): Promise<void> {
+  let finish: () => void = () => {};
+  const reached = new Promise<void>((resolve) => (finish = resolve));
+  const informer = start(finish);
+  const aborted = new Promise<never>((_, reject) => options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true }));
+  try {
+    await Promise.race([reached, aborted, informer.synced.then(() => reached), informer.done.then(() => reached)]);
+  } finally {
+    informer.stop();
+  }
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter((i) => !test(i))];
+}

@@ -1,0 +1,91 @@
+// Rewriting custom-resources.yaml with only the chosen pool values changed.
+// The `yaml` Document API re-indents the ipPools list and drops blank
+// lines, so the edit happens on the concrete syntax tree: every comment,
+// blank line and indentation of upstream's file stays byte for byte.
+import { CST, Parser, parseAllDocuments } from 'yaml';
+import { CliError } from '../cli/errors.ts';
+
+export interface PoolSettings {
+  cidr: string;
+  blockSize: number;
+  encapsulation: string;
+  natOutgoing: string;
+  nodeSelector: string;
+}
+
+const FIELDS = ['cidr', 'blockSize', 'encapsulation', 'natOutgoing', 'nodeSelector'] as const;
+
+/** Kinds custom-resources.yaml holds in the releases kubectl-calico knows. */
+export const CUSTOM_RESOURCE_KINDS = ['Installation', 'APIServer', 'Goldmane', 'Whisker'];
+
+/** Sets the first pool to `pools[0]`; a second pool (the other IP family) is added after it in the same layout. */
+export function rewriteCustomResources(text: string, pools: PoolSettings[]): string {
+  const { documents, tokens } = parse(text);
+  const installation = documents.find((d) => scalarAt(d, ['kind']) === 'Installation');
+  if (!installation) throw new CliError('custom-resources.yaml has no Installation');
+  const seq = nodeAt(installation, ['spec', 'calicoNetwork', 'ipPools']);
+  const first = seq?.type === 'block-seq' ? seq.items[0] : undefined;
+  if (!first?.value || first.value.type !== 'block-map') throw new CliError('custom-resources.yaml has no spec.calicoNetwork.ipPools list in its Installation');
+  const pool = first.value;
+  for (const field of FIELDS) {
+    const item = pool.items.find((i: CST.BlockMap['items'][number]) => keyOf(i) === field);
+    if (!item?.value) throw new CliError(`custom-resources.yaml's first IP pool has no ${field} to set`);
+    CST.setScalarValue(item.value, String(pools[0]![field]));
+  }
+  let output = tokens.map((t) => CST.stringify(t)).join('');
+  if (pools[1]) output = addPool(output, pools[1]);
+  return output;
+}
+
+/** Inserts a copy of the first pool's lines, with the second pool's values, right after it. */
+function addPool(text: string, pool: PoolSettings): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => /^\s*- name: /.test(l));
+  const indent = (lines[start]!.match(/^(\s*)-/)?.[1] ?? '').length;
+  let end = start + 1;
+  while (end < lines.length && lines[end]!.trim() !== '' && (lines[end]!.match(/^\s*/)?.[0].length ?? 0) > indent && !/^\s*-/.test(lines[end]!)) end++;
+  const copy = lines.slice(start, end).map((line) => {
+    const match = /^(\s*(?:- )?)(\w+): (.*)$/.exec(line);
+    if (!match) return line;
+    const [, lead, key] = match;
+    if (key === 'name') return `${lead}name: default-ipv6-ippool`;
+    const value = (pool as unknown as Record<string, unknown>)[key!];
+    return value === undefined ? line : `${lead}${key}: ${value}`;
+  });
+  return [...lines.slice(0, end), ...copy, ...lines.slice(end)].join('\n');
+}
+
+type Token = CST.Token;
+type Node = CST.Token;
+
+function parse(text: string): { tokens: Token[]; documents: CST.BlockMap[] } {
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length) throw new CliError(`custom-resources.yaml is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  }
+  const tokens = [...new Parser().parse(text)];
+  const documents = tokens.filter((t): t is CST.Document => t.type === 'document').map((d) => d.value).filter((v): v is CST.BlockMap => v?.type === 'block-map');
+  return { tokens, documents };
+}
+
+function keyOf(item: CST.BlockMap['items'][number]): string | undefined {
+  return item.key && 'source' in item.key ? item.key.source : undefined;
+}
+
+function nodeAt(map: CST.BlockMap, path: string[]): Node | undefined {
+  let node: Node | undefined = map;
+  for (const key of path) {
+    if (node?.type !== 'block-map') return undefined;
+    node = node.items.find((i: CST.BlockMap['items'][number]) => keyOf(i) === key)?.value as Node | undefined;
+  }
+  return node;
+}
+
+function scalarAt(map: CST.BlockMap, path: string[]): string | undefined {
+  const node = nodeAt(map, path);
+  return node && 'source' in node ? node.source : undefined;
+}
+
+/** The kinds in a custom-resources file, to refuse files with objects apply does not expect. */
+export function customResourceKinds(text: string): string[] {
+  return parse(text).documents.map((d) => scalarAt(d, ['kind']) ?? '(no kind)');
+}

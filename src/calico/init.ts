@@ -1,0 +1,181 @@
+// `init`: validate the pool, check it against the cluster, fetch and verify
+// the release's manifests, and write the folder apply reads — everything
+// checked before anything is written, and written atomically.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CliError, UsageError } from '../cli/errors.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { parseCidrList, type Cidr } from './cidr.ts';
+import { checkPools, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork, type Finding } from './cluster-network.ts';
+import { rewriteCustomResources, type PoolSettings } from './custom-resources.ts';
+import { cacheDirectory, fetchManifests, sha256, verificationFor } from './manifests.ts';
+import { PLAN_FILE, renderPlan, type Plan } from './plan.ts';
+
+export interface InitOptions {
+  podCidr: string | undefined;
+  version: string;
+  dir: string;
+  blockSize: number;
+  blockSizeV6: number;
+  encapsulation: string;
+  natOutgoing: string;
+  nodeSelector: string;
+  manifestsFrom: string | undefined;
+  checksums: string | undefined;
+  insecureSkipVerify: boolean;
+  overwrite: boolean;
+  force: boolean;
+  env: NodeJS.ProcessEnv;
+  connect: () => Promise<KubeClient>;
+  warn: (message: string) => void;
+}
+
+export interface InitResult {
+  calicoVersion: string;
+  dir: string;
+  verification: Plan['verification'];
+  files: { name: string; sha256: string; origin: string; action: 'written' | 'unchanged' }[];
+  ipPools: PoolSettings[];
+  cluster: { checked: boolean; reason?: string; kubernetesVersion?: string; podSubnet?: string; serviceSubnet?: string; findings: Finding[] };
+  next: string;
+}
+
+export async function runInit(options: InitOptions): Promise<InitResult> {
+  const given = options.podCidr === undefined ? undefined : parseCidrList(options.podCidr);
+  if (given) checkBlockSizes(given, options);
+  const verification = verificationFor(options.version, options.checksums, options.insecureSkipVerify);
+  if (verification.source === 'none') options.warn(`--insecure-skip-verify: the Calico ${options.version} manifests are NOT checked against any sha256; anyone who can change them in transit or at the source controls what runs on every node`);
+  checkDir(options.dir);
+
+  const cluster = await clusterFacts(options);
+  const cidrs = given ?? (cluster.network ? discoverPodCidrs(cluster.network) : undefined);
+  if (!cidrs) {
+    throw new CliError(cluster.network
+      ? "cannot find the cluster's pod subnet (no podSubnet in kube-system/kubeadm-config and no node podCIDRs): pass --pod-cidr"
+      : `cannot check the cluster (${cluster.reason}) and no --pod-cidr was given: pass --pod-cidr`);
+  }
+  if (!given) checkBlockSizes(cidrs, options);
+  const findings = cluster.network ? checkPools(cidrs, cluster.network) : [];
+  const errors = findings.filter((f) => f.level === 'error');
+  if (errors.length && !options.force) throw new CliError(`${errors.map((f) => f.message).join('\n')}\n(--force writes it anyway)`);
+  for (const finding of findings) if (finding.level === 'warning' || options.force) options.warn(finding.message);
+  if (!cluster.network) options.warn(`could not check the pool against a cluster (${cluster.reason}); writing the files anyway`);
+  const support = cluster.network ? supportWarning(options.version, cluster.network.kubernetesVersion) : undefined;
+  if (support) options.warn(support);
+
+  const pools = cidrs.map((cidr) => poolFor(cidr, options));
+  const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir: cacheDirectory(options.env), env: options.env });
+  const contents = manifests.map((m) => ({
+    name: m.file,
+    origin: m.origin,
+    upstreamSha256: m.sha256,
+    data: m.file === 'custom-resources.yaml' ? Buffer.from(rewriteCustomResources(m.data.toString('utf8'), pools)) : m.data,
+  }));
+  const plan: Plan = {
+    apiVersion: 'kubectl-calico/v1alpha1',
+    kind: 'InstallPlan',
+    calicoVersion: options.version,
+    verification: verification.source,
+    files: contents.map((c) => ({ name: c.name, sha256: sha256(c.data), ...(c.name === 'custom-resources.yaml' ? { upstreamSha256: c.upstreamSha256 } : {}) })),
+    ipPools: pools,
+  };
+  const actions = writeFolder(options.dir, [...contents.map((c) => ({ name: c.name, data: c.data })), { name: PLAN_FILE, data: Buffer.from(renderPlan(plan)) }], options.overwrite);
+  return {
+    calicoVersion: options.version,
+    dir: options.dir,
+    verification: verification.source,
+    files: contents.map((c, i) => ({ name: c.name, sha256: plan.files[i]!.sha256, origin: c.origin, action: actions.get(c.name)! })),
+    ipPools: pools,
+    cluster: cluster.network
+      ? { checked: true, kubernetesVersion: cluster.network.kubernetesVersion, podSubnet: cluster.network.podSubnets.map((c) => c.text).join(',') || undefined, serviceSubnet: cluster.network.serviceSubnets.map((c) => c.text).join(',') || undefined, findings }
+      : { checked: false, reason: cluster.reason, findings: [] },
+    next: `kubectl calico apply${options.dir === './calico' ? '' : ` --dir ${options.dir}`}`,
+  };
+}
+
+function checkBlockSizes(cidrs: Cidr[], options: InitOptions): void {
+  for (const cidr of cidrs) {
+    const [size, flag, min, max] = cidr.family === 4 ? [options.blockSize, '--block-size', 20, 32] : [options.blockSizeV6, '--block-size-v6', 116, 128];
+    if (size < min || size > max) throw new UsageError(`invalid ${flag} ${size}: Calico's IPv${cidr.family} block size must be ${min} to ${max}`);
+    if (size < cidr.prefix) throw new UsageError(`invalid ${flag} ${size}: a /${size} block is larger than the pool ${cidr.text}; use a block size of at least ${cidr.prefix}`);
+  }
+}
+
+function poolFor(cidr: Cidr, options: InitOptions): PoolSettings {
+  if (cidr.family === 4) return { cidr: cidr.text, blockSize: options.blockSize, encapsulation: options.encapsulation, natOutgoing: options.natOutgoing, nodeSelector: options.nodeSelector };
+  // IPIP cannot carry IPv6; Calico's IPv6 default for NAT is Disabled.
+  const encapsulation = options.encapsulation.startsWith('IPIP') ? 'None' : options.encapsulation;
+  return { cidr: cidr.text, blockSize: options.blockSizeV6, encapsulation, natOutgoing: 'Disabled', nodeSelector: options.nodeSelector };
+}
+
+async function clusterFacts(options: InitOptions): Promise<{ network?: ClusterNetwork; reason?: string }> {
+  let kube: KubeClient;
+  try {
+    kube = await options.connect();
+  } catch (error) {
+    return { reason: (error as Error).message };
+  }
+  try {
+    return { network: await readClusterNetwork(kube) };
+  } catch (error) {
+    const { ConnectionError } = await import('../kube/errors.ts');
+    if (error instanceof ConnectionError) return { reason: error.message };
+    throw error;
+  }
+}
+
+function checkDir(dir: string): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    stat = undefined;
+  }
+  if (stat && !stat.isDirectory()) throw new CliError(`--dir ${dir} is a file, not a folder`);
+  const probe = stat ? dir : path.dirname(path.resolve(dir));
+  try {
+    fs.accessSync(probe, fs.constants.W_OK);
+  } catch {
+    throw new CliError(`--dir ${dir}: ${probe} is not writable`);
+  }
+}
+
+/** Writes each file atomically (temp file + rename); a differing existing file needs --overwrite. */
+function writeFolder(dir: string, files: { name: string; data: Buffer }[], overwrite: boolean): Map<string, 'written' | 'unchanged'> {
+  const actions = new Map<string, 'written' | 'unchanged'>();
+  const differing: string[] = [];
+  for (const file of files) {
+    const target = path.join(dir, file.name);
+    if (fs.existsSync(target) && fs.lstatSync(target).isSymbolicLink()) throw new CliError(`${target} is a symbolic link; refusing to write through it`);
+    const existing = fs.existsSync(target) ? fs.readFileSync(target) : undefined;
+    if (existing?.equals(file.data)) actions.set(file.name, 'unchanged');
+    else if (existing && !overwrite) differing.push(file.name);
+  }
+  if (differing.length) throw new CliError(`${dir} already holds ${differing.join(', ')} with other content; pass --overwrite to replace ${differing.length === 1 ? 'it' : 'them'}`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const file of files) {
+    if (actions.get(file.name) === 'unchanged') continue;
+    const target = path.join(dir, file.name);
+    const temp = path.join(dir, `.${file.name}.${process.pid}.tmp`);
+    fs.writeFileSync(temp, file.data, { mode: 0o644 });
+    fs.renameSync(temp, target);
+    actions.set(file.name, 'written');
+  }
+  return actions;
+}
+
+export function renderInit(result: InitResult): string {
+  const lines: string[] = [];
+  const how = result.verification === 'pinned' ? 'verified against the sha256 sums pinned in kubectl-calico' : result.verification === 'checksums file' ? 'verified against --checksums' : 'NOT verified (--insecure-skip-verify)';
+  lines.push(`Calico ${result.calicoVersion}: manifests ${how}`);
+  for (const file of result.files) lines.push(`  ${file.name.padEnd(24)}${file.sha256.slice(0, 16)}…  ${file.action}`);
+  for (const pool of result.ipPools) {
+    lines.push(`IP pool: ${pool.cidr}, block size ${pool.blockSize}, ${pool.encapsulation}, NAT outgoing ${pool.natOutgoing}, node selector ${pool.nodeSelector}`);
+  }
+  const c = result.cluster;
+  if (c.checked) lines.push(`Checked against the cluster (Kubernetes ${c.kubernetesVersion}${c.podSubnet ? `, podSubnet ${c.podSubnet}` : ''}${c.serviceSubnet ? `, serviceSubnet ${c.serviceSubnet}` : ''}): ${c.findings.length ? `${c.findings.length} finding(s) above` : 'the pool fits'}`);
+  const written = result.files.filter((f) => f.action === 'written').map((f) => f.name);
+  lines.push(written.length ? `Wrote ${result.dir}/ (${[...written, PLAN_FILE].join(', ')})` : `${result.dir}/ is up to date: nothing changed`);
+  lines.push(`Next: ${result.next}`);
+  return `${lines.join('\n')}\n`;
+}

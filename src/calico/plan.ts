@@ -1,0 +1,90 @@
+// The folder `init` writes and `apply`, `upgrade` and `uninstall` read: the
+// release's manifests (custom-resources.yaml with the chosen pool values)
+// and kubectl-calico.yaml, which records the version, every file's sha256
+// and the pool settings.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { CliError } from '../cli/errors.ts';
+import { resourceOf, type ManifestObject } from '../kube/resources.ts';
+import type { PoolSettings } from './custom-resources.ts';
+import { CUSTOM_RESOURCE_KINDS } from './custom-resources.ts';
+import { sha256 } from './manifests.ts';
+
+export const PLAN_FILE = 'kubectl-calico.yaml';
+
+export interface Plan {
+  apiVersion: 'kubectl-calico/v1alpha1';
+  kind: 'InstallPlan';
+  calicoVersion: string;
+  /** How the downloaded files were checked: pinned sums, a --checksums file, or not at all. */
+  verification: 'pinned' | 'checksums file' | 'none';
+  files: { name: string; sha256: string; upstreamSha256?: string }[];
+  ipPools: PoolSettings[];
+}
+
+export function renderPlan(plan: Plan): string {
+  return `# Written by kubectl calico init; read by apply. Edit the pools with init --overwrite, not here.\n${stringify(plan)}`;
+}
+
+export function readPlan(dir: string): Plan {
+  const file = path.join(dir, PLAN_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new CliError(`${file} does not exist: run "kubectl calico init" first (or pass --dir)`);
+  }
+  const plan = parse(text) as Plan | null;
+  if (!plan || plan.kind !== 'InstallPlan' || !plan.calicoVersion || !Array.isArray(plan.files)) throw new CliError(`${file} is not a kubectl-calico install plan`);
+  return plan;
+}
+
+export type StageName = 'crds' | 'operator' | 'resources';
+
+export interface Stage {
+  name: StageName;
+  objects: { object: ManifestObject; file: string }[];
+}
+
+/**
+ * Reads the plan's files, refusing any whose sha256 differs from the plan,
+ * and splits their objects into the order apply needs: the CRDs, the
+ * operator (its Namespace first), the custom resources.
+ */
+export function loadStages(dir: string, plan: Plan): Stage[] {
+  const stages: Record<StageName, Stage['objects']> = { crds: [], operator: [], resources: [] };
+  for (const entry of plan.files) {
+    const file = path.join(dir, entry.name);
+    const data = readChecked(file, entry.sha256);
+    for (const document of parseAllDocuments(data.toString('utf8'))) {
+      if (document.errors.length) throw new CliError(`${entry.name} is not valid YAML: ${document.errors[0]!.message.split('\n')[0]}`);
+      const object = document.toJS() as ManifestObject | null;
+      if (!object || typeof object !== 'object') continue;
+      if (!object.kind || !object.apiVersion || !object.metadata?.name) throw new CliError(`${entry.name} holds an object without apiVersion, kind or metadata.name`);
+      resourceOf(object, entry.name);
+      if (entry.name === 'custom-resources.yaml' && !CUSTOM_RESOURCE_KINDS.includes(object.kind)) {
+        throw new CliError(`custom-resources.yaml holds a ${object.kind}; expected only ${CUSTOM_RESOURCE_KINDS.join(', ')}`);
+      }
+      const stage: StageName = object.kind === 'CustomResourceDefinition' ? 'crds' : entry.name === 'custom-resources.yaml' ? 'resources' : 'operator';
+      stages[stage].push({ object, file: entry.name });
+    }
+  }
+  if (!stages.resources.some((o) => o.object.kind === 'Installation')) throw new CliError('custom-resources.yaml has no Installation');
+  stages.operator.sort((a, b) => Number(b.object.kind === 'Namespace') - Number(a.object.kind === 'Namespace'));
+  return (['crds', 'operator', 'resources'] as const).map((name) => ({ name, objects: stages[name] }));
+}
+
+function readChecked(file: string, expected: string): Buffer {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch {
+    throw new CliError(`${file} is missing: run "kubectl calico init" again`);
+  }
+  const actual = sha256(data);
+  if (actual !== expected) {
+    throw new CliError(`${file} has changed since init (sha256 ${actual}, recorded ${expected}); refusing to apply it — run "kubectl calico init --overwrite" to start again from verified manifests`);
+  }
+  return data;
+}

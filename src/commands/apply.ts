@@ -1,0 +1,98 @@
+import { Command, Option } from 'clipanion';
+import { ClusterCommand } from '../cli/command.ts';
+import { parseDuration } from '../cli/duration.ts';
+import { CliError, UsageError } from '../cli/errors.ts';
+import { interruptible } from '../cli/interrupt.ts';
+import type { DryRun, ObjectResult } from '../calico/apply.ts';
+import { parseOutput, Report } from '../print/report.ts';
+import { waitAndReport } from './wait.ts';
+
+interface ApplyDoc {
+  calicoVersion: string;
+  dryRun: DryRun;
+  objects: ObjectResult[];
+  gates: string[];
+}
+
+export class ApplyCommand extends ClusterCommand {
+  static override paths = [['apply']];
+
+  static override usage = Command.Usage({
+    description: 'Install Calico from the folder init wrote',
+    details: `
+      Does what the guide does with \`kubectl create -f tigera-operator.yaml\`, waiting for the operator pod, and
+      \`kubectl create -f custom-resources.yaml\` — with server-side apply (field manager \`kubectl-calico\`), so a re-run
+      reports \`unchanged\` instead of failing with AlreadyExists and the large CRDs never hit the 262,144-byte
+      annotation limit. Order: the CRDs (then Established), the operator (its Namespace first; then its pod Running and
+      Ready), the custom resources. Every file's sha256 is checked against kubectl-calico.yaml first.
+
+      An existing Installation with other pool values set by another tool stops the apply with the fields named;
+      \`--force-conflicts\` takes them over. Changing the pool CIDR of a running install is a migration and needs
+      \`--force\`.
+    `,
+    examples: [
+      ['Apply what init wrote to ./calico', '$0 apply'],
+      ['Apply, then wait until Calico runs on every node', '$0 apply --wait'],
+      ['Let the API server check everything without changing anything', '$0 apply --dry-run=server'],
+    ],
+  });
+
+  dir = Option.String('--dir', './calico', { description: 'The folder init wrote' });
+  dryRun = Option.String('--dry-run', 'none', { tolerateBoolean: true, description: 'none, client (print what would be applied) or server (send with dryRun, change nothing)' });
+  wait = Option.Boolean('--wait', false, { description: 'Continue into `kubectl calico wait`' });
+  timeout = Option.String('--timeout', '10m', { description: 'How long apply (and --wait) may take (exit 124)' });
+  forceConflicts = Option.Boolean('--force-conflicts', false, { description: 'Take over fields another field manager owns' });
+  force = Option.Boolean('--force', false, { description: 'Allow a change of the pool CIDR of a running install (a pool migration)' });
+  output = Option.String('-o,--output', { description: 'Output format: json or yaml' });
+
+  override async execute(): Promise<number> {
+    const dryRun = (this.dryRun === true ? 'client' : this.dryRun) as DryRun;
+    if (!['none', 'client', 'server'].includes(dryRun)) throw new UsageError(`invalid --dry-run "${String(this.dryRun)}": expected none, client or server`);
+    const format = parseOutput(this.output, ['json', 'yaml']);
+    const timeoutMs = parseDuration(this.timeout, '--timeout');
+    const { readPlan, loadStages } = await import('../calico/plan.ts');
+    const plan = readPlan(this.dir);
+    const stages = loadStages(this.dir, plan);
+    const report = new Report<ApplyDoc>('ApplyResult', format, this.context);
+    const objects: ObjectResult[] = [];
+    const gates: string[] = [];
+    const suffix = dryRun === 'client' ? ' (dry run)' : dryRun === 'server' ? ' (server dry run)' : '';
+    const kube = await this.kube();
+    const { applyStages } = await import('../calico/apply.ts');
+    const { resourceOf, displayName } = await import('../kube/resources.ts');
+    const all = stages.flatMap((s) => s.objects.map((o) => displayName(resourceOf(o.object, o.file), o.object)));
+    const { signal, dispose } = interruptible(timeoutMs, 'apply');
+    try {
+      await applyStages(kube, stages, {
+        dryRun,
+        forceConflicts: this.forceConflicts,
+        force: this.force,
+        signal,
+        onObject: (result) => {
+          objects.push(result);
+          if (!report.machine) this.context.stdout.write(`${result.name} ${result.action}${suffix}${result.note ? ` (${result.note})` : ''}\n`);
+        },
+        onGate: (gate) => {
+          gates.push(gate);
+          if (!report.machine) this.context.stdout.write(`waited: ${gate}\n`);
+        },
+      });
+    } catch (error) {
+      const reason = signal.aborted ? (signal.reason as CliError) : error;
+      if (reason instanceof CliError && signal.aborted) {
+        const done = objects.map((o) => o.name);
+        throw new CliError(`${reason.message}\napplied: ${done.join(', ') || 'nothing'}\nnot applied: ${all.filter((n) => !done.includes(n)).join(', ') || 'nothing'}\nRe-run "kubectl calico apply" to finish: it converges from any point.`, reason.exitCode);
+      }
+      throw reason;
+    } finally {
+      dispose();
+    }
+    report.set('calicoVersion', plan.calicoVersion);
+    report.set('dryRun', dryRun);
+    report.set('objects', objects);
+    report.set('gates', gates);
+    await report.finish(() => '');
+    if (!this.wait || dryRun !== 'none') return 0;
+    return waitAndReport(kube, 'all', timeoutMs, this.context.stdout as never, (this.context.stdout as { isTTY?: boolean }).isTTY === true);
+  }
+}

@@ -1,0 +1,83 @@
+import { Command, Option } from 'clipanion';
+import { ClusterCommand } from '../cli/command.ts';
+import { UsageError } from '../cli/errors.ts';
+import { DEFAULT_CALICO_VERSION } from '../calico/versions.ts';
+import type { InitResult } from '../calico/init.ts';
+import { parseOutput, Report } from '../print/report.ts';
+
+export const ENCAPSULATIONS = ['IPIPCrossSubnet', 'IPIP', 'VXLAN', 'VXLANCrossSubnet', 'None'];
+
+export class InitCommand extends ClusterCommand {
+  static override paths = [['init']];
+
+  static override usage = Command.Usage({
+    description: 'Download, verify and prepare the Calico manifests',
+    details: `
+      Downloads the operator manifests of a Calico release (from the Calico project's release location, a mirror
+      URL or a folder), verifies every file against sha256 sums pinned in this binary, and writes them to a folder
+      with the IP pool set to the cluster's pod subnet: only the pool values change in custom-resources.yaml, every
+      other byte stays as upstream wrote it. The pool is checked against the cluster first: equal to kubeadm's
+      podSubnet is right; outside it, or overlapping the service subnet or a node's address, is refused unless
+      \`--force\`. Without \`--pod-cidr\`, the podSubnet is read from kube-system/kubeadm-config (or the nodes'
+      podCIDRs). Without a reachable cluster, \`init --pod-cidr …\` still writes the files and says it could not check.
+    `,
+    examples: [
+      ["Prepare Calico for the cluster's own pod subnet", '$0 init'],
+      ['Prepare it for the guide\'s cluster', '$0 init --pod-cidr 10.97.0.0/16'],
+      ['Dual-stack', '$0 init --pod-cidr 10.97.0.0/16,fd00:10:97::/56'],
+      ['An air-gapped site with a local copy of the manifests', '$0 init --pod-cidr 10.97.0.0/16 --manifests-from /srv/calico/v3.29.0'],
+    ],
+  });
+
+  podCidr = Option.String('--pod-cidr', { description: 'The IP pool(s): one CIDR per IP family, comma-separated (default: the cluster\'s podSubnet)' });
+  calicoVersion = Option.String('--calico-version', DEFAULT_CALICO_VERSION, { description: 'The Calico release to install' });
+  dir = Option.String('--dir', './calico', { description: 'Where to write the manifests' });
+  blockSize = Option.String('--block-size', '26', { description: 'IPv4 block size, 20 to 32' });
+  blockSizeV6 = Option.String('--block-size-v6', '122', { description: 'IPv6 block size, 116 to 128' });
+  encapsulation = Option.String('--encapsulation', 'VXLANCrossSubnet', { description: `Pool encapsulation: ${ENCAPSULATIONS.join(', ')}` });
+  natOutgoing = Option.String('--nat-outgoing', 'Enabled', { description: 'Enabled or Disabled' });
+  nodeSelector = Option.String('--node-selector', 'all()', { description: 'Which nodes take addresses from the pool' });
+  manifestsFrom = Option.String('--manifests-from', { description: 'A folder or mirror URL holding the release\'s files (air-gapped sites)' });
+  checksums = Option.String('--checksums', { description: 'A sha256sum-format file for a version without pinned sums' });
+  insecureSkipVerify = Option.Boolean('--insecure-skip-verify', false, { description: 'Use files without checking their sha256 (unsafe)' });
+  overwrite = Option.Boolean('--overwrite', false, { description: 'Replace files in --dir that differ' });
+  force = Option.Boolean('--force', false, { description: 'Write a pool the cluster checks refuse' });
+  output = Option.String('-o,--output', { description: 'Output format: json or yaml' });
+  override requestTimeout = Option.String('--request-timeout', '10s', { description: 'How long to wait for the cluster before writing the files unchecked (0 means no limit)' });
+
+  override async execute(): Promise<number> {
+    const format = parseOutput(this.output, ['json', 'yaml']);
+    if (!/^v\d+\.\d+\.\d+$/.test(this.calicoVersion)) throw new UsageError(`invalid --calico-version "${this.calicoVersion}": expected a release such as ${DEFAULT_CALICO_VERSION}`);
+    if (!ENCAPSULATIONS.includes(this.encapsulation)) throw new UsageError(`invalid --encapsulation "${this.encapsulation}": expected one of ${ENCAPSULATIONS.join(', ')}`);
+    if (!['Enabled', 'Disabled'].includes(this.natOutgoing)) throw new UsageError(`invalid --nat-outgoing "${this.natOutgoing}": expected Enabled or Disabled`);
+    if (this.nodeSelector.trim() === '') throw new UsageError('--node-selector is empty: expected a Calico selector such as all()');
+    const { runInit, renderInit } = await import('../calico/init.ts');
+    const report = new Report<InitResult>('InitResult', format, this.context);
+    const result = await runInit({
+      podCidr: this.podCidr,
+      version: this.calicoVersion,
+      dir: this.dir,
+      blockSize: integer(this.blockSize, '--block-size'),
+      blockSizeV6: integer(this.blockSizeV6, '--block-size-v6'),
+      encapsulation: this.encapsulation,
+      natOutgoing: this.natOutgoing,
+      nodeSelector: this.nodeSelector,
+      manifestsFrom: this.manifestsFrom,
+      checksums: this.checksums,
+      insecureSkipVerify: this.insecureSkipVerify,
+      overwrite: this.overwrite,
+      force: this.force,
+      env: this.context.env,
+      connect: () => this.kube(),
+      warn: (message: string) => report.warn(message),
+    });
+    for (const [key, value] of Object.entries(result)) report.set(key as keyof InitResult, value as never);
+    await report.finish((facts) => renderInit(facts as InitResult));
+    return 0;
+  }
+}
+
+function integer(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`invalid ${flag} "${value}": expected a whole number`);
+  return Number(value);
+}

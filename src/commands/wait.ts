@@ -1,0 +1,58 @@
+import { Command, Option } from 'clipanion';
+import { ClusterCommand } from '../cli/command.ts';
+import { parseDuration } from '../cli/duration.ts';
+import { TimeoutError, UsageError } from '../cli/errors.ts';
+import { interruptible } from '../cli/interrupt.ts';
+import type { WaitTarget } from '../calico/wait.ts';
+
+const TARGETS: WaitTarget[] = ['all', 'operator', 'calico', 'nodes'];
+
+export class WaitCommand extends ClusterCommand {
+  static override paths = [['wait']];
+
+  static override usage = Command.Usage({
+    description: 'Wait until Calico runs on every node',
+    details: `
+      What the install guide does with \`watch kubectl get pods -n calico-system\` and \`kubectl get nodes\`, driven by
+      watch events instead of polling, so it returns within a moment of the cluster becoming ready. Ready means: the
+      tigera-operator pod Running and Ready; every calico-system (and calico-apiserver) pod Running and Ready and every
+      Calico DaemonSet rolled out on every node; every TigeraStatus Available and not Degraded; every node Ready.
+      \`--for\` narrows it to the operator, Calico or the nodes. On a timeout it exits 124 and says what is not ready
+      and why.
+    `,
+    examples: [
+      ['Wait for the whole install', '$0 wait'],
+      ['Wait at most 5 minutes for the nodes', '$0 wait --for nodes --timeout 5m'],
+    ],
+  });
+
+  timeout = Option.String('--timeout', '10m', { description: 'How long to wait before giving up (exit 124)' });
+  target = Option.String('--for', 'all', { description: 'What to wait for: all, operator, calico or nodes' });
+
+  override async execute(): Promise<number> {
+    if (!TARGETS.includes(this.target as WaitTarget)) throw new UsageError(`invalid --for "${this.target}": expected one of ${TARGETS.join(', ')}`);
+    const timeoutMs = parseDuration(this.timeout, '--timeout');
+    const kube = await this.kube();
+    return waitAndReport(kube, this.target as WaitTarget, timeoutMs, this.context.stdout, isTTY(this.context.stdout));
+  }
+}
+
+/** Shared with `apply --wait`. */
+export async function waitAndReport(kube: Awaited<ReturnType<ClusterCommand['kube']>>, target: WaitTarget, timeoutMs: number, out: NodeJS.WritableStream & { write(text: string): boolean }, tty: boolean): Promise<number> {
+  const { runWait, finalTables } = await import('../calico/waiter.ts');
+  const { signal, dispose } = interruptible(timeoutMs, 'wait');
+  try {
+    const result = await runWait(kube, target, out as never, tty, signal);
+    if (!result.ready) {
+      throw new TimeoutError(`not ready after ${Math.round(result.seconds)}s (--timeout):\n${result.notReady.map((p) => `  ${p}`).join('\n')}\nRun "kubectl calico status" to see the whole picture.`);
+    }
+    out.write(`\nCalico is ready (${result.seconds.toFixed(1)}s).\n${await finalTables(kube)}`);
+    return 0;
+  } finally {
+    dispose();
+  }
+}
+
+function isTTY(stream: unknown): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
+}

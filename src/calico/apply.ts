@@ -27,12 +27,15 @@ export interface ApplyOptions {
   onObject: (result: ObjectResult) => void;
   /** Each gate as it is passed. */
   onGate: (gate: string) => void;
+  /** resourceVersions this folder's last apply left, by object: equal again means unchanged. */
+  previous: ReadonlyMap<string, string>;
 }
 
 export interface ObjectResult {
   name: string;
   action: 'created' | 'serverside-applied' | 'unchanged' | 'skipped';
   dryRun: DryRun;
+  resourceVersion?: string;
   note?: string;
 }
 
@@ -85,7 +88,7 @@ async function applyAll(kube: KubeClient, objects: ManifestObject[], options: Ap
 }
 
 interface Applied {
-  metadata?: { managedFields?: { manager: string; operation: string; time?: string }[] };
+  metadata?: { resourceVersion?: string; managedFields?: { manager: string; operation: string; time?: string }[] };
 }
 
 async function applyObject(kube: KubeClient, object: ManifestObject, options: ApplyOptions): Promise<ObjectResult> {
@@ -108,11 +111,14 @@ async function applyObject(kube: KubeClient, object: ManifestObject, options: Ap
       const { apiError } = await import('../kube/client.ts');
       throw apiError(response);
     }
-    if (response.statusCode === 201) return { name, action: 'created', dryRun: options.dryRun };
     const applied = JSON.parse(response.body.toString('utf8')) as Applied;
+    const resourceVersion = applied.metadata?.resourceVersion;
+    if (response.statusCode === 201) return { name, action: 'created', dryRun: options.dryRun, ...(resourceVersion ? { resourceVersion } : {}) };
+    // A no-op apply writes nothing: the resourceVersion is the one the last apply left, and our
+    // managedFields time (one-second resolution) is older than this request.
     const mine = applied.metadata?.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply');
-    const unchanged = mine?.time !== undefined && Date.parse(mine.time) < started;
-    return { name, action: unchanged ? 'unchanged' : 'serverside-applied', dryRun: options.dryRun };
+    const unchanged = (resourceVersion !== undefined && options.previous.get(name) === resourceVersion) || (mine?.time !== undefined && Date.parse(mine.time) < started);
+    return { name, action: unchanged ? 'unchanged' : 'serverside-applied', dryRun: options.dryRun, ...(resourceVersion ? { resourceVersion } : {}) };
   } catch (error) {
     if (error instanceof ApiError && error.statusCode === 409 && error.reason === 'Conflict') throw conflictError(name, error);
     if (error instanceof ApiError) throw new CliError(`applying ${name}: ${error.message}`);
@@ -146,7 +152,8 @@ async function applyCustomResources(kube: KubeClient, objects: ManifestObject[],
     }
   }
   if (live && samePools(desired, current)) {
-    const result: ObjectResult = { name: 'installation.operator.tigera.io/default', action: 'unchanged', dryRun: options.dryRun };
+    const rv = (live.metadata as { resourceVersion?: string }).resourceVersion;
+    const result: ObjectResult = { name: 'installation.operator.tigera.io/default', action: 'unchanged', dryRun: options.dryRun, ...(rv ? { resourceVersion: rv } : {}) };
     results.push(result);
     options.onObject(result);
   } else {

@@ -12,6 +12,22 @@ import { CUSTOM_RESOURCE_KINDS } from './custom-resources.ts';
 import { sha256 } from './manifests.ts';
 
 export const PLAN_FILE = 'kubectl-calico.yaml';
+/** What the last apply from this folder left in the cluster: object → resourceVersion. */
+export const APPLIED_FILE = '.kubectl-calico-applied.json';
+
+export function readApplied(dir: string): Map<string, string> {
+  try {
+    return new Map(Object.entries(JSON.parse(fs.readFileSync(path.join(dir, APPLIED_FILE), 'utf8')) as Record<string, string>));
+  } catch {
+    return new Map();
+  }
+}
+
+export function writeApplied(dir: string, versions: Map<string, string>): void {
+  const temp = path.join(dir, `${APPLIED_FILE}.${process.pid}.tmp`);
+  fs.writeFileSync(temp, `${JSON.stringify(Object.fromEntries(versions), null, 2)}\n`, { mode: 0o644 });
+  fs.renameSync(temp, path.join(dir, APPLIED_FILE));
+}
 
 export interface Plan {
   apiVersion: 'kubectl-calico/v1alpha1';

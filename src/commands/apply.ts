@@ -50,7 +50,7 @@ export class ApplyCommand extends ClusterCommand {
     if (!['none', 'client', 'server'].includes(dryRun)) throw new UsageError(`invalid --dry-run "${String(this.dryRun)}": expected none, client or server`);
     const format = parseOutput(this.output, ['json', 'yaml']);
     const timeoutMs = parseDuration(this.timeout, '--timeout');
-    const { readPlan, loadStages } = await import('../calico/plan.ts');
+    const { readPlan, loadStages, readApplied, writeApplied } = await import('../calico/plan.ts');
     const plan = readPlan(this.dir);
     const stages = loadStages(this.dir, plan);
     const report = new Report<ApplyDoc>('ApplyResult', format, this.context);
@@ -68,6 +68,7 @@ export class ApplyCommand extends ClusterCommand {
         forceConflicts: this.forceConflicts,
         force: this.force,
         signal,
+        previous: readApplied(this.dir),
         onObject: (result) => {
           objects.push(result);
           if (!report.machine) this.context.stdout.write(`${result.name} ${result.action}${suffix}${result.note ? ` (${result.note})` : ''}\n`);
@@ -86,6 +87,7 @@ export class ApplyCommand extends ClusterCommand {
       throw reason;
     } finally {
       dispose();
+      if (dryRun === 'none') writeApplied(this.dir, new Map(objects.filter((o) => o.resourceVersion).map((o) => [o.name, o.resourceVersion!])));
     }
     report.set('calicoVersion', plan.calicoVersion);
     report.set('dryRun', dryRun);

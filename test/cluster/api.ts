@@ -85,7 +85,7 @@ export class Api {
     if (type.subresources.includes('status') && !type.virtual) delete object.status;
     defaultObject(type, object, this.clock.now());
     validateObject(type, object, undefined, this.minor);
-    metadata.managedFields = managed ?? this.updatedFields(type, undefined, object, options);
+    metadata.managedFields = prune(managed ?? this.updatedFields(type, undefined, object, options), object, type);
     if (options.dryRun) return object;
     return this.store.put(type.key, object);
   }

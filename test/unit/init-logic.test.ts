@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { containsCidr, overlaps, parseCidr, parseCidrList } from '../../src/calico/cidr.ts';
+import { checkPools, supportWarning, type ClusterNetwork } from '../../src/calico/cluster-network.ts';
+import { rewriteCustomResources } from '../../src/calico/custom-resources.ts';
+import { retryDelay } from '../../src/kube/client.ts';
+import { UsageError } from '../../src/cli/errors.ts';
+import { SHARED_CALICO } from '../helpers.ts';
+
+test('CIDRs: networks parse; host bits, bad prefixes, bad addresses and non-CIDRs are usage errors naming the value', () => {
+  assert.deepEqual(parseCidr('10.97.0.0/16'), { family: 4, address: '10.97.0.0', prefix: 16, text: '10.97.0.0/16' });
+  assert.equal(parseCidr('fd00:10:97:0::/56').text, 'fd00:10:97::/56');
+  const cases: [string, RegExp][] = [
+    ['10.97.0.0/33', /"10\.97\.0\.0\/33": the prefix length must be 0 to 32 for an IPv4 network/],
+    ['10.97.0.1/16', /"10\.97\.0\.1\/16": host bits are set \(did you mean 10\.97\.0\.0\/16\?\)/],
+    ['300.1.1.1/16', /"300\.1\.1\.1" is not an IP address/],
+    ['abc', /"abc": expected a network in CIDR form/],
+    ['', /--pod-cidr is empty/],
+    ['fd00::/129', /must be 0 to 128 for an IPv6 network/],
+  ];
+  for (const [value, message] of cases) assert.throws(() => parseCidr(value), (e: unknown) => e instanceof UsageError && message.test(e.message) && e.exitCode === 2, value);
+  assert.throws(() => parseCidrList('10.97.0.0/16,10.98.0.0/16'), /at most one IPv4 and one IPv6 network/);
+  assert.equal(parseCidrList('10.97.0.0/16,fd00:10:97::/56').length, 2);
+});
+
+test('containment and overlap', () => {
+  assert.ok(containsCidr(parseCidr('10.96.0.0/12'), parseCidr('10.97.0.0/16')));
+  assert.ok(!containsCidr(parseCidr('10.97.0.0/16'), parseCidr('10.96.0.0/12')));
+  assert.ok(overlaps(parseCidr('10.97.0.0/16'), parseCidr('10.96.0.0/12')));
+  assert.ok(!overlaps(parseCidr('10.97.0.0/16'), parseCidr('10.96.0.0/16')));
+});
+
+const network = (extra: Partial<ClusterNetwork> = {}): ClusterNetwork => ({
+  kubernetesVersion: 'v1.31.3', podSubnets: [parseCidr('10.97.0.0/16')], serviceSubnets: [parseCidr('10.96.0.0/16')],
+  nodePodCIDRs: [], nodeIPs: [{ node: 'kubernetes-master-01', ip: '192.168.56.11' }], kubeadmProblem: undefined, ...extra,
+});
+
+test('pool checks: equal passes, smaller warns, outside / service overlap / node address refuse', () => {
+  assert.deepEqual(checkPools([parseCidr('10.97.0.0/16')], network()), []);
+  assert.equal(checkPools([parseCidr('10.97.0.0/17')], network())[0]!.level, 'warning');
+  const outside = checkPools([parseCidr('192.168.0.0/16')], network());
+  assert.deepEqual(outside.map((f) => f.level), ['error', 'error']);
+  assert.match(outside[0]!.message, /outside the cluster's podSubnet 10\.97\.0\.0\/16/);
+  assert.match(outside[1]!.message, /contains node kubernetes-master-01's InternalIP 192\.168\.56\.11/);
+  assert.match(checkPools([parseCidr('10.97.0.0/16')], network({ serviceSubnets: [parseCidr('10.96.0.0/12')] }))[0]!.message, /overlaps the service subnet 10\.96\.0\.0\/12/);
+});
+
+test('Kubernetes support: a warning that names a release that fits', () => {
+  assert.equal(supportWarning('v3.29.0', 'v1.31.3'), undefined);
+  assert.equal(supportWarning('v3.29.0', 'v1.34.2'), 'Calico v3.29.0 is tested on Kubernetes 1.29, 1.30, 1.31, 1.32, not 1.34; --calico-version v3.32.1 is');
+});
+
+test('custom-resources rewrite keeps every other byte, for every release layout', () => {
+  for (const version of ['v3.29.0', 'v3.30.7', 'v3.31.7', 'v3.32.1']) {
+    const upstream = fs.readFileSync(path.join(SHARED_CALICO, version, 'custom-resources.yaml'), 'utf8');
+    const same = rewriteCustomResources(upstream, [{ cidr: '192.168.0.0/16', blockSize: 26, encapsulation: 'VXLANCrossSubnet', natOutgoing: 'Enabled', nodeSelector: 'all()' }]);
+    assert.equal(same, upstream, `${version}: the upstream values give the upstream bytes`);
+    const changed = rewriteCustomResources(upstream, [{ cidr: '10.97.0.0/16', blockSize: 27, encapsulation: 'IPIP', natOutgoing: 'Disabled', nodeSelector: 'calico == "yes"' }]);
+    const diff = upstream.split('\n').map((l, i) => [l.trim(), changed.split('\n')[i]!.trim()]).filter(([a, b]) => a !== b);
+    assert.deepEqual(diff, [['blockSize: 26', 'blockSize: 27'], ['cidr: 192.168.0.0/16', 'cidr: 10.97.0.0/16'], ['encapsulation: VXLANCrossSubnet', 'encapsulation: IPIP'], ['natOutgoing: Enabled', 'natOutgoing: Disabled'], ['nodeSelector: all()', 'nodeSelector: calico == "yes"']], version);
+  }
+});
+
+test('retries: transient failures only, capped exponential backoff with jitter, Retry-After honoured', () => {
+  const response = (statusCode: number, headers: Record<string, string> = {}) => ({ statusCode, headers, body: Buffer.alloc(0) });
+  assert.equal(retryDelay(response(429, { 'retry-after': '2' }), 1), 2000);
+  assert.equal(retryDelay(response(503), 1, () => 0), 100);
+  assert.equal(retryDelay(response(503), 4, () => 1), 1600);
+  assert.equal(retryDelay(response(500), 6), undefined, 'bounded');
+  assert.equal(retryDelay(response(404), 1), undefined);
+  assert.equal(retryDelay(response(409), 1), undefined);
+  assert.equal(retryDelay(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 1, () => 0), 100);
+  assert.equal(retryDelay(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), 1), undefined);
+});

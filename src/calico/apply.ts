@@ -104,8 +104,10 @@ async function applyObject(kube: KubeClient, object: ManifestObject, options: Ap
       query: { fieldManager: FIELD_MANAGER, force: options.forceConflicts, ...(options.dryRun === 'server' ? { dryRun: 'All' } : {}) },
       signal: options.signal,
     });
-    if (response.statusCode === 404 && options.dryRun === 'server' && info.group === 'operator.tigera.io') {
-      return { name, action: 'skipped', dryRun: 'server', note: 'its CRD is not installed yet, so the server cannot check it' };
+    if (response.statusCode === 404 && options.dryRun === 'server') {
+      // A dry run creates nothing, so what depends on this apply's own CRDs or Namespace cannot be checked yet.
+      const missing = info.group === 'operator.tigera.io' ? 'its CRD is not installed yet' : 'its namespace is created by this apply';
+      return { name, action: 'skipped', dryRun: 'server', note: `${missing}, so the server cannot check it` };
     }
     if (response.statusCode >= 300) {
       const { apiError } = await import('../kube/client.ts');

@@ -78,7 +78,8 @@ export async function fetchManifests(options: FetchOptions): Promise<FetchedMani
 async function fetchOne(file: ManifestFile, options: FetchOptions): Promise<FetchedManifest> {
   const expected = options.verification.sums[file];
   const cached = path.join(options.cacheDir, options.version, file);
-  if (!options.from && expected && fs.existsSync(cached)) {
+  const download = !options.from || /^https?:\/\//.test(options.from);
+  if (download && expected && fs.existsSync(cached)) {
     const data = fs.readFileSync(cached);
     if (sha256(data) === expected) return { file, data, sha256: expected, origin: cached, verified: true };
     fs.rmSync(cached, { force: true }); // a corrupted cache entry is fetched again
@@ -89,7 +90,7 @@ async function fetchOne(file: ManifestFile, options: FetchOptions): Promise<Fetc
   if (expected && actual !== expected) {
     throw new CliError(`${file} from ${origin} does not match its ${options.verification.source === 'pinned' ? 'pinned' : 'given'} sha256 for Calico ${options.version}: expected ${expected}, got ${actual}; refusing to use it`);
   }
-  if (expected && !options.from) writeCache(cached, data);
+  if (expected && download) writeCache(cached, data);
   return { file, data, sha256: actual, origin, verified: expected !== undefined };
 }
 

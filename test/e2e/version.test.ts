@@ -117,3 +117,18 @@ test('another kubectl-calico earlier on PATH (calicoctl installs itself so) is r
   const shadowed = await plugin(['version', '--client'], { PATH: `${DIST}:${dir}:/usr/bin`, HOME: tempDir() });
   assert.match(shadowed.stderr, new RegExp(`^Warning: ${other} is also on PATH and is shadowed by this plugin`));
 });
+
+test('an exec credential plugin in the kubeconfig supplies the token, as for kubectl', async () => {
+  await withCluster({}, async (cluster) => {
+    const dir = tempDir();
+    const script = path.join(dir, 'credential.sh');
+    fs.writeFileSync(script, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${cluster.tokens.admin}"}}'\n`, { mode: 0o755 });
+    const config = parse(cluster.kubeconfig);
+    config.users[0].user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: script, interactiveMode: 'Never' } };
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, JSON.stringify(config));
+    const result = await plugin(['version', '-o', 'json', '--kubeconfig', kubeconfig]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).serverVersion.gitVersion, 'v1.31.3');
+  });
+});

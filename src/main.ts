@@ -6,13 +6,14 @@ import type { CalicoCommand, CalicoContext } from './cli/command.ts';
 import { commandName, renderCommandHelp, renderTopHelp } from './cli/help.ts';
 import { ApplyCommand } from './commands/apply.ts';
 import { CompletionCommand } from './commands/completion.ts';
+import { DoctorCommand } from './commands/doctor.ts';
 import { InitCommand } from './commands/init.ts';
 import { WaitCommand } from './commands/wait.ts';
 import { StatusCommand } from './commands/status.ts';
 import { VersionCommand } from './commands/version.ts';
 import { complete } from './cli/complete.ts';
 
-export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, VersionCommand, CompletionCommand];
+export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, VersionCommand, CompletionCommand];
 
 export interface MainIO {
   argv: string[];

@@ -177,8 +177,6 @@ export function seedRbac(rt: Runtime): void {
     { apiGroups: [''], resources: ['configmaps', 'endpoints', 'events', 'namespaces', 'nodes', 'pods', 'pods/log', 'pods/status', 'serviceaccounts', 'services'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'replicasets'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['operator.tigera.io', 'crd.projectcalico.org'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
   ]);
   role('system:basic-user', [{ apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] }]);
   bind('cluster-admin', 'cluster-admin', [group('system:masters')]);

@@ -1,0 +1,350 @@
+// Every check doctor runs, as data plus a function (ids are stable and
+// documented in the README). Facts come from calico-facts.md: what each
+// failure looks like through the API, its cause, and its fix.
+import { containsAddress, containsCidr, overlaps, parseCidr } from '../cidr.ts';
+import { CALICO_NAMESPACES } from '../status.ts';
+import { calicoVersionForOperator, DEFAULT_CALICO_VERSION, KUBERNETES_SUPPORT } from '../versions.ts';
+import { podProblem } from '../wait.ts';
+import type { Facts, Node, Pod, Workload } from './facts.ts';
+import { fail, pass, skip, warn, type Check, type Permission, type Verdict } from './types.ts';
+
+const read = (resource: string, group = '', namespace?: string): Permission => ({ verb: 'list', group, resource, ...(namespace ? { namespace } : {}) });
+const OPERATOR = 'operator.tigera.io';
+
+const ready = (conditions: { type: string; status: string }[] | undefined, type = 'Ready') => (conditions ?? []).some((c) => c.type === type && c.status === 'True');
+const podReady = (pod: Pod) => pod.status?.phase === 'Running' && ready(pod.status.conditions);
+const nodeIP = (node: Node) => node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+
+/** The Calico version doctor judges by: installed, else what init installs by default. */
+async function calicoVersion(facts: Facts): Promise<string> {
+  const installed = (await facts.installation())?.status?.calicoVersion;
+  if (installed) return installed;
+  const image = (await facts.operatorDeployment())?.spec?.template?.spec?.containers?.[0]?.image ?? '';
+  return calicoVersionForOperator(image.split(':').pop() ?? '') ?? DEFAULT_CALICO_VERSION;
+}
+
+async function poolCidrs(facts: Facts) {
+  const pools = (await facts.installation())?.spec?.calicoNetwork?.ipPools ?? [];
+  return pools.flatMap((p) => {
+    try {
+      return [{ pool: p, cidr: parseCidr(p.cidr, 'ipPools') }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+const OTHER_CNIS: { name: string; match: (ds: Workload) => boolean }[] = [
+  { name: 'flannel', match: (ds) => ds.metadata.labels?.app === 'flannel' || /flannel/.test(ds.metadata.name) },
+  { name: 'weave', match: (ds) => /weave-net/.test(ds.metadata.name) || ds.metadata.labels?.name === 'weave-net' },
+  { name: 'cilium', match: (ds) => ds.metadata.labels?.['k8s-app'] === 'cilium' || ds.metadata.name === 'cilium' },
+  { name: 'canal', match: (ds) => ds.metadata.name === 'canal' || ds.metadata.labels?.['k8s-app'] === 'canal' },
+];
+
+export const CHECKS: Check[] = [
+  {
+    id: 'CAL-0201', category: 'Versions', check: 'Kubernetes version supported', needs: [],
+    async run(facts) {
+      const version = await calicoVersion(facts);
+      const kube = (await facts.version()).gitVersion;
+      const minor = kube.replace(/^v/, '').split('.').slice(0, 2).join('.');
+      const supported = KUBERNETES_SUPPORT[version.split('.').slice(0, 2).join('.')];
+      if (!supported) return warn(`Calico ${version} is not a release kubectl-calico knows the support matrix of`, 'Check https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements');
+      if (supported.includes(minor)) return pass(`Kubernetes ${kube} is tested with Calico ${version} (${supported.join(', ')})`);
+      return fail(`Kubernetes ${kube} is outside Calico ${version}'s tested versions (${supported.join(', ')})`, 'Upgrade Calico to a release that supports this Kubernetes minor (kubectl calico init --calico-version …)');
+    },
+  },
+  {
+    id: 'CAL-0202', category: 'Versions', check: 'Operator image matches Calico', needs: [{ verb: 'get', group: 'apps', resource: 'deployments', namespace: 'tigera-operator' }, { verb: 'get', group: OPERATOR, resource: 'installations' }],
+    async run(facts) {
+      const image = (await facts.operatorDeployment())?.spec?.template?.spec?.containers?.[0]?.image;
+      if (!image) return skip('the tigera-operator Deployment does not exist');
+      const imageVersion = calicoVersionForOperator(image.split(':').pop() ?? '');
+      const installed = (await facts.installation())?.status?.calicoVersion;
+      if (!imageVersion) return warn(`the operator image ${image} is not one kubectl-calico knows the Calico version of`, 'Use the tigera-operator.yaml of a Calico release');
+      if (!installed) return pass(`operator ${image} runs Calico ${imageVersion} (the Installation reports no version yet)`);
+      if (installed === imageVersion) return pass(`operator ${image} and the Installation both run Calico ${installed}`);
+      return fail(`operator ${image} is Calico ${imageVersion}, but the Installation reports Calico ${installed}: the components have not been rolled to the operator's version`, 'kubectl calico wait; if it stays, check the operator log: kubectl logs -n tigera-operator deploy/tigera-operator');
+    },
+  },
+  {
+    id: 'CAL-0301', category: 'Other CNIs', check: 'No other CNI', needs: [read('daemonsets', 'apps')],
+    async run(facts) {
+      const found = (await facts.daemonSets()).flatMap((ds) => OTHER_CNIS.filter((c) => c.match(ds)).map((c) => `${c.name} (daemonset ${ds.metadata.namespace}/${ds.metadata.name})`));
+      if (found.length === 0) return pass('no flannel, weave, cilium or canal DaemonSet');
+      return fail(`another CNI runs alongside Calico: ${found.join(', ')}`, 'Remove the other CNI (kubectl delete -f its manifest) and its files in /etc/cni/net.d on every node, then restart the pods');
+    },
+  },
+  {
+    id: 'CAL-0302', category: 'Other CNIs', check: 'No manifest-based calico-node in kube-system', needs: [read('daemonsets', 'apps', 'kube-system')],
+    async run(facts) {
+      const manifest = (await facts.daemonSets('kube-system')).find((ds) => ds.metadata.name === 'calico-node');
+      if (!manifest) return pass('no calico-node DaemonSet in kube-system');
+      const operator = await facts.operatorDeployment();
+      if (!operator) return warn('a manifest-based calico-node DaemonSet runs in kube-system (calico.yaml install)', 'This is a manifest install; migrate it with the operator only on the same Calico version (docs: operator migration)');
+      return fail('kube-system/calico-node (a manifest install) runs alongside the Tigera operator, which will try to migrate it', 'Follow the operator migration guide, or remove the manifest install before applying the operator');
+    },
+  },
+  {
+    id: 'CAL-0401', category: 'Operator', check: 'tigera-operator namespace', needs: [{ verb: 'get', group: '', resource: 'namespaces' }],
+    async run(facts) {
+      return (await facts.operatorNamespace()) ? pass('namespace tigera-operator exists') : fail('namespace tigera-operator does not exist: the operator is not installed', 'kubectl calico init --pod-cidr <pod subnet> && kubectl calico apply');
+    },
+  },
+  {
+    id: 'CAL-0402', category: 'Operator', check: 'Operator Deployment available', needs: [{ verb: 'get', group: 'apps', resource: 'deployments', namespace: 'tigera-operator' }],
+    async run(facts) {
+      const deployment = await facts.operatorDeployment();
+      if (!deployment) return fail('deployment tigera-operator/tigera-operator does not exist', 'kubectl calico apply');
+      const available = Number(deployment.status?.availableReplicas ?? 0);
+      const wanted = deployment.spec?.replicas ?? 1;
+      return available >= wanted ? pass(`deployment tigera-operator ${available}/${wanted} available`) : fail(`deployment tigera-operator has ${available}/${wanted} available replicas`, 'kubectl describe pod -n tigera-operator -l k8s-app=tigera-operator');
+    },
+  },
+  {
+    id: 'CAL-0403', category: 'Operator', check: 'Operator pod healthy', needs: [read('pods', '', 'tigera-operator'), { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'tigera-operator' }],
+    async run(facts) {
+      const pods = await facts.operatorPods();
+      if (pods.length === 0) return skip('no tigera-operator pod');
+      for (const pod of pods) {
+        const crash = [...(pod.status?.containerStatuses ?? [])].find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
+        if (crash) {
+          const last = crash.lastState?.terminated;
+          const log = await facts.lastLog('tigera-operator', pod.metadata.name, crash.name, 3);
+          return fail(`pod tigera-operator/${pod.metadata.name} is in CrashLoopBackOff (${crash.restartCount} restarts; last exit ${last?.exitCode ?? '?'}${last?.message ? `: ${last.message.trim()}` : ''})${log.length ? `; last log: ${log.join(' | ')}` : ''}`, `kubectl logs -n tigera-operator ${pod.metadata.name} --previous`);
+        }
+        const restarts = Math.max(0, ...(pod.status?.containerStatuses ?? []).map((c) => c.restartCount ?? 0));
+        if (restarts > 0) return warn(`pod tigera-operator/${pod.metadata.name} restarted ${restarts} times`, `kubectl logs -n tigera-operator ${pod.metadata.name} --previous`);
+      }
+      return pass(`${pods.length} tigera-operator pod(s) running without restarts`);
+    },
+  },
+  ...(['operator.tigera.io', 'crd.projectcalico.org'] as const).map((group, i): Check => ({
+    id: `CAL-050${i + 1}`, category: 'CRDs', check: `${group} CRDs Established`, needs: [read('customresourcedefinitions', 'apiextensions.k8s.io')],
+    async run(facts) {
+      const crds = (await facts.crds()).filter((c) => c.spec?.group === group);
+      if (crds.length === 0) return fail(`no ${group} CRDs: the Calico CRDs are not installed`, 'kubectl calico apply');
+      const pending = crds.filter((c) => !ready(c.status?.conditions, 'Established')).map((c) => c.metadata.name);
+      return pending.length ? fail(`${pending.length} ${group} CRDs are not Established: ${pending.join(', ')}`, 'kubectl describe crd <name>; a CRD that never becomes Established has a name conflict') : pass(`${crds.length} ${group} CRDs Established`);
+    },
+  })),
+  {
+    id: 'CAL-0601', category: 'Installation', check: 'Installation default exists', needs: [{ verb: 'get', group: OPERATOR, resource: 'installations' }],
+    async run(facts) {
+      return (await facts.installation()) ? pass('installation.operator.tigera.io/default exists') : fail('there is no Installation "default": the operator has nothing to install', 'kubectl calico apply (it applies custom-resources.yaml)');
+    },
+  },
+  {
+    id: 'CAL-0602', category: 'Installation', check: 'Installation status', needs: [{ verb: 'get', group: OPERATOR, resource: 'installations' }],
+    async run(facts) {
+      const installation = await facts.installation();
+      if (!installation) return skip('there is no Installation');
+      const status = installation.status ?? {};
+      const degraded = (status.conditions ?? []).find((c) => c.type === 'Degraded' && c.status === 'True');
+      if (degraded) return fail(`the Installation is Degraded: ${degraded.message}`, 'kubectl get tigerastatus; kubectl calico status');
+      if (!status.calicoVersion) return warn('the Installation reports no Calico version yet: the first rollout has not finished', 'kubectl calico wait');
+      return pass(`variant ${status.variant}, Calico ${status.calicoVersion}, MTU ${status.mtu ?? 'auto'}`);
+    },
+  },
+  {
+    id: 'CAL-0603', category: 'Installation', check: 'TigeraStatus Available', needs: [read('tigerastatuses', OPERATOR)],
+    async run(facts) {
+      const statuses = await facts.tigeraStatuses();
+      if (statuses.length === 0) return (await facts.installation()) ? warn('no TigeraStatus yet: the operator has not reported', 'kubectl logs -n tigera-operator deploy/tigera-operator') : skip('there is no Installation');
+      const degraded = statuses.filter((s) => ready(s.status?.conditions, 'Degraded'));
+      if (degraded.length) return fail(degraded.map((s) => `${s.metadata.name} Degraded: ${s.status?.conditions?.find((c) => c.type === 'Degraded')?.message}`).join('; '), `kubectl describe tigerastatus ${degraded[0]!.metadata.name}`);
+      const waiting = statuses.filter((s) => !ready(s.status?.conditions, 'Available'));
+      if (waiting.length) return warn(waiting.map((s) => `${s.metadata.name} not Available${s.status?.conditions?.find((c) => c.type === 'Progressing' && c.status === 'True')?.message ? ` (${s.status?.conditions?.find((c) => c.type === 'Progressing')?.message})` : ''}`).join('; '), 'kubectl calico wait');
+      return pass(`${statuses.map((s) => s.metadata.name).join(', ')} Available`);
+    },
+  },
+  {
+    id: 'CAL-0701', category: 'IP pools', check: 'Pool within kubeadm podSubnet', needs: [{ verb: 'get', group: '', resource: 'configmaps', namespace: 'kube-system' }, { verb: 'get', group: OPERATOR, resource: 'installations' }],
+    async run(facts) {
+      const pools = await poolCidrs(facts);
+      if (pools.length === 0) return skip('the Installation sets no IP pools');
+      const network = await facts.kubeadmNetwork();
+      if (!network?.podSubnets.length) return skip('kube-system/kubeadm-config has no podSubnet (not a kubeadm cluster?)');
+      for (const { cidr } of pools) {
+        const subnet = network.podSubnets.find((s) => s.family === cidr.family);
+        if (!subnet) continue;
+        if (!containsCidr(subnet, cidr)) return fail(`pool ${cidr.text} is outside the kubeadm podSubnet ${subnet.text}: the operator rejects it (ippools Degraded) and no node gets pod networking`, `kubectl calico init --pod-cidr ${subnet.text} --overwrite && kubectl calico apply --force`);
+        if (subnet.text !== cidr.text) return warn(`pool ${cidr.text} is inside the kubeadm podSubnet ${subnet.text} but smaller (the guide makes them equal)`, `kubectl calico init --pod-cidr ${subnet.text} --overwrite`);
+      }
+      return pass(`pools ${pools.map((p) => p.cidr.text).join(', ')} equal the kubeadm podSubnet`);
+    },
+  },
+  {
+    id: 'CAL-0702', category: 'IP pools', check: "Pools cover the nodes' podCIDRs", needs: [read('nodes'), { verb: 'get', group: OPERATOR, resource: 'installations' }],
+    async run(facts) {
+      const pools = await poolCidrs(facts);
+      if (pools.length === 0) return skip('the Installation sets no IP pools');
+      const outside = (await facts.nodes()).flatMap((n) => (n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])).map((c) => ({ node: n.metadata.name, cidr: c }))).filter(({ cidr }) => !pools.some((p) => containsCidr(p.cidr, parseCidr(cidr, 'podCIDR'))));
+      if (outside.length === 0) return pass("every node's podCIDR is inside a Calico pool");
+      return warn(`${outside.length} node podCIDR(s) outside every pool, e.g. ${outside[0]!.node} ${outside[0]!.cidr} (Calico IPAM ignores podCIDR, but other tools may rely on it)`, "Make the pool equal the cluster's pod subnet");
+    },
+  },
+  {
+    id: 'CAL-0703', category: 'IP pools', check: 'No overlap with services or nodes', needs: [read('nodes'), { verb: 'get', group: '', resource: 'configmaps', namespace: 'kube-system' }, { verb: 'get', group: OPERATOR, resource: 'installations' }],
+    async run(facts) {
+      const pools = await poolCidrs(facts);
+      if (pools.length === 0) return skip('the Installation sets no IP pools');
+      const network = await facts.kubeadmNetwork();
+      for (const { cidr } of pools) {
+        const service = network?.serviceSubnets.find((s) => overlaps(s, cidr));
+        if (service) return fail(`pool ${cidr.text} overlaps the service subnet ${service.text}: pods whose IPs collide with Service ClusterIPs become unreachable`, 'Choose a pod CIDR outside the service subnet before installing (changing it later is a pool migration)');
+        const node = (await facts.nodes()).find((n) => containsAddress(cidr, nodeIP(n) ?? ''));
+        if (node) return fail(`pool ${cidr.text} contains node ${node.metadata.name}'s InternalIP ${nodeIP(node)}`, "Choose a pod CIDR that excludes the nodes' network");
+      }
+      return pass(`pools clear of the service subnet${network?.serviceSubnets.length ? ` ${network.serviceSubnets.map((s) => s.text).join(', ')}` : ''} and the node addresses`);
+    },
+  },
+  {
+    id: 'CAL-0704', category: 'IP pools', check: 'Enough blocks for the nodes', needs: [read('nodes'), { verb: 'get', group: OPERATOR, resource: 'installations' }],
+    async run(facts) {
+      const pools = await poolCidrs(facts);
+      if (pools.length === 0) return skip('the Installation sets no IP pools');
+      const nodes = (await facts.nodes()).length;
+      for (const { pool, cidr } of pools) {
+        const blockSize = pool.blockSize ?? (cidr.family === 4 ? 26 : 122);
+        const blocks = 2 ** Math.min(30, Math.max(0, blockSize - cidr.prefix));
+        if (blocks < nodes) return fail(`pool ${cidr.text} with block size ${blockSize} has ${blocks} blocks for ${nodes} nodes: some nodes get no block and borrow addresses`, 'Add a larger pool (the block size cannot change in place)');
+        if (blocks < nodes * 2) return warn(`pool ${cidr.text} with block size ${blockSize} has ${blocks} blocks for ${nodes} nodes: little room to grow`, 'Plan a larger pool before adding nodes');
+      }
+      return pass(`${pools.map(({ pool, cidr }) => `${cidr.text}: ${2 ** Math.min(30, (pool.blockSize ?? 26) - cidr.prefix)} blocks`).join(', ')} for ${nodes} nodes`);
+    },
+  },
+  {
+    id: 'CAL-0705', category: 'IP pools', check: 'An enabled IP pool exists', needs: [read('ippools', 'crd.projectcalico.org')],
+    async run(facts) {
+      const pools = await facts.ipPools();
+      if (pools.length === 0) return (await facts.installation()) ? warn('no IPPool yet: the operator creates it from the Installation', 'kubectl get tigerastatus ippools') : skip('Calico is not installed');
+      const enabled = pools.filter((p) => !p.spec?.disabled);
+      if (enabled.length === 0) return fail(`every IP pool is disabled (${pools.map((p) => p.metadata.name).join(', ')}): new pods get no address`, 'Enable a pool, or add one to the Installation');
+      return pass(`${enabled.length} enabled pool(s): ${enabled.map((p) => `${p.metadata.name} ${p.spec?.cidr}`).join(', ')}`);
+    },
+  },
+  ...([['CAL-0801', 'daemonsets', 'calico-node'], ['CAL-0802', 'deployments', 'calico-typha'], ['CAL-0803', 'deployments', 'calico-kube-controllers'], ['CAL-0804', 'daemonsets', 'csi-node-driver']] as const).map(([id, kind, name]): Check => ({
+    id, category: 'Workloads', check: `${name} ready`, needs: [read(kind, 'apps', 'calico-system'), read('pods', '', 'calico-system'), read('nodes')],
+    async run(facts) {
+      const workload = (kind === 'daemonsets' ? await facts.daemonSets('calico-system') : await facts.deployments('calico-system')).find((w) => w.metadata.name === name);
+      if (!workload) return (await facts.installation()) ? fail(`${kind === 'daemonsets' ? 'daemonset' : 'deployment'} calico-system/${name} does not exist`, 'kubectl get tigerastatus calico; kubectl logs -n tigera-operator deploy/tigera-operator') : skip('Calico is not installed');
+      const s = workload.status ?? {};
+      const desired = kind === 'daemonsets' ? Number(s.desiredNumberScheduled ?? 0) : Number(workload.spec?.replicas ?? 1);
+      const readyCount = kind === 'daemonsets' ? Number(s.numberReady ?? 0) : Number(s.readyReplicas ?? 0);
+      if (readyCount >= desired && desired > 0) return pass(`${name}: ${readyCount}/${desired} ready`);
+      if (kind !== 'daemonsets') return fail(`deployment calico-system/${name}: ${readyCount}/${desired} ready`, `kubectl describe pods -n calico-system -l k8s-app=${name}`);
+      const pods = await facts.pods('calico-system', `k8s-app=${name}`);
+      const withReady = new Set(pods.filter(podReady).map((p) => p.spec?.nodeName));
+      const missing = (await facts.nodes()).filter((n) => !withReady.has(n.metadata.name)).map((n) => n.metadata.name);
+      return fail(`daemonset calico-system/${name}: ${readyCount}/${desired} ready; no ready ${name} on ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`, `kubectl describe pods -n calico-system -l k8s-app=${name}`);
+    },
+  })),
+  {
+    id: 'CAL-0805', category: 'Workloads', check: 'Calico pods running', needs: [read('daemonsets', 'apps', 'calico-system'), read('deployments', 'apps', 'calico-system'), read('pods', '', 'calico-system'), { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'calico-system' }],
+    async run(facts) {
+      const workloads = [...(await facts.daemonSets('calico-system')), ...(await facts.deployments('calico-system'))];
+      if (workloads.length === 0) return skip('no Calico workloads');
+      const unhealthy = workloads.filter((w) => {
+        const s = w.status ?? {};
+        return w.spec?.replicas !== undefined && !('desiredNumberScheduled' in s) ? Number(s.readyReplicas ?? 0) < (w.spec.replicas ?? 1) : Number(s.numberReady ?? 0) < Number(s.desiredNumberScheduled ?? 0);
+      });
+      if (unhealthy.length === 0) return pass('every Calico pod is Running and Ready');
+      const pods = (await Promise.all(unhealthy.map((w) => facts.pods('calico-system', `k8s-app=${w.metadata.name}`)))).flat().filter((p) => !podReady(p));
+      if (pods.length === 0) return warn('Calico workloads are still rolling out', 'kubectl calico wait');
+      const pod = pods[0]!;
+      const crash = (pod.status?.containerStatuses ?? []).find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
+      const log = crash ? await facts.lastLog('calico-system', pod.metadata.name, crash.name) : [];
+      const registry = imageRegistry(pod);
+      const more = pods.length > 1 ? ` (and ${pods.length - 1} more pods)` : '';
+      const detail = `pod calico-system/${pod.metadata.name}: ${podProblem(pod)}${log.length ? `; last log: ${log.join(' | ')}` : ''}${more}`;
+      if (/ImagePullBackOff|ErrImagePull/.test(detail)) return fail(detail, `Check that ${registry} is reachable from the nodes, or mirror the images and set spec.registry in the Installation`);
+      if (crash) return fail(detail, `kubectl logs -n calico-system ${pod.metadata.name} -c ${crash.name} --previous`);
+      return fail(detail, `kubectl describe pod -n calico-system ${pod.metadata.name}`);
+    },
+  },
+  {
+    id: 'CAL-0806', category: 'Workloads', check: 'Taints keep calico-node off no node', needs: [read('nodes'), read('daemonsets', 'apps', 'calico-system')],
+    async run(facts) {
+      const ds = (await facts.daemonSets('calico-system')).find((d) => d.metadata.name === 'calico-node');
+      if (!ds) return skip('no calico-node DaemonSet');
+      const tolerations = ds.spec?.template?.spec?.tolerations ?? [];
+      const tolerated = (taint: { key: string; effect: string }) => tolerations.some((t) => (t.operator === 'Exists' && (!t.key || t.key === taint.key) && (!t.effect || t.effect === taint.effect)) || (t.key === taint.key && (!t.effect || t.effect === taint.effect)));
+      const blocked = (await facts.nodes()).flatMap((n) => (n.spec?.taints ?? []).filter((t) => t.effect !== 'PreferNoSchedule' && !tolerated(t) && !t.key.startsWith('node.kubernetes.io/')).map((t) => `${n.metadata.name} (${t.key}${t.value ? `=${t.value}` : ''}:${t.effect})`));
+      return blocked.length ? fail(`taints calico-node does not tolerate: ${blocked.join(', ')}`, 'Remove the taints (kubectl taint nodes <node> <key>-) or restore calico-node\'s default tolerations') : pass('calico-node tolerates every node taint');
+    },
+  },
+  {
+    id: 'CAL-0901', category: 'Nodes', check: 'Nodes Ready', needs: [read('nodes')],
+    async run(facts) {
+      const notReady = (await facts.nodes()).filter((n) => !ready(n.status?.conditions));
+      if (notReady.length === 0) return pass(`${(await facts.nodes()).length} nodes Ready`);
+      const message = notReady[0]!.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? 'no Ready condition';
+      const cni = /cni plugin not initialized|NetworkPluginNotReady/.test(message);
+      return fail(`${notReady.length} NotReady: ${notReady.slice(0, 5).map((n) => n.metadata.name).join(', ')}${notReady.length > 5 ? ', …' : ''} (${message})`, cni ? 'The CNI is not installed or calico-node is not running on them: kubectl calico apply && kubectl calico wait' : `kubectl describe node ${notReady[0]!.metadata.name}`);
+    },
+  },
+  {
+    id: 'CAL-0902', category: 'Nodes', check: 'CoreDNS running', needs: [read('pods', '', 'kube-system')],
+    async run(facts) {
+      const pods = await facts.pods('kube-system', 'k8s-app=kube-dns');
+      if (pods.length === 0) return skip('no CoreDNS pods (k8s-app=kube-dns) in kube-system');
+      const down = pods.filter((p) => !podReady(p));
+      if (down.length === 0) return pass(`${pods.length} CoreDNS pods ready`);
+      const pending = down.find((p) => p.status?.phase === 'Pending');
+      return fail(`${down.length} of ${pods.length} CoreDNS pods not ready${pending ? ` (Pending: ${podProblem(pending).replace(/^Pending: /, '')})` : ''}: the usual symptom of a missing or broken CNI`, 'Get the pod network up first (kubectl calico wait); CoreDNS then starts by itself');
+    },
+  },
+  {
+    id: 'CAL-1001', category: 'Data plane', check: 'kube-proxy mode', needs: [{ verb: 'get', group: '', resource: 'configmaps', namespace: 'kube-system' }, read('daemonsets', 'apps', 'kube-system')],
+    async run(facts) {
+      const config = await facts.configMap('kube-system', 'kube-proxy');
+      const ds = (await facts.daemonSets('kube-system')).find((d) => d.metadata.name === 'kube-proxy');
+      const bpf = ((await facts.installation())?.spec as { calicoNetwork?: { linuxDataplane?: string } } | undefined)?.calicoNetwork?.linuxDataplane === 'BPF';
+      if (!ds) return bpf ? pass('no kube-proxy, as expected with the eBPF data plane') : warn('no kube-proxy DaemonSet and not the eBPF data plane: Services may not work', 'Install kube-proxy, or use Calico\'s eBPF data plane');
+      const mode = /^mode:\s*"?(\w*)"?/m.exec(config?.data?.['config.conf'] ?? '')?.[1] || 'iptables';
+      if (mode === 'ipvs') return warn('kube-proxy runs in ipvs mode: Calico detects it when calico-node starts; switching modes later needs calico-node restarted', 'After changing the kube-proxy mode: kubectl rollout restart -n calico-system ds/calico-node');
+      if (mode === 'nftables') return warn('kube-proxy runs in nftables mode: Calico\'s iptables data plane should then be nftables too (linuxDataplane: Nftables)', 'Set spec.calicoNetwork.linuxDataplane: Nftables in the Installation');
+      return pass(`kube-proxy in ${mode} mode`);
+    },
+  },
+  {
+    id: 'CAL-1002', category: 'Data plane', check: 'Encapsulation fits the node network', needs: [read('nodes'), { verb: 'get', group: OPERATOR, resource: 'installations' }],
+    async run(facts) {
+      const pools = await poolCidrs(facts);
+      if (pools.length === 0) return skip('the Installation sets no IP pools');
+      const subnets = new Set((await facts.nodes()).map((n) => (nodeIP(n) ?? '').split('.').slice(0, 3).join('.')));
+      const encapsulation = pools[0]!.pool.encapsulation ?? 'IPIP';
+      if (encapsulation === 'None' && subnets.size > 1) return warn(`encapsulation None with nodes in ${subnets.size} /24 subnets: pod traffic between subnets needs BGP peering with the routers`, 'Use VXLANCrossSubnet unless the network routes the pod CIDR');
+      return pass(`${encapsulation} with nodes in ${subnets.size} /24 subnet(s)`);
+    },
+  },
+  {
+    id: 'CAL-1101', category: 'Events', check: 'No recent Warning events', needs: CALICO_NAMESPACES.concat('tigera-operator').flatMap((ns) => [read('events', '', ns), read('pods', '', ns)]),
+    async run(facts) {
+      const since = Date.now() - 3600_000;
+      const recent = (await Promise.all(['tigera-operator', ...CALICO_NAMESPACES].map((ns) => facts.warningEvents(ns)))).flat()
+        .filter((e) => Date.parse(e.lastTimestamp ?? e.eventTime ?? '') >= since);
+      // Warnings about pods that have since become ready (e.g. NetworkNotReady while the CNI was coming up) are history, not problems.
+      const namespaces = [...new Set(recent.filter((e) => e.involvedObject?.kind === 'Pod').map((e) => e.involvedObject!.namespace!))];
+      const readyPods = new Set((await Promise.all(namespaces.map((ns) => facts.pods(ns)))).flat().filter(podReady).map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+      const events = recent.filter((e) => !(e.involvedObject?.kind === 'Pod' && readyPods.has(`${e.involvedObject.namespace}/${e.involvedObject.name}`)));
+      if (events.length === 0) return pass(`no Warning events in tigera-operator, calico-system or calico-apiserver in the last hour${recent.length ? ` about anything still unhealthy (${recent.length} about pods that recovered)` : ''}`);
+      const groups = new Map<string, number>();
+      for (const e of events) {
+        const key = `${e.reason}: ${(e.message ?? '').replace(/\b(calico|csi)-[\w-]*-[a-z0-9]{5}\b/g, '<pod>')}`;
+        groups.set(key, (groups.get(key) ?? 0) + (e.count ?? 1));
+      }
+      const top = [...groups].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([text, n]) => `${n}× ${text}`);
+      return warn(`${events.length} Warning events in the last hour: ${top.join('; ')}`, 'kubectl get events -n calico-system --field-selector type=Warning');
+    },
+  },
+];
+
+function imageRegistry(pod: Pod): string {
+  const image = (pod.status?.containerStatuses ?? []).find((c) => /ImagePull|ErrImage/.test(c.state?.waiting?.reason ?? ''))?.image ?? pod.spec?.containers?.[0]?.image ?? '';
+  const first = image.split('/')[0] ?? '';
+  return first.includes('.') ? first : 'docker.io';
+}
+
+export type { Verdict };

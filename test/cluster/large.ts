@@ -22,7 +22,7 @@ export const LARGE: Scenario = {
   name: 'large',
   description: `${NODES} Ready nodes and ${PODS} pods, Calico ${CALICO} installed and healthy`,
   nodes: [],
-  podSubnet: '10.64.0.0/10',
+  podSubnet: '100.64.0.0/10',
   serviceSubnet: '10.96.0.0/16',
   controllers: false,
   seed: (rt, version) => seedLarge(rt, LARGE, version),
@@ -64,6 +64,7 @@ function seedLarge(rt: Runtime, data: ScenarioData, version: string): void {
   for (let i = 0; i < typha; i++) pod('calico-system', `calico-typha-5b7b5c6879-${suffix(i)}`, nodes[i * 7]!, [`docker.io/calico/typha:${CALICO}`], true, { 'k8s-app': 'calico-typha' });
   pod('calico-system', 'calico-kube-controllers-7f8c9d6b5-x2x4z', nodes[1]!, [`docker.io/calico/kube-controllers:${CALICO}`], false, { 'k8s-app': 'calico-kube-controllers' });
   pod('tigera-operator', 'tigera-operator-f8bc97d4c-bnnx4', nodes[0]!, ['quay.io/tigera/operator:v1.36.0'], true, { name: 'tigera-operator', 'k8s-app': 'tigera-operator' });
+  for (let i = 0; i < 2; i++) pod('kube-system', `coredns-7c65d6cfc9-${suffix(i)}`, nodes[i]!, ['registry.k8s.io/coredns/coredns:v1.11.3'], false, { 'k8s-app': 'kube-dns' });
   for (let i = 0; pods < PODS; i++) {
     const namespace = `app-${String(i % APP_NAMESPACES).padStart(2, '0')}`;
     pod(namespace, `web-${suffix(i)}`, nodes[i % NODES]!, ['registry.example.com/shop/web:1.4.2'], false, { app: 'web' });
@@ -72,10 +73,11 @@ function seedLarge(rt: Runtime, data: ScenarioData, version: string): void {
   ds('kube-proxy', NODES);
   ds('calico-node', NODES);
   ds('csi-node-driver', NODES);
-  const deploy = (name: string, namespace: string, replicas: number, labels: Record<string, string>) => put('deployments.apps', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, labels }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name, image: 'x' }] } } }, status: { observedGeneration: 1, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }] } });
+  const deploy = (name: string, namespace: string, replicas: number, labels: Record<string, string>, image = `docker.io/calico/${name.replace('calico-', '')}:${CALICO}`) => put('deployments.apps', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, labels }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name, image }] } } }, status: { observedGeneration: 1, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }] } });
   deploy('calico-typha', 'calico-system', typha, { 'k8s-app': 'calico-typha' });
   deploy('calico-kube-controllers', 'calico-system', 1, { 'k8s-app': 'calico-kube-controllers' });
-  deploy('tigera-operator', 'tigera-operator', 1, { name: 'tigera-operator' });
+  deploy('tigera-operator', 'tigera-operator', 1, { name: 'tigera-operator' }, 'quay.io/tigera/operator:v1.36.0');
+  deploy('coredns', 'kube-system', 2, { 'k8s-app': 'kube-dns' }, 'registry.k8s.io/coredns/coredns:v1.11.3');
   const pool = { cidr: data.podSubnet, blockSize: 26, encapsulation: 'VXLANCrossSubnet', natOutgoing: 'Enabled', nodeSelector: 'all()' };
   put('installations.operator.tigera.io', { apiVersion: 'operator.tigera.io/v1', kind: 'Installation', metadata: { name: 'default', finalizers: ['tigera.io/operator-cleanup'] }, spec: { calicoNetwork: { ipPools: [pool] }, variant: 'Calico' }, status: { variant: 'Calico', mtu: 1450, calicoVersion: CALICO, conditions: [] } });
   for (const name of ['calico', 'ippools']) {
@@ -110,7 +112,7 @@ function largeNode(name: string, i: number, version: string, created: string): N
   return {
     apiVersion: 'v1', kind: 'Node',
     metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...(i < 3 ? { 'node-role.kubernetes.io/control-plane': '' } : {}) }, annotations: { 'projectcalico.org/IPv4Address': `${ip}/16` } },
-    spec: { podCIDR: `10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`, podCIDRs: [`10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`] },
+    spec: { podCIDR: `100.${64 + Math.floor(i / 256)}.${i % 256}.0/24`, podCIDRs: [`100.${64 + Math.floor(i / 256)}.${i % 256}.0/24`] },
     status: {
       conditions: [
         { type: 'NetworkUnavailable', status: 'False', lastHeartbeatTime: created, lastTransitionTime: created, reason: 'CalicoIsUp', message: 'Calico is running on this node' },
@@ -124,7 +126,7 @@ function largeNode(name: string, i: number, version: string, created: string): N
 }
 
 function runningPod(namespace: string, name: string, node: string, images: string[], hostNetwork: boolean, labels: Record<string, string>, created: string, n: number): NewObject {
-  const ip = hostNetwork ? `10.${Math.floor(Number(node.slice(5)) / 250)}.${Number(node.slice(5)) % 250}.10` : `10.${64 + Math.floor(n / 65536)}.${Math.floor(n / 256) % 256}.${n % 256}`;
+  const ip = hostNetwork ? `10.${Math.floor(Number(node.slice(5)) / 250)}.${Number(node.slice(5)) % 250}.10` : `100.${64 + Math.floor(n / 65536)}.${Math.floor(n / 256) % 256}.${n % 256}`;
   const containers = images.map((image, i) => ({ name: `${name.split('-').slice(0, -1).join('-') || name}-${i}`, image }));
   const condition = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: created });
   return {

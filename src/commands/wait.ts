@@ -44,7 +44,7 @@ export async function waitAndReport(kube: Awaited<ReturnType<ClusterCommand['kub
   try {
     const result = await runWait(kube, target, out as never, tty, signal);
     if (!result.ready) {
-      throw new TimeoutError(`not ready after ${Math.round(result.seconds)}s (--timeout):\n${result.notReady.map((p) => `  ${p}`).join('\n')}\nRun "kubectl calico status" to see the whole picture.`);
+      throw new TimeoutError(`not ready after ${Math.round(result.seconds)}s (--timeout):\n${result.notReady.map((p) => `  ${p}`).join('\n')}\nRun "kubectl calico doctor" to find the cause.`);
     }
     out.write(`\nCalico is ready (${result.seconds.toFixed(1)}s).\n${await finalTables(kube)}`);
     return 0;

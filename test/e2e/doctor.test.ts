@@ -80,6 +80,10 @@ test('before the install: operator, CRDs, Installation, nodes and CoreDNS fail w
   await frozen({}, async (cluster) => {
     const { code, byId } = await doctor(cluster);
     assert.equal(code, 1);
+    const viaKubectl = await kubectl(['calico', 'doctor'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+    assert.equal(viaKubectl.code, 1);
+    assert.match(viaKubectl.stdout, /\nOperator {7}CAL-0401   FAIL     tigera-operator namespace/);
+    assert.match(viaKubectl.stdout, /\nFixes:\n {2}CAL-0401: kubectl calico init --pod-cidr <pod subnet> && kubectl calico apply\n/);
     expect(byId, 'CAL-0401', 'FAIL', /namespace tigera-operator does not exist/);
     expect(byId, 'CAL-0402', 'FAIL', /deployment tigera-operator\/tigera-operator does not exist/);
     expect(byId, 'CAL-0501', 'FAIL', /no operator\.tigera\.io CRDs/);

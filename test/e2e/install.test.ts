@@ -121,5 +121,6 @@ test('wait times out with exit 124 and names the stuck pod and its reason', asyn
     assert.match(wait.stderr, /^error: not ready after \d+s \(--timeout\):\n/);
     assert.match(wait.stderr, /\n {2}pod calico-system\/calico-node-\w+: (ErrImagePull|ImagePullBackOff): container calico-node cannot pull image docker\.io\/calico\/node:v3\.29\.0/);
     assert.match(wait.stderr, /\n {2}node kubernetes-master-01: NotReady: container runtime network not ready/);
+    assert.match(wait.stderr, /\nRun "kubectl calico doctor" to find the cause\.\n$/);
   });
 });

@@ -4,6 +4,7 @@
 // nodejs.org, unreachable here), so we lay them out there under a HOME of
 // our own.
 import { execFileSync } from 'node:child_process';
+import { tarGz, zipStored } from './archive.ts';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -53,7 +54,7 @@ export interface SeaTarget {
  * Node binary. pkg's CLI offers no way to turn on the code cache in its
  * simple SEA mode, so its sea() function is called directly.
  */
-export async function makeSea(bundleFile: string, targets: SeaTarget[], options: { useCodeCache: boolean }): Promise<void> {
+export async function makeSea(bundleFile: string, targets: SeaTarget[], options: { useCodeCache: boolean; sign?: boolean }): Promise<void> {
   const home = path.join(BUILD, 'pkg-home');
   for (const t of targets) stageNodeBinary(home, t);
   const require = createRequire(import.meta.url);
@@ -66,7 +67,7 @@ export async function makeSea(bundleFile: string, targets: SeaTarget[], options:
         const [platform, arch] = t.target.split('-') as [string, string];
         return { nodeRange: `node${NODE_VERSION}`, platform, arch, output: t.output };
       }),
-      signature: false,
+      signature: options.sign ?? false,
       seaConfig: { useCodeCache: options.useCodeCache },
     });
   } finally {
@@ -88,21 +89,12 @@ function stageNodeBinary(home: string, { target, nodeBinary }: SeaTarget): void 
   const windows = os === 'win';
   const archive = path.join(dir, `${name}.${windows ? 'zip' : 'tar.gz'}`);
   if (fs.existsSync(`${archive}.ok`) && fs.existsSync(archive)) return;
-  const staging = path.join(BUILD, 'node-staging');
-  fs.rmSync(staging, { recursive: true, force: true });
-  const inner = path.join(staging, name, ...(windows ? ['node.exe'] : ['bin', 'node']));
-  fs.mkdirSync(path.dirname(inner), { recursive: true });
-  fs.copyFileSync(nodeBinary, inner);
-  fs.chmodSync(inner, 0o755);
+  const binary = fs.readFileSync(nodeBinary);
   fs.mkdirSync(dir, { recursive: true });
-  if (windows) {
-    execFileSync('zip', ['-q', '-1', '-r', archive, name], { cwd: staging });
-  } else {
-    execFileSync('tar', ['-cf', archive.replace(/\.gz$/, ''), name], { cwd: staging });
-    execFileSync('gzip', ['-1', '-f', archive.replace(/\.gz$/, '')]);
-  }
+  fs.writeFileSync(archive, windows
+    ? zipStored([{ name: `${name}/node.exe`, data: binary, mode: 0o755 }])
+    : tarGz([{ name: `${name}/bin/node`, data: binary, mode: 0o755 }], 0, 1));
   fs.writeFileSync(`${archive}.ok`, '');
-  fs.rmSync(staging, { recursive: true, force: true });
 }
 
 function gitCommit(): string {

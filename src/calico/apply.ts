@@ -55,16 +55,14 @@ export async function applyStages(kube: KubeClient, stages: Stage[], options: Ap
   const done = () => results.map((r) => r.name);
   try {
     for (const stage of stages) {
-      const objects = stage.objects.map((o) => o.object);
-      if (stage.name === 'resources') await applyCustomResources(kube, objects, options, results);
-      else if (stage.name === 'operator') {
-        const [namespaces, rest] = partition(objects, (o) => o.kind === 'Namespace');
-        await applyAll(kube, namespaces, options, results);
-        await applyAll(kube, rest, options, results);
-      } else await applyAll(kube, objects, options, results);
-      if (options.dryRun !== 'none') continue;
-      if (stage.name === 'crds') await waitEstablished(kube, objects.map((o) => o.metadata.name), options);
-      if (stage.name === 'operator') await waitOperator(kube, options);
+      // A stage's gate starts watching before its writes, so the events that pass it are not waited for twice.
+      const gate = options.dryRun === 'none' ? gateFor(kube, stage, options) : undefined;
+      try {
+        await applyStage(kube, stage, options, results);
+        await gate?.passed();
+      } finally {
+        gate?.stop();
+      }
     }
   } catch (error) {
     if (error instanceof CliError && !(error instanceof PartialApplyError) && results.length > 0 && error.exitCode === 1) {
@@ -73,6 +71,15 @@ export async function applyStages(kube: KubeClient, stages: Stage[], options: Ap
     throw error;
   }
   return results;
+}
+
+async function applyStage(kube: KubeClient, stage: Stage, options: ApplyOptions, results: ObjectResult[]): Promise<void> {
+  const objects = stage.objects.map((o) => o.object);
+  if (stage.name === 'resources') return applyCustomResources(kube, objects, options, results);
+  if (stage.name === 'crds') return applyAll(kube, objects, options, results);
+  const [namespaces, rest] = partition(objects, (o) => o.kind === 'Namespace');
+  await applyAll(kube, namespaces, options, results);
+  await applyAll(kube, rest, options, results);
 }
 
 async function applyAll(kube: KubeClient, objects: ManifestObject[], options: ApplyOptions, results: ObjectResult[]): Promise<void> {
@@ -158,10 +165,9 @@ async function applyCustomResources(kube: KubeClient, objects: ManifestObject[],
     const result: ObjectResult = { name: 'installation.operator.tigera.io/default', action: 'unchanged', dryRun: options.dryRun, ...(rv ? { resourceVersion: rv } : {}) };
     results.push(result);
     options.onObject(result);
-  } else {
-    await applyAll(kube, installations, options, results);
+    return applyAll(kube, rest, options, results);
   }
-  await applyAll(kube, rest, options, results);
+  await applyAll(kube, [...installations, ...rest], options, results);
 }
 
 function poolsOf(object: ManifestObject): Partial<PoolSettings>[] {
@@ -173,42 +179,52 @@ function samePools(desired: Partial<PoolSettings>[], current: Partial<PoolSettin
   return desired.length === current.length && desired.every((d, i) => (Object.keys(d) as (keyof PoolSettings)[]).filter((k) => (k as string) !== 'name').every((k) => String(current[i]?.[k]) === String(d[k])));
 }
 
+interface Gate {
+  /** Resolves when the gate is passed, and says so. */
+  passed(): Promise<void>;
+  stop(): void;
+}
+
+function gateFor(kube: KubeClient, stage: Stage, options: ApplyOptions): Gate | undefined {
+  if (stage.name === 'crds' && stage.objects.length) return establishedGate(kube, stage.objects.map((o) => o.object.metadata.name), options);
+  if (stage.name === 'operator') return operatorGate(kube, options);
+  return undefined;
+}
+
 /** Gate 1: every applied CRD is Established (watched, not polled). */
-async function waitEstablished(kube: KubeClient, names: string[], options: ApplyOptions): Promise<void> {
-  if (names.length === 0) return;
+function establishedGate(kube: KubeClient, names: string[], options: ApplyOptions): Gate {
   const pending = new Set(names);
-  await until(options, (resolve) => inform<ManifestObject & { status?: { conditions?: { type: string; status: string }[] } }>(kube, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {}, (change) => {
+  return watchUntil(options, `${names.length} CustomResourceDefinitions Established`, (resolve) => inform<ManifestObject & { status?: { conditions?: { type: string; status: string }[] } }>(kube, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {}, (change) => {
     const established = change.object.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
     if (change.type !== 'DELETED' && established) pending.delete(change.object.metadata.name);
-    if (pending.size === 0) resolve();
+    if (pending.size === 0) resolve('');
   }, options.signal));
-  options.onGate(`${names.length} CustomResourceDefinitions Established`);
 }
 
 /** Gate 2, the guide's: the tigera-operator pod is Running and Ready. */
-async function waitOperator(kube: KubeClient, options: ApplyOptions): Promise<void> {
-  let ready = '';
-  await until(options, (resolve) => inform<ManifestObject & { status?: { phase?: string; conditions?: { type: string; status: string }[] } }>(kube, '/api/v1/namespaces/tigera-operator/pods', { labelSelector: 'name=tigera-operator' }, (change) => {
+function operatorGate(kube: KubeClient, options: ApplyOptions): Gate {
+  return watchUntil(options, (pod) => `pod tigera-operator/${pod} Running and Ready`, (resolve) => inform<ManifestObject & { status?: { phase?: string; conditions?: { type: string; status: string }[] } }>(kube, '/api/v1/namespaces/tigera-operator/pods', { labelSelector: 'name=tigera-operator' }, (change) => {
     const pod = change.object;
-    if (change.type !== 'DELETED' && pod.status?.phase === 'Running' && pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
-      ready = pod.metadata.name;
-      resolve();
-    }
+    if (change.type !== 'DELETED' && pod.status?.phase === 'Running' && pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) resolve(pod.metadata.name);
   }, options.signal));
-  options.onGate(`pod tigera-operator/${ready} Running and Ready`);
 }
 
-/** Runs an informer until its callback resolves, then stops it. */
-async function until(options: ApplyOptions, start: (resolve: () => void) => { stop(): void; done: Promise<void>; synced: Promise<void> }): Promise<void> {
-  let finish: () => void = () => {};
-  const reached = new Promise<void>((resolve) => (finish = resolve));
+/** Runs an informer from now until its callback resolves; `passed` waits for that, then stops it. */
+function watchUntil(options: ApplyOptions, gate: string | ((found: string) => string), start: (resolve: (found: string) => void) => { stop(): void; done: Promise<void>; synced: Promise<void> }): Gate {
+  let finish: (found: string) => void = () => {};
+  const reached = new Promise<string>((resolve) => (finish = resolve));
   const informer = start(finish);
   const aborted = new Promise<never>((_, reject) => options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true }));
-  try {
-    await Promise.race([reached, aborted, informer.synced.then(() => reached), informer.done.then(() => reached)]);
-  } finally {
-    informer.stop();
-  }
+  const outcome = Promise.race([reached, aborted, informer.synced.then(() => reached), informer.done.then(() => reached)]);
+  outcome.catch(() => {}); // Failures surface from passed(); the stage's own writes may fail first.
+  return {
+    passed: async () => {
+      const found = await outcome;
+      informer.stop();
+      options.onGate(typeof gate === 'string' ? gate : gate(found));
+    },
+    stop: () => informer.stop(),
+  };
 }
 
 function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {

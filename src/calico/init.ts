@@ -9,7 +9,7 @@ import { parseCidrList, type Cidr } from './cidr.ts';
 import { checkPools, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork, type Finding } from './cluster-network.ts';
 import { rewriteCustomResources, type PoolSettings } from './custom-resources.ts';
 import { cacheDirectory, fetchManifests, sha256, verificationFor } from './manifests.ts';
-import { PLAN_FILE, renderPlan, type Plan } from './plan.ts';
+import { manifestObjects, PLAN_FILE, renderPlan, type Plan } from './plan.ts';
 
 export interface InitOptions {
   podCidr: string | undefined;
@@ -64,7 +64,8 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   if (support) options.warn(support);
 
   const pools = cidrs.map((cidr) => poolFor(cidr, options));
-  const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir: cacheDirectory(options.env), env: options.env });
+  const cacheDir = cacheDirectory(options.env);
+  const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir, env: options.env });
   const contents = manifests.map((m) => ({
     name: m.file,
     origin: m.origin,
@@ -79,6 +80,8 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     files: contents.map((c) => ({ name: c.name, sha256: sha256(c.data), ...(c.name === 'custom-resources.yaml' ? { upstreamSha256: c.upstreamSha256 } : {}) })),
     ipPools: pools,
   };
+  // Parsing now refuses a broken manifest before anything is written and leaves apply the cached objects.
+  contents.forEach((c, i) => manifestObjects(c.name, c.data, plan.files[i]!.sha256, cacheDir));
   const actions = writeFolder(options.dir, [...contents.map((c) => ({ name: c.name, data: c.data })), { name: PLAN_FILE, data: Buffer.from(renderPlan(plan)) }], options.overwrite);
   return {
     calicoVersion: options.version,

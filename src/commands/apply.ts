@@ -52,7 +52,8 @@ export class ApplyCommand extends ClusterCommand {
     const timeoutMs = parseDuration(this.timeout, '--timeout');
     const { readPlan, loadStages, readApplied, writeApplied } = await import('../calico/plan.ts');
     const plan = readPlan(this.dir);
-    const stages = loadStages(this.dir, plan);
+    const { cacheDirectory } = await import('../calico/manifests.ts');
+    const stages = loadStages(this.dir, plan, cacheDirectory(this.context.env));
     const report = new Report<ApplyDoc>('ApplyResult', format, this.context);
     const objects: ObjectResult[] = [];
     const gates: string[] = [];

@@ -9,7 +9,7 @@ import { admit, defaultObject, validateObject } from './kinds.ts';
 import { schemaFor, tracksGeneration, type RegisteredType, type Registry } from './registry.ts';
 import { apiVersionOf } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, MODIFIED, notFound, StatusError } from './status.ts';
-import { stableStringify, type Store } from './store.ts';
+import { jsonEqual, type Store } from './store.ts';
 import type { KubeObject, ManagedFieldsEntry, NewObject, ObjectMeta } from './types.ts';
 
 export interface WriteOptions {
@@ -277,7 +277,7 @@ function findConflicts(old: KubeObject, applied: KubeObject, appliedFields: Fiel
   for (const other of others) {
     for (const path of leaves(intersection(other.fieldsV1 as FieldSet, appliedFields))) {
       if (path[path.length - 1] === '.') continue;
-      if (stableStringify(valueAt(old, path)) !== stableStringify(valueAt(applied, path))) {
+      if (!jsonEqual(valueAt(old, path), valueAt(applied, path))) {
         conflicts.push({ manager: other.manager, operation: other.operation, apiVersion: other.apiVersion, path });
       }
     }
@@ -326,7 +326,7 @@ function checkApplied(type: RegisteredType, name: string, applied: KubeObject, o
 function changedFields(old: KubeObject, next: KubeObject, nextFields: FieldSet): FieldSet {
   const changed: FieldSet = {};
   for (const path of leaves(nextFields)) {
-    if (path[path.length - 1] === '.' ? valueAt(old, path.slice(0, -1)) === undefined : stableStringify(valueAt(old, path)) !== stableStringify(valueAt(next, path))) {
+    if (path[path.length - 1] === '.' ? valueAt(old, path.slice(0, -1)) === undefined : !jsonEqual(valueAt(old, path), valueAt(next, path))) {
       Object.assign(changed, union(changed, pathSet(path)));
     }
   }
@@ -373,8 +373,8 @@ function includeFields(type: RegisteredType, subresource: string | undefined): (
 }
 
 function specChanged(old: KubeObject, next: KubeObject): boolean {
-  const strip = ({ metadata: _m, status: _s, ...rest }: KubeObject) => stableStringify(rest);
-  return strip(old) !== strip(next);
+  const strip = ({ metadata: _m, status: _s, ...rest }: KubeObject) => rest;
+  return !jsonEqual(strip(old), strip(next));
 }
 
 function stripIdentity(applied: KubeObject): KubeObject {

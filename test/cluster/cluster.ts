@@ -17,7 +17,7 @@ import { FAST_TIMINGS, Runtime, type PodFaults, type Timings } from './controlle
 import { startScheduler } from './controllers/scheduler.ts';
 import { startWorkloadControllers } from './controllers/workloads.ts';
 import { OpenApi } from './discovery.ts';
-import { createHandler, type RequestLogEntry } from './http.ts';
+import { createHandler, type Faults, type RequestLogEntry } from './http.ts';
 import { PodLogs } from './logs.ts';
 import { Registry } from './registry.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
@@ -53,6 +53,8 @@ export interface TestCluster {
   api: Api;
   runtime: Runtime;
   requestLog: RequestLogEntry[];
+  /** The fault knobs, live: a test may change them while the cluster runs. */
+  faults: Faults;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const requestLog: RequestLogEntry[] = [];
   if (options.requestLogFile) fs.writeFileSync(options.requestLogFile, '');
   const serverPair = serverCertificate(ca);
+  const faults: Faults = { latencyMs: options.latencyMs ?? 0, errorRate: options.errorRate ?? 0, dropWatchesAfterMs: options.dropWatchesAfterSeconds === undefined ? undefined : options.dropWatchesAfterSeconds * 1000, random: options.random ?? Math.random };
   const handler = createHandler({
     api,
     authenticator,
@@ -94,7 +97,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     openapi: new OpenApi(registry, kubernetesVersion),
     logs,
     version: { major, minor, gitVersion: kubernetesVersion },
-    faults: { latencyMs: options.latencyMs ?? 0, errorRate: options.errorRate ?? 0, dropWatchesAfterMs: options.dropWatchesAfterSeconds === undefined ? undefined : options.dropWatchesAfterSeconds * 1000, random: options.random ?? Math.random },
+    faults,
     requestLog,
     requestLogFile: options.requestLogFile,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 30_000,
@@ -106,7 +109,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const kubeconfig = makeKubeconfig(url, ca, tokens);
   if (options.kubeconfigPath) fs.writeFileSync(options.kubeconfigPath, kubeconfig, { mode: 0o600 });
   return {
-    url, scenario, kubernetesVersion, kubeconfig, kubeconfigPath: options.kubeconfigPath, tokens, ca, api, runtime, requestLog,
+    url, scenario, kubernetesVersion, kubeconfig, kubeconfigPath: options.kubeconfigPath, tokens, ca, api, runtime, requestLog, faults,
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -2,7 +2,7 @@
 // (`{"f:spec":{"f:containers":{"k:{\"name\":\"x\"}":{".":{},"f:image":{}}}}}`)
 // and the operations server-side apply needs on them: which fields an object
 // sets, who owns what, conflicts, and removing fields a manager gave up.
-import { stableStringify } from './store.ts';
+import { jsonEqual } from './store.ts';
 
 export type FieldSet = { [element: string]: FieldSet };
 
@@ -144,7 +144,7 @@ export function valueAt(object: unknown, path: readonly string[]): unknown {
 function findKeyed(list: unknown, element: string): unknown {
   if (!Array.isArray(list)) return undefined;
   const key = JSON.parse(element.slice(2)) as Record<string, unknown>;
-  return list.find((item) => item && typeof item === 'object' && Object.entries(key).every(([k, v]) => stableStringify((item as Record<string, unknown>)[k]) === stableStringify(v)));
+  return list.find((item) => item && typeof item === 'object' && Object.entries(key).every(([k, v]) => jsonEqual((item as Record<string, unknown>)[k], v)));
 }
 
 /** Removes every leaf of `set` from `object` (a copy is returned). */
@@ -184,7 +184,7 @@ export function mergeApplied(current: unknown, applied: unknown, schema: Schema,
 function mergeList(current: unknown[], applied: unknown[], schema: Schema, path: string[]): unknown[] {
   const type = schema.listType(path);
   if (type === 'atomic') return structuredClone(applied);
-  if (type === 'set') return [...current, ...applied.filter((v) => !current.some((c) => stableStringify(c) === stableStringify(v)))];
+  if (type === 'set') return [...current, ...applied.filter((v) => !current.some((c) => jsonEqual(c, v)))];
   const result = [...current];
   for (const item of applied) {
     const key = isPlainObject(item) ? itemKey(item, type.keys) : '';

@@ -321,9 +321,18 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
+/** An apply body: JSON (what kubectl and client-node send, and valid YAML) or YAML. */
 function parseYamlBody(body: Buffer): KubeObject {
+  const text = body.toString('utf8');
+  if (/^\s*\{/.test(text)) {
+    try {
+      return JSON.parse(text) as KubeObject;
+    } catch {
+      // Not JSON after all: read it as YAML below.
+    }
+  }
   try {
-    return parseYaml(body.toString('utf8')) as KubeObject;
+    return parseYaml(text) as KubeObject;
   } catch (error) {
     throw badRequest(`error decoding YAML: ${(error as Error).message}`);
   }

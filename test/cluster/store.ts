@@ -36,6 +36,11 @@ export class Store {
     return this.rev;
   }
 
+  /** Every resource that has held an object. */
+  resources(): string[] {
+    return [...this.tables.keys()];
+  }
+
   get(key: string, namespace: string | undefined, name: string): KubeObject | undefined {
     return this.tables.get(key)?.objects.get(storageKey(namespace, name));
   }
@@ -136,23 +141,31 @@ export function storageKey(namespace: string | undefined, name: string): string 
 }
 
 /** Equal apart from resourceVersion and the time stamps of managedFields. */
+/** Equal but for the resourceVersion and the times in managedFields: a write that changes nothing else is a no-op. */
 function sameContent(a: KubeObject, b: KubeObject): boolean {
-  return canonical(a) === canonical(b);
+  return jsonEqual(comparable(a), comparable(b));
 }
 
-function canonical(object: KubeObject): string {
+function comparable(object: KubeObject): unknown {
   const { resourceVersion: _rv, managedFields, ...metadata } = object.metadata;
-  const fields = managedFields?.map(({ time: _time, ...rest }) => rest);
-  return stableStringify({ ...object, metadata: { ...metadata, managedFields: fields } });
+  return { ...object, metadata: { ...metadata, managedFields: managedFields?.map(({ time: _time, ...rest }) => rest) } };
 }
 
-export function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+/**
+ * Equality of JSON values, ignoring key order and undefined members as JSON
+ * does; without building strings, since large CRDs are compared on every write.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!a || !b || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((v, i) => jsonEqual(v, (b as unknown[])[i]));
+  const left = definedKeys(a as Record<string, unknown>);
+  const right = b as Record<string, unknown>;
+  return left.length === definedKeys(right).length && left.every((k) => jsonEqual((a as Record<string, unknown>)[k], right[k]));
+}
+
+function definedKeys(object: Record<string, unknown>): string[] {
+  return Object.keys(object).filter((k) => object[k] !== undefined);
 }
 
 function lowerBound(keys: string[], target: string): number {

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { containsCidr, overlaps, parseCidr, parseCidrList } from '../../src/calico/cidr.ts';
 import { checkPools, supportWarning, type ClusterNetwork } from '../../src/calico/cluster-network.ts';
 import { rewriteCustomResources } from '../../src/calico/custom-resources.ts';
+import { sha256 } from '../../src/calico/manifests.ts';
+import { manifestObjects } from '../../src/calico/plan.ts';
 import { retryDelay } from '../../src/kube/client.ts';
 import { UsageError } from '../../src/cli/errors.ts';
 import { SHARED_CALICO } from '../helpers.ts';
@@ -73,4 +76,24 @@ test('retries: transient failures only, capped exponential backoff with jitter, 
   assert.equal(retryDelay(response(409), 1), undefined);
   assert.equal(retryDelay(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 1, () => 0), 100);
   assert.equal(retryDelay(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), 1), undefined);
+});
+
+test('manifest objects: parsed once per sha256 into the cache, then read back as the same objects', () => {
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'objects-'));
+  try {
+    const data = fs.readFileSync(path.join(SHARED_CALICO, 'v3.29.0', 'custom-resources.yaml'));
+    const digest = sha256(data);
+    const parsed = manifestObjects('custom-resources.yaml', data, digest, cacheDir);
+    assert.deepEqual(parsed.map((o) => (o as { kind: string }).kind), ['Installation', 'APIServer']);
+    const cached = path.join(cacheDir, 'objects', `${digest}.json`);
+    assert.deepEqual(JSON.parse(fs.readFileSync(cached, 'utf8')), parsed);
+    // The cache answers for those bytes without parsing them again; a broken entry is parsed and written anew.
+    assert.deepEqual(manifestObjects('custom-resources.yaml', Buffer.from('not: [yaml'), digest, cacheDir), parsed);
+    fs.writeFileSync(cached, '{');
+    assert.deepEqual(manifestObjects('custom-resources.yaml', data, digest, cacheDir), parsed);
+    assert.deepEqual(JSON.parse(fs.readFileSync(cached, 'utf8')), parsed);
+    assert.throws(() => manifestObjects('bad.yaml', Buffer.from('a: [1'), 'f'.repeat(64), cacheDir), /bad\.yaml is not valid YAML/);
+  } finally {
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,63 @@
+// npm run bench: every benchmark, side by side with what people use
+// instead, as a markdown table printed and kept in bench/RESULTS.md.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { benchGuideApply, benchPluginApply, type ApplyFigures } from './apply.ts';
+import { median } from './measure.ts';
+import { benchDoctor } from './doctor.ts';
+import { benchReadiness } from './readiness.ts';
+import { benchStartup, KUBECTL } from './startup.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const say = (text: string) => process.stderr.write(`${text}\n`);
+const ms = (n: number) => `${Math.round(n)} ms`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+const spread = (runs: { ms: number }[]) => `runs ${Math.round(Math.min(...runs.map((r) => r.ms)))}–${ms(Math.max(...runs.map((r) => r.ms)))}`;
+const met = (ok: boolean) => (ok ? 'met' : '**missed**');
+
+say('start-up …');
+const startup = await benchStartup(ROOT);
+say('apply …');
+const APPLY_RUNS = 5;
+const pluginRuns: ApplyFigures[] = [];
+const guideRuns: ApplyFigures[] = [];
+for (let i = 0; i < APPLY_RUNS; i++) {
+  pluginRuns.push(await benchPluginApply(ROOT));
+  guideRuns.push(await benchGuideApply(ROOT));
+}
+// One cluster per run, interleaved; the median run of each side.
+const plugin = { ms: median(pluginRuns.map((r) => r.ms)), requests: Math.max(...pluginRuns.map((r) => r.requests)) };
+const guide = { ms: median(guideRuns.map((r) => r.ms)), requests: Math.max(...guideRuns.map((r) => r.requests)) };
+say('readiness detection …');
+const readiness = await benchReadiness(ROOT);
+say('doctor on 5,000 nodes and 50,000 pods …');
+const doctor = await benchDoctor();
+const binary = fs.statSync(path.join(ROOT, 'dist', 'kubectl-calico')).size;
+const archive = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'kubectl-calico')), { level: 6 }).length;
+const kubectlSize = fs.statSync(KUBECTL).size;
+const OBJECTS = 31;
+
+const rows = [
+  ['Start-up: `version --client`', ms(startup.version), `kubectl ${ms(startup.kubectl)} (${ratio(startup.version, startup.kubectl)})`, '≤ 1.5× kubectl', met(startup.version <= 1.5 * startup.kubectl)],
+  ['Start-up: `--help`', ms(startup.help), `kubectl ${ms(startup.kubectl)} (${ratio(startup.help, startup.kubectl)})`, '≤ 1.5× kubectl', met(startup.help <= 1.5 * startup.kubectl)],
+  ['Apply v3.29.0, 20 ms per request: wall', `${ms(plugin.ms)} (${spread(pluginRuns)})`, `guide ${ms(guide.ms)} (${spread(guideRuns)}; ${ratio(plugin.ms, guide.ms)})`, '≤ 0.5× the guide', met(plugin.ms <= 0.5 * guide.ms)],
+  ['Apply v3.29.0: requests', String(plugin.requests), `guide ${guide.requests}; ${OBJECTS} objects`, '≤ objects + a few', met(plugin.requests <= OBJECTS + 10)],
+  ['Readiness detection (median)', ms(readiness.wait), `watch -n 2: ${ms(readiness.watch)} on average`, '≤ 100 ms', met(readiness.wait <= 100)],
+  ['Doctor, 5,000 nodes / 50,000 pods: wall', `${doctor.doctor.seconds.toFixed(2)} s`, `kubectl get pods -A -o json ${doctor.kubectl.seconds.toFixed(2)} s (${ratio(doctor.doctor.seconds, doctor.kubectl.seconds)})`, '< 3 s and ≤ kubectl', met(doctor.doctor.seconds < 3 && doctor.doctor.seconds <= doctor.kubectl.seconds)],
+  ['Doctor: peak memory', `${doctor.doctor.peakMiB.toFixed(0)} MiB`, `kubectl ${doctor.kubectl.peakMiB.toFixed(0)} MiB`, '< 300 MB', met(doctor.doctor.peakMiB * 1.048576 < 300)],
+  ['Doctor: requests', String(doctor.requests), '', '', ''],
+  ['Size: linux/amd64 binary', mb(binary), `kubectl ${mb(kubectlSize)}`, '', ''],
+  ['Size: linux/amd64 archive (gzip)', mb(archive), '', '< 50 MB', met(archive < 50e6)],
+];
+const table = ['| measure | kubectl-calico | compared with | target | |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').trim();
+const kubectlVersion = execFileSync(KUBECTL, ['version', '--client'], { encoding: 'utf8' }).split('\n')[0];
+const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.arch()}; kubectl ${(kubectlVersion ?? '').replace('Client Version: ', '')}; ${new Date().toISOString().slice(0, 10)}`;
+process.stdout.write(`${table}\n`);
+
+const notes = fs.readFileSync(path.join(ROOT, 'bench', 'NOTES.md'), 'utf8');
+fs.writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), `# Benchmark results\n\nMachine: ${machine}. Absolute times on these shared machines drift; compare the ratios. Written by \`npm run bench\`.\n\n${table}\n\n${notes}`);

@@ -1,0 +1,71 @@
+// init → apply → wait against a test cluster that fails 10 % of requests
+// (500, or 429 with Retry-After), adds latency and drops every watch after
+// 2 s: the plugin retries and resumes, and ends with the objects of a clean run.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { ClusterOptions, TestCluster } from '../cluster/cluster.ts';
+import { cleanEnv, kubectl, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
+
+// Objects named by controllers with random suffixes, and records of what happened, differ between any two runs.
+const VOLATILE = new Set(['pods', 'replicasets.apps', 'events', 'events.events.k8s.io', 'leases.coordination.k8s.io', 'controllerrevisions.apps', 'endpointslices.discovery.k8s.io']);
+
+function objectSet(cluster: TestCluster): string[] {
+  return cluster.api.store.resources().filter((r) => !VOLATILE.has(r))
+    .flatMap((r) => cluster.api.store.list(r).map((o) => `${r} ${o.metadata.namespace ?? ''}/${o.metadata.name}`))
+    .sort();
+}
+
+async function install(options: ClusterOptions): Promise<{ objects: string[]; installation: unknown; log: { status: number; path: string }[] }> {
+  return withCluster(options, async (cluster) => {
+    const home = tempDir('faults-');
+    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
+    const dir = path.join(home, 'calico');
+    const init = await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env);
+    assert.equal(init.code, 0, init.stderr);
+    const apply = await kubectl(['calico', 'apply', '--dir', dir], env);
+    assert.equal(apply.code, 0, apply.stderr);
+    assert.match(apply.stdout, /^installation\.operator\.tigera\.io\/default created$/m);
+    const wait = await kubectl(['calico', 'wait', '--timeout', '90s'], env);
+    assert.equal(wait.code, 0, wait.stderr + wait.stdout);
+    assert.match(wait.stdout, /\nCalico is ready \([\d.]+s\)\.\n/);
+    const installation = cluster.api.store.get('installations.operator.tigera.io', undefined, 'default')?.spec;
+    return { objects: objectSet(cluster), installation, log: cluster.requestLog.map((e) => ({ status: e.status, path: e.path })) };
+  });
+}
+
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+test('with 10 % of requests failing, 30 ms latency and watches dropped after 2 s, the install ends like a clean one', async () => {
+  const clean = await install({});
+  const faulty = await install({ errorRate: 0.1, latencyMs: 30, dropWatchesAfterSeconds: 2, random: seeded(11) });
+  const injected = faulty.log.filter((e) => e.status === 500 || e.status === 429);
+  assert.ok(injected.length >= 3, `faults were injected (${injected.length})`);
+  assert.deepEqual(faulty.objects, clean.objects);
+  assert.deepEqual(faulty.installation, clean.installation);
+});
+
+test('a server that fails every request ends apply with one clear error after its retries, not a hang', { timeout: 60_000 }, async () => {
+  await withCluster({}, async (cluster) => {
+    const home = tempDir('faults-');
+    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
+    const dir = path.join(home, 'calico');
+    const init = await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env);
+    assert.equal(init.code, 0, init.stderr);
+    cluster.faults.errorRate = 1;
+    const started = Date.now();
+    const apply = await kubectl(['calico', 'apply', '--dir', dir], env);
+    assert.equal(apply.code, 1, apply.stdout + apply.stderr);
+    // One line naming the object and the server's answer (the last of its retries), no stack trace.
+    assert.match(apply.stderr, /^error: applying customresourcedefinition\.apiextensions\.k8s\.io\/\S+: .+\n$/);
+    assert.equal(cluster.api.store.list('customresourcedefinitions.apiextensions.k8s.io').length, 0, 'nothing was applied');
+    assert.ok(cluster.requestLog.filter((e) => e.status >= 429).length >= 6, 'it retried');
+    process.stderr.write(`# a persistently failing server ended apply after ${Date.now() - started} ms\n`);
+  });
+});

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cleanEnv, eventually, kubectl, ROOT, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
+import { cleanEnv, eventually, kubectl, ROOT, seeded, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
 
 type K = (...args: string[]) => Promise<Result>;
 
@@ -109,11 +109,3 @@ test('errors knob: some requests fail with 500 or 429 and Retry-After', async ()
     assert.ok(statuses.has(500) && statuses.has(429) && statuses.has(200), `got ${[...statuses]}`);
   });
 });
-
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ClusterOptions, TestCluster } from '../cluster/cluster.ts';
-import { cleanEnv, kubectl, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
+import { cleanEnv, kubectl, seeded, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
 
 // Objects named by controllers with random suffixes, and records of what happened, differ between any two runs.
 const VOLATILE = new Set(['pods', 'replicasets.apps', 'events', 'events.events.k8s.io', 'leases.coordination.k8s.io', 'controllerrevisions.apps', 'endpointslices.discovery.k8s.io']);
@@ -32,14 +32,6 @@ async function install(options: ClusterOptions): Promise<{ objects: string[]; in
     const installation = cluster.api.store.get('installations.operator.tigera.io', undefined, 'default')?.spec;
     return { objects: objectSet(cluster), installation, log: cluster.requestLog.map((e) => ({ status: e.status, path: e.path })) };
   });
-}
-
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
 }
 
 test('with 10 % of requests failing, 30 ms latency and watches dropped after 2 s, the install ends like a clean one', async () => {

@@ -11,21 +11,27 @@ export interface ResourceInfo {
   namespaced: boolean;
 }
 
-const KNOWN: Record<string, ResourceInfo> = {
-  'v1/Namespace': { group: '', version: 'v1', resource: 'namespaces', namespaced: false },
-  'v1/ServiceAccount': { group: '', version: 'v1', resource: 'serviceaccounts', namespaced: true },
-  'v1/ConfigMap': { group: '', version: 'v1', resource: 'configmaps', namespaced: true },
-  'rbac.authorization.k8s.io/v1/ClusterRole': { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', namespaced: false },
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', namespaced: false },
-  'rbac.authorization.k8s.io/v1/Role': { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', namespaced: true },
-  'rbac.authorization.k8s.io/v1/RoleBinding': { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', namespaced: true },
-  'apps/v1/Deployment': { group: 'apps', version: 'v1', resource: 'deployments', namespaced: true },
-  'apiextensions.k8s.io/v1/CustomResourceDefinition': { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', namespaced: false },
-  'operator.tigera.io/v1/Installation': { group: 'operator.tigera.io', version: 'v1', resource: 'installations', namespaced: false },
-  'operator.tigera.io/v1/APIServer': { group: 'operator.tigera.io', version: 'v1', resource: 'apiservers', namespaced: false },
-  'operator.tigera.io/v1/Goldmane': { group: 'operator.tigera.io', version: 'v1', resource: 'goldmanes', namespaced: false },
-  'operator.tigera.io/v1/Whisker': { group: 'operator.tigera.io', version: 'v1', resource: 'whiskers', namespaced: false },
-};
+/** Every kind in Calico's manifests: apiVersion, kind, resource, namespaced. Group and version come from the apiVersion. */
+const KINDS: [string, string, string, boolean][] = [
+  ['v1', 'Namespace', 'namespaces', false],
+  ['v1', 'ServiceAccount', 'serviceaccounts', true],
+  ['v1', 'ConfigMap', 'configmaps', true],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', false],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'clusterrolebindings', false],
+  ['rbac.authorization.k8s.io/v1', 'Role', 'roles', true],
+  ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'rolebindings', true],
+  ['apps/v1', 'Deployment', 'deployments', true],
+  ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'customresourcedefinitions', false],
+  ['operator.tigera.io/v1', 'Installation', 'installations', false],
+  ['operator.tigera.io/v1', 'APIServer', 'apiservers', false],
+  ['operator.tigera.io/v1', 'Goldmane', 'goldmanes', false],
+  ['operator.tigera.io/v1', 'Whisker', 'whiskers', false],
+];
+
+const KNOWN = new Map<string, ResourceInfo>(KINDS.map(([apiVersion, kind, resource, namespaced]) => {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') as [string, string] : ['', apiVersion];
+  return [`${apiVersion}/${kind}`, { group, version, resource, namespaced }];
+}));
 
 export interface ManifestObject {
   apiVersion: string;
@@ -35,7 +41,7 @@ export interface ManifestObject {
 }
 
 export function resourceOf(object: ManifestObject, file: string): ResourceInfo {
-  const info = KNOWN[`${object.apiVersion}/${object.kind}`];
+  const info = KNOWN.get(`${object.apiVersion}/${object.kind}`);
   if (!info) throw new CliError(`${file} holds a ${object.kind} (${object.apiVersion}) named "${object.metadata?.name}", which kubectl-calico does not expect in Calico's manifests; refusing to apply it`);
   return info;
 }

@@ -39,16 +39,6 @@ export interface ObjectResult {
   note?: string;
 }
 
-export class PartialApplyError extends CliError {
-  readonly applied: string[];
-  readonly pending: string[];
-  constructor(cause: string, applied: string[], pending: string[]) {
-    super(`${cause}\napplied: ${applied.length ? applied.join(', ') : 'nothing'}\nnot applied: ${pending.join(', ')}`);
-    this.applied = applied;
-    this.pending = pending;
-  }
-}
-
 export async function applyStages(kube: KubeClient, stages: Stage[], options: ApplyOptions): Promise<ObjectResult[]> {
   const results: ObjectResult[] = [];
   const all = stages.flatMap((s) => s.objects.map((o) => displayName(resourceOf(o.object, o.file), o.object)));
@@ -65,12 +55,17 @@ export async function applyStages(kube: KubeClient, stages: Stage[], options: Ap
       }
     }
   } catch (error) {
-    if (error instanceof CliError && !(error instanceof PartialApplyError) && results.length > 0 && error.exitCode === 1) {
-      throw new PartialApplyError(error.message, done(), all.filter((name) => !done().includes(name)));
-    }
+    // An interruption or --timeout (the signal's reason) or a failure part-way through says what was and was not applied.
+    const interruption = options.signal.aborted && options.signal.reason instanceof CliError ? options.signal.reason : undefined;
+    if (interruption) throw new CliError(`${interruption.message}\n${progress(done(), all)}\nRe-run "kubectl calico apply" to finish: it converges from any point.`, interruption.exitCode);
+    if (error instanceof CliError && results.length > 0 && error.exitCode === 1) throw new CliError(`${error.message}\n${progress(done(), all)}`);
     throw error;
   }
   return results;
+}
+
+function progress(done: string[], all: string[]): string {
+  return `applied: ${done.join(', ') || 'nothing'}\nnot applied: ${all.filter((name) => !done.includes(name)).join(', ') || 'nothing'}`;
 }
 
 async function applyStage(kube: KubeClient, stage: Stage, options: ApplyOptions, results: ObjectResult[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { ClusterCommand } from '../cli/command.ts';
 import { parseDuration } from '../cli/duration.ts';
-import { CliError, UsageError } from '../cli/errors.ts';
+import { UsageError } from '../cli/errors.ts';
 import { interruptible } from '../cli/interrupt.ts';
 import type { DryRun, ObjectResult } from '../calico/apply.ts';
 import { parseOutput, Report } from '../print/report.ts';
@@ -60,8 +60,6 @@ export class ApplyCommand extends ClusterCommand {
     const suffix = dryRun === 'client' ? ' (dry run)' : dryRun === 'server' ? ' (server dry run)' : '';
     const kube = await this.kube();
     const { applyStages } = await import('../calico/apply.ts');
-    const { resourceOf, displayName } = await import('../kube/resources.ts');
-    const all = stages.flatMap((s) => s.objects.map((o) => displayName(resourceOf(o.object, o.file), o.object)));
     const { signal, dispose } = interruptible(timeoutMs, 'apply');
     try {
       await applyStages(kube, stages, {
@@ -79,13 +77,6 @@ export class ApplyCommand extends ClusterCommand {
           if (!report.machine) this.context.stdout.write(`waited: ${gate}\n`);
         },
       });
-    } catch (error) {
-      const reason = signal.aborted ? (signal.reason as CliError) : error;
-      if (reason instanceof CliError && signal.aborted) {
-        const done = objects.map((o) => o.name);
-        throw new CliError(`${reason.message}\napplied: ${done.join(', ') || 'nothing'}\nnot applied: ${all.filter((n) => !done.includes(n)).join(', ') || 'nothing'}\nRe-run "kubectl calico apply" to finish: it converges from any point.`, reason.exitCode);
-      }
-      throw reason;
     } finally {
       dispose();
       if (dryRun === 'none') writeApplied(this.dir, new Map(objects.filter((o) => o.resourceVersion).map((o) => [o.name, o.resourceVersion!])));

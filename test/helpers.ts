@@ -56,6 +56,16 @@ export async function withCluster<T>(options: ClusterOptions, body: (cluster: Te
   }
 }
 
+// Objects named by controllers with random suffixes, and records of what happened, differ between any two runs.
+const VOLATILE = new Set(['pods', 'replicasets.apps', 'events', 'events.events.k8s.io', 'leases.coordination.k8s.io', 'controllerrevisions.apps', 'endpointslices.discovery.k8s.io']);
+
+/** Every lasting object in the cluster as `resource namespace/name`, sorted: two installs that converged have the same set. */
+export function objectSet(cluster: TestCluster): string[] {
+  return cluster.api.store.resources().filter((r) => !VOLATILE.has(r))
+    .flatMap((r) => cluster.api.store.list(r).map((o) => `${r} ${o.metadata.namespace ?? ''}/${o.metadata.name}`))
+    .sort();
+}
+
 /** Polls `check` until it returns a value (test clusters run in real time, fast timings). */
 export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -27,7 +27,7 @@ export interface ApplyOptions {
   onObject: (result: ObjectResult) => void;
   /** Each gate as it is passed. */
   onGate: (gate: string) => void;
-  /** resourceVersions this folder's last apply left, by object: equal again means unchanged. */
+  /** When kubectl-calico's field manager last changed each object, as the last apply from this folder saw it. */
   previous: ReadonlyMap<string, string>;
 }
 
@@ -36,57 +36,92 @@ export interface ObjectResult {
   action: 'created' | 'serverside-applied' | 'unchanged' | 'skipped';
   dryRun: DryRun;
   resourceVersion?: string;
+  /** managedFields time of kubectl-calico's Apply entry: it moves only when an apply changes something. */
+  changedAt?: string;
   note?: string;
 }
 
+/** What one apply has done so far: finished objects, and those whose write was sent. */
+interface Run {
+  results: ObjectResult[];
+  sent: Set<string>;
+}
+
 export async function applyStages(kube: KubeClient, stages: Stage[], options: ApplyOptions): Promise<ObjectResult[]> {
-  const results: ObjectResult[] = [];
-  const all = stages.flatMap((s) => s.objects.map((o) => displayName(resourceOf(o.object, o.file), o.object)));
-  const done = () => results.map((r) => r.name);
+  const run: Run = { results: [], sent: new Set() };
   try {
     for (const stage of stages) {
       // A stage's gate starts watching before its writes, so the events that pass it are not waited for twice.
       const gate = options.dryRun === 'none' ? gateFor(kube, stage, options) : undefined;
       try {
-        await applyStage(kube, stage, options, results);
+        await applyStage(kube, stage, options, run);
         await gate?.passed();
       } finally {
         gate?.stop();
       }
     }
   } catch (error) {
+    const all = stages.flatMap((s) => s.objects.map((o) => displayName(resourceOf(o.object, o.file), o.object)));
     // An interruption or --timeout (the signal's reason) or a failure part-way through says what was and was not applied.
     const interruption = options.signal.aborted && options.signal.reason instanceof CliError ? options.signal.reason : undefined;
-    if (interruption) throw new CliError(`${interruption.message}\n${progress(done(), all)}\nRe-run "kubectl calico apply" to finish: it converges from any point.`, interruption.exitCode);
-    if (error instanceof CliError && results.length > 0 && error.exitCode === 1) throw new CliError(`${error.message}\n${progress(done(), all)}`);
+    if (interruption) throw new CliError(`${interruption.message}\n${progress(run, all)}\nRe-run "kubectl calico apply" to finish: it converges from any point.`, interruption.exitCode);
+    if (error instanceof CliError && run.results.length > 0 && error.exitCode === 1) throw new CliError(`${error.message}\n${progress(run, all)}`);
     throw error;
   }
-  return results;
+  return run.results;
 }
 
-function progress(done: string[], all: string[]): string {
-  return `applied: ${done.join(', ') || 'nothing'}\nnot applied: ${all.filter((name) => !done.includes(name)).join(', ') || 'nothing'}`;
+/** Applied, cut off in flight (an interruption aborts writes the server may already have done), not applied. */
+function progress(run: Run, all: string[]): string {
+  const done = new Set(run.results.map((r) => r.name));
+  const inFlight = all.filter((name) => run.sent.has(name) && !done.has(name));
+  const lines = [`applied: ${[...done].join(', ') || 'nothing'}`];
+  if (inFlight.length) lines.push(`unknown (cut off in flight): ${inFlight.join(', ')}`);
+  lines.push(`not applied: ${all.filter((name) => !done.has(name) && !run.sent.has(name)).join(', ') || 'nothing'}`);
+  return lines.join('\n');
 }
 
-async function applyStage(kube: KubeClient, stage: Stage, options: ApplyOptions, results: ObjectResult[]): Promise<void> {
+async function applyStage(kube: KubeClient, stage: Stage, options: ApplyOptions, run: Run): Promise<void> {
   const objects = stage.objects.map((o) => o.object);
-  if (stage.name === 'resources') return applyCustomResources(kube, objects, options, results);
-  if (stage.name === 'crds') return applyAll(kube, objects, options, results);
+  if (stage.name === 'resources') return applyCustomResources(kube, objects, options, run);
+  if (stage.name === 'crds') return applyAll(kube, objects, options, run);
   const [namespaces, rest] = partition(objects, (o) => o.kind === 'Namespace');
-  await applyAll(kube, namespaces, options, results);
-  await applyAll(kube, rest, options, results);
+  await applyAll(kube, namespaces, options, run);
+  await applyAll(kube, rest, options, run);
 }
 
-async function applyAll(kube: KubeClient, objects: ManifestObject[], options: ApplyOptions, results: ObjectResult[]): Promise<void> {
+/**
+ * Up to CONCURRENCY writes at a time. After a failure no new write starts and
+ * the ones in flight are let finish, so the report names exactly what was applied.
+ */
+async function applyAll(kube: KubeClient, objects: ManifestObject[], options: ApplyOptions, run: Run): Promise<void> {
   const queue = [...objects];
   const worker = async () => {
     for (let object = queue.shift(); object; object = queue.shift()) {
-      const result = await applyObject(kube, object, options);
-      results.push(result);
-      options.onObject(result);
+      run.sent.add(displayName(resourceOf(object, 'manifest'), object));
+      try {
+        finish(run, options, await applyObject(kube, object, options));
+      } catch (error) {
+        // A refused write was not applied; one cut off by an interruption may have been.
+        if (!options.signal.aborted) run.sent.delete(displayName(resourceOf(object, 'manifest'), object));
+        queue.length = 0;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** What the applied record keeps for an object to tell a later no-op apply (see applyObject). */
+export function marker(result: Pick<ObjectResult, 'changedAt' | 'resourceVersion'>): string | undefined {
+  return result.changedAt ?? (result.resourceVersion ? `resourceVersion ${result.resourceVersion}` : undefined);
+}
+
+function finish(run: Run, options: ApplyOptions, result: ObjectResult): void {
+  run.results.push(result);
+  options.onObject(result);
 }
 
 interface Applied {
@@ -117,12 +152,14 @@ async function applyObject(kube: KubeClient, object: ManifestObject, options: Ap
     }
     const applied = JSON.parse(response.body.toString('utf8')) as Applied;
     const resourceVersion = applied.metadata?.resourceVersion;
-    if (response.statusCode === 201) return { name, action: 'created', dryRun: options.dryRun, ...(resourceVersion ? { resourceVersion } : {}) };
-    // A no-op apply writes nothing: the resourceVersion is the one the last apply left, and our
-    // managedFields time (one-second resolution) is older than this request.
-    const mine = applied.metadata?.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply');
-    const unchanged = (resourceVersion !== undefined && options.previous.get(name) === resourceVersion) || (mine?.time !== undefined && Date.parse(mine.time) < started);
-    return { name, action: unchanged ? 'unchanged' : 'serverside-applied', dryRun: options.dryRun, ...(resourceVersion ? { resourceVersion } : {}) };
+    const changedAt = applied.metadata?.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply')?.time;
+    const recorded = { dryRun: options.dryRun, ...(resourceVersion ? { resourceVersion } : {}), ...(changedAt ? { changedAt } : {}) };
+    if (response.statusCode === 201) return { name, action: 'created', ...recorded };
+    // A no-op apply leaves our managedFields entry as it was: older than this request (one-second
+    // resolution), or equal to what the last apply from this folder recorded (the same second).
+    // An object without fields of ours (e.g. a Whisker with no spec) has no entry: its resourceVersion stands in.
+    const unchanged = changedAt !== undefined ? Date.parse(changedAt) < started || options.previous.get(name) === changedAt : options.previous.get(name) === marker(recorded);
+    return { name, action: unchanged ? 'unchanged' : 'serverside-applied', ...recorded };
   } catch (error) {
     if (error instanceof ApiError && error.statusCode === 409 && error.reason === 'Conflict') throw conflictError(name, error);
     if (error instanceof ApiError) throw new CliError(`applying ${name}: ${error.message}`);
@@ -136,7 +173,7 @@ function conflictError(name: string, error: ApiError): CliError {
 }
 
 /** The Installation is compared first: an equal one is left alone, a pool CIDR change is a migration. */
-async function applyCustomResources(kube: KubeClient, objects: ManifestObject[], options: ApplyOptions, results: ObjectResult[]): Promise<void> {
+async function applyCustomResources(kube: KubeClient, objects: ManifestObject[], options: ApplyOptions, run: Run): Promise<void> {
   const [installations, rest] = partition(objects, (o) => o.kind === 'Installation');
   const installation = installations[0]!;
   const live = options.dryRun === 'client' ? undefined : await kube.optional<ManifestObject>(objectPath(resourceOf(installation, 'custom-resources.yaml'), installation), { signal: options.signal }).catch((error: unknown) => {
@@ -157,12 +194,11 @@ async function applyCustomResources(kube: KubeClient, objects: ManifestObject[],
   }
   if (live && samePools(desired, current)) {
     const rv = (live.metadata as { resourceVersion?: string }).resourceVersion;
-    const result: ObjectResult = { name: 'installation.operator.tigera.io/default', action: 'unchanged', dryRun: options.dryRun, ...(rv ? { resourceVersion: rv } : {}) };
-    results.push(result);
-    options.onObject(result);
-    return applyAll(kube, rest, options, results);
+    const changedAt = (live.metadata as Applied['metadata'])?.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply')?.time;
+    finish(run, options, { name: 'installation.operator.tigera.io/default', action: 'unchanged', dryRun: options.dryRun, ...(rv ? { resourceVersion: rv } : {}), ...(changedAt ? { changedAt } : {}) });
+    return applyAll(kube, rest, options, run);
   }
-  await applyAll(kube, [...installations, ...rest], options, results);
+  await applyAll(kube, [...installations, ...rest], options, run);
 }
 
 function poolsOf(object: ManifestObject): Partial<PoolSettings>[] {

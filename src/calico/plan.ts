@@ -13,7 +13,7 @@ import { CUSTOM_RESOURCE_KINDS } from './custom-resources.ts';
 import { sha256 } from './manifests.ts';
 
 export const PLAN_FILE = 'kubectl-calico.yaml';
-/** What the last apply from this folder left in the cluster: object → resourceVersion. */
+/** What the last apply from this folder left in the cluster: object → when kubectl-calico last changed it. */
 export const APPLIED_FILE = '.kubectl-calico-applied.json';
 
 export function readApplied(dir: string): Map<string, string> {
@@ -24,9 +24,9 @@ export function readApplied(dir: string): Map<string, string> {
   }
 }
 
-export function writeApplied(dir: string, versions: Map<string, string>): void {
+export function writeApplied(dir: string, changedAt: Map<string, string>): void {
   const temp = path.join(dir, `${APPLIED_FILE}.${process.pid}.tmp`);
-  fs.writeFileSync(temp, `${JSON.stringify(Object.fromEntries(versions), null, 2)}\n`, { mode: 0o644 });
+  fs.writeFileSync(temp, `${JSON.stringify(Object.fromEntries(changedAt), null, 2)}\n`, { mode: 0o644 });
   fs.renameSync(temp, path.join(dir, APPLIED_FILE));
 }
 

@@ -59,7 +59,7 @@ export class ApplyCommand extends ClusterCommand {
     const gates: string[] = [];
     const suffix = dryRun === 'client' ? ' (dry run)' : dryRun === 'server' ? ' (server dry run)' : '';
     const kube = await this.kube();
-    const { applyStages } = await import('../calico/apply.ts');
+    const { applyStages, marker } = await import('../calico/apply.ts');
     const { signal, dispose } = interruptible(timeoutMs, 'apply');
     try {
       await applyStages(kube, stages, {
@@ -79,7 +79,7 @@ export class ApplyCommand extends ClusterCommand {
       });
     } finally {
       dispose();
-      if (dryRun === 'none') writeApplied(this.dir, new Map(objects.filter((o) => o.resourceVersion).map((o) => [o.name, o.resourceVersion!])));
+      if (dryRun === 'none') writeApplied(this.dir, new Map(objects.flatMap((o) => (marker(o) ? [[o.name, marker(o)!]] : []))));
     }
     report.set('calicoVersion', plan.calicoVersion);
     report.set('dryRun', dryRun);

@@ -2,20 +2,10 @@
 // (500, or 429 with Retry-After), adds latency and drops every watch after
 // 2 s: the plugin retries and resumes, and ends with the objects of a clean run.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { ClusterOptions, TestCluster } from '../cluster/cluster.ts';
-import { cleanEnv, kubectl, seeded, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
-
-// Objects named by controllers with random suffixes, and records of what happened, differ between any two runs.
-const VOLATILE = new Set(['pods', 'replicasets.apps', 'events', 'events.events.k8s.io', 'leases.coordination.k8s.io', 'controllerrevisions.apps', 'endpointslices.discovery.k8s.io']);
-
-function objectSet(cluster: TestCluster): string[] {
-  return cluster.api.store.resources().filter((r) => !VOLATILE.has(r))
-    .flatMap((r) => cluster.api.store.list(r).map((o) => `${r} ${o.metadata.namespace ?? ''}/${o.metadata.name}`))
-    .sort();
-}
+import type { ClusterOptions } from '../cluster/cluster.ts';
+import { cleanEnv, kubectl, objectSet, seeded, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
 
 async function install(options: ClusterOptions): Promise<{ objects: string[]; installation: unknown; log: { status: number; path: string }[] }> {
   return withCluster(options, async (cluster) => {
@@ -60,32 +50,5 @@ test('a server that fails every request ends apply with one clear error after it
     assert.equal(cluster.api.store.list('customresourcedefinitions.apiextensions.k8s.io').length, 0, 'nothing was applied');
     assert.ok(cluster.requestLog.filter((e) => e.status >= 429).length >= 6, 'it retried');
     process.stderr.write(`# a persistently failing server ended apply after ${Date.now() - started} ms\n`);
-  });
-});
-
-test('SIGINT once the CRDs are Established: exit 130 naming what was and was not applied; a re-run converges', async () => {
-  await withCluster({ latencyMs: 20 }, async (cluster) => {
-    const home = tempDir('faults-');
-    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
-    const dir = path.join(home, 'calico');
-    const init = await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env);
-    assert.equal(init.code, 0, init.stderr);
-    // kubectl execs the plugin, so the signal reaches kubectl-calico itself.
-    const child = spawn('/usr/bin/kubectl', ['calico', 'apply', '--dir', dir], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (/^waited: 24 CustomResourceDefinitions Established$/m.test(stdout)) child.kill('SIGINT');
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    assert.equal(code, 130, stdout + stderr);
-    assert.match(stderr, /^error: interrupted by SIGINT\napplied: customresourcedefinition\.apiextensions\.k8s\.io\/.+\nnot applied: .*installation\.operator\.tigera\.io\/default, apiserver\.operator\.tigera\.io\/default\nRe-run "kubectl calico apply" to finish: it converges from any point\.\n$/);
-    assert.equal(cluster.api.store.get('installations.operator.tigera.io', undefined, 'default'), undefined, 'the custom resources were not applied');
-    const again = await kubectl(['calico', 'apply', '--dir', dir], env);
-    assert.equal(again.code, 0, again.stderr);
-    assert.doesNotMatch(again.stdout, /^customresourcedefinition\S+ created$/m, 'the CRDs were already there');
-    assert.match(again.stdout, /^installation\.operator\.tigera\.io\/default created$/m);
   });
 });

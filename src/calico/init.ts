@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError, UsageError } from '../cli/errors.ts';
+import { replaceFile } from '../cli/files.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { parseCidrList, type Cidr } from './cidr.ts';
 import { checkPools, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork, type Finding } from './cluster-network.ts';
@@ -155,13 +156,9 @@ function writeFolder(dir: string, files: { name: string; data: Buffer }[], overw
     else if (existing && !overwrite) differing.push(file.name);
   }
   if (differing.length) throw new CliError(`${dir} already holds ${differing.join(', ')} with other content; pass --overwrite to replace ${differing.length === 1 ? 'it' : 'them'}`);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const file of files) {
     if (actions.get(file.name) === 'unchanged') continue;
-    const target = path.join(dir, file.name);
-    const temp = path.join(dir, `.${file.name}.${process.pid}.tmp`);
-    fs.writeFileSync(temp, file.data, { mode: 0o644 });
-    fs.renameSync(temp, target);
+    replaceFile(path.join(dir, file.name), file.data);
     actions.set(file.name, 'written');
   }
   return actions;

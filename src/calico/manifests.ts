@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CliError } from '../cli/errors.ts';
+import { replaceCacheFile } from '../cli/files.ts';
 import { knownRelease, type ManifestFile } from './versions.ts';
 
 export const RELEASE_BASE = 'https://raw.githubusercontent.com/projectcalico/calico';
@@ -90,7 +91,7 @@ async function fetchOne(file: ManifestFile, options: FetchOptions): Promise<Fetc
   if (expected && actual !== expected) {
     throw new CliError(`${file} from ${origin} does not match its ${options.verification.source === 'pinned' ? 'pinned' : 'given'} sha256 for Calico ${options.version}: expected ${expected}, got ${actual}; refusing to use it`);
   }
-  if (expected && download) writeCache(cached, data);
+  if (expected && download) replaceCacheFile(cached, data);
   return { file, data, sha256: actual, origin, verified: expected !== undefined };
 }
 
@@ -119,16 +120,6 @@ async function read(origin: string): Promise<Buffer> {
   return Buffer.from(await response.arrayBuffer());
 }
 
-function writeCache(file: string, data: Buffer): void {
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-    const temp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, data, { mode: 0o644 });
-    fs.renameSync(temp, file);
-  } catch {
-    // The cache is an optimisation: a read-only cache directory just means no cache.
-  }
-}
 
 /** $XDG_CACHE_HOME/kubectl-calico, else ~/.cache/kubectl-calico. */
 export function cacheDirectory(env: NodeJS.ProcessEnv): string {

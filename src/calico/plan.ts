@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadAll } from 'js-yaml';
 import { parse, stringify } from 'yaml';
 import { CliError } from '../cli/errors.ts';
+import { insideFolder, replaceCacheFile, replaceFile } from '../cli/files.ts';
 import { resourceOf, type ManifestObject } from '../kube/resources.ts';
 import type { PoolSettings } from './custom-resources.ts';
 import { CUSTOM_RESOURCE_KINDS } from './custom-resources.ts';
@@ -25,9 +26,7 @@ export function readApplied(dir: string): Map<string, string> {
 }
 
 export function writeApplied(dir: string, changedAt: Map<string, string>): void {
-  const temp = path.join(dir, `${APPLIED_FILE}.${process.pid}.tmp`);
-  fs.writeFileSync(temp, `${JSON.stringify(Object.fromEntries(changedAt), null, 2)}\n`, { mode: 0o644 });
-  fs.renameSync(temp, path.join(dir, APPLIED_FILE));
+  replaceFile(path.join(dir, APPLIED_FILE), `${JSON.stringify(Object.fromEntries(changedAt), null, 2)}\n`);
 }
 
 export interface Plan {
@@ -73,7 +72,7 @@ export function loadStages(dir: string, plan: Plan, cacheDir: string | undefined
   const stages: Record<StageName, Stage['objects']> = { crds: [], operator: [], resources: [] };
   for (const entry of plan.files) {
     const file = path.join(dir, entry.name);
-    const data = readChecked(file, entry.sha256);
+    const data = readChecked(dir, file, entry.sha256);
     for (const document of manifestObjects(entry.name, data, entry.sha256, cacheDir)) {
       const object = document as ManifestObject | null;
       if (!object || typeof object !== 'object') continue;
@@ -107,21 +106,10 @@ export function manifestObjects(name: string, data: Buffer, digest: string, cach
     }
   }
   const objects = parseManifest(name, data);
-  if (cached) writeQuietly(cached, JSON.stringify(objects));
+  if (cached) replaceCacheFile(cached, JSON.stringify(objects));
   return objects;
 }
 
-/** A cache write that may fail (read-only home, full disk) without failing the command. */
-function writeQuietly(file: string, text: string): void {
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, text);
-    fs.renameSync(temp, file);
-  } catch {
-    // The cache only saves time.
-  }
-}
 
 /**
  * The objects of a manifest. js-yaml reads the 1.6 MB operator manifest
@@ -136,7 +124,8 @@ function parseManifest(name: string, data: Buffer): unknown[] {
   }
 }
 
-function readChecked(file: string, expected: string): Buffer {
+function readChecked(dir: string, file: string, expected: string): Buffer {
+  if (!insideFolder(dir, file)) throw new CliError(`${file} is a symbolic link out of ${dir}; refusing to read through it`);
   let data: Buffer;
   try {
     data = fs.readFileSync(file);

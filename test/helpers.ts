@@ -1,6 +1,8 @@
 // Shared by the tests: run the built binary, real kubectl and the test cluster.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startCluster, type ClusterOptions, type TestCluster } from './cluster/cluster.ts';
@@ -84,4 +86,17 @@ export function seeded(seed: number): () => number {
     state = (state * 1103515245 + 12345) % 2 ** 31;
     return state / 2 ** 31;
   };
+}
+
+/** A local mirror of the Calico release location serving `dir`'s files, counting what it serves. */
+export async function mirror(dir: string): Promise<{ url: string; served: string[]; close(): Promise<void> }> {
+  const served: string[] = [];
+  const server = http.createServer((request, response) => {
+    const file = path.join(dir, path.basename(request.url ?? ''));
+    served.push(path.basename(request.url ?? ''));
+    if (!fs.existsSync(file)) return void response.writeHead(404).end();
+    response.end(fs.readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/calico/v3.29.0`, served, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }

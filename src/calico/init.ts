@@ -66,7 +66,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
 
   const pools = cidrs.map((cidr) => poolFor(cidr, options));
   const cacheDir = cacheDirectory(options.env);
-  const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir, env: options.env });
+  const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir, env: options.env, warn: options.warn });
   const contents = manifests.map((m) => ({
     name: m.file,
     origin: m.origin,

@@ -69,6 +69,7 @@ export interface FetchOptions {
   verification: Verification;
   cacheDir: string;
   env: NodeJS.ProcessEnv;
+  warn: (message: string) => void;
 }
 
 /** Fetches (or reads from the cache) and verifies every file the version needs. */
@@ -83,7 +84,8 @@ async function fetchOne(file: ManifestFile, options: FetchOptions): Promise<Fetc
   if (download && expected && fs.existsSync(cached)) {
     const data = fs.readFileSync(cached);
     if (sha256(data) === expected) return { file, data, sha256: expected, origin: cached, verified: true };
-    fs.rmSync(cached, { force: true }); // a corrupted cache entry is fetched again
+    options.warn(`the cached ${file} (${cached}) does not match its sha256; fetching it again`);
+    fs.rmSync(cached, { force: true });
   }
   const origin = sourceOf(file, options);
   const data = await read(origin);

@@ -55,6 +55,7 @@ export class ApplyCommand extends ClusterCommand {
     const { cacheDirectory } = await import('../calico/manifests.ts');
     const stages = loadStages(this.dir, plan, cacheDirectory(this.context.env));
     const report = new Report<ApplyDoc>('ApplyResult', format, this.context);
+    if (plan.verification === 'none') report.warn(`the Calico ${plan.calicoVersion} manifests in ${this.dir} were NOT checked against any sha256 (init --insecure-skip-verify); whoever could change them controls what runs on every node`);
     const objects: ObjectResult[] = [];
     const gates: string[] = [];
     const suffix = dryRun === 'client' ? ' (dry run)' : dryRun === 'server' ? ' (server dry run)' : '';

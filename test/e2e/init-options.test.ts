@@ -1,27 +1,12 @@
 // init's other sources and checks, apply's dry runs: what an admin meets off the main path.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { cleanEnv, plugin, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
+import { cleanEnv, mirror, plugin, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
 
 const V3290 = path.join(SHARED_CALICO, 'v3.29.0');
-
-/** A local mirror of the release location, counting what it serves. */
-async function mirror(dir: string): Promise<{ url: string; served: string[]; close(): Promise<void> }> {
-  const served: string[] = [];
-  const server = http.createServer((request, response) => {
-    const file = path.join(dir, path.basename(request.url ?? ''));
-    served.push(path.basename(request.url ?? ''));
-    if (!fs.existsSync(file)) return void response.writeHead(404).end();
-    response.end(fs.readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/calico/v3.29.0`, served, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
 
 test('a mirror URL is verified and cached; a second init works with the mirror gone', async () => {
   const home = tempDir();

@@ -1,0 +1,51 @@
+// The README's RBAC claims, checked against the test cluster's real RBAC: the
+// kubectl-calico-reader ClusterRole it prints is enough for status, wait and
+// doctor (nothing skipped), and apply without cluster-admin is refused naming
+// the verb and resource, with nothing applied.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { cleanEnv, kubectl, ROOT, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
+
+function readerRole(): string {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const block = /<!-- rbac:reader -->\n```yaml\n([\s\S]*?)```\n<!-- \/rbac:reader -->/.exec(readme);
+  assert.ok(block, 'the README holds the reader ClusterRole');
+  return block[1]!;
+}
+
+test('the README\'s reader ClusterRole is all status, wait and doctor need; apply needs more and says which', async () => {
+  await withCluster({}, async (cluster) => {
+    const home = tempDir('rbac-');
+    const admin = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
+    const dir = path.join(home, 'calico');
+    assert.equal((await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], admin)).code, 0);
+    const viewer = { ...admin, HOME: tempDir('rbac-viewer-') };
+    const asViewer = (...args: string[]) => kubectl(['calico', '--context', 'viewer@kubernetes', ...args], viewer);
+
+    const before = cluster.api.store.revision();
+    const refused = await asViewer('apply', '--dir', dir);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^error: applying customresourcedefinition\.apiextensions\.k8s\.io\/\S+: customresourcedefinitions\.apiextensions\.k8s\.io "\S+" is forbidden: User "viewer" cannot patch resource "customresourcedefinitions" in API group "apiextensions\.k8s\.io" at the cluster scope \(Forbidden\)\n$/);
+    assert.equal(cluster.api.store.revision(), before, 'nothing was applied');
+
+    const installed = await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '60s'], admin);
+    assert.equal(installed.code, 0, installed.stderr);
+    const roleFile = path.join(home, 'reader.yaml');
+    fs.writeFileSync(roleFile, readerRole());
+    assert.equal((await kubectl(['apply', '-f', roleFile], admin)).code, 0);
+    const bind = await kubectl(['create', 'clusterrolebinding', 'calico-reader', '--clusterrole', 'kubectl-calico-reader', '--user', 'viewer'], admin);
+    assert.equal(bind.code, 0, bind.stderr);
+
+    const status = await asViewer('status');
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^Calico v3\.29\.0: Available/m);
+    const wait = await asViewer('wait', '--timeout', '30s');
+    assert.equal(wait.code, 0, wait.stderr + wait.stdout);
+    const doctor = await asViewer('doctor', '-o', 'json');
+    assert.equal(doctor.code, 0, doctor.stderr);
+    const checks = JSON.parse(doctor.stdout).checks as { id: string; status: string; finding: string }[];
+    assert.deepEqual(checks.filter((c) => c.status === 'SKIP' || /not granted|needs permission/.test(c.finding)), [], 'no check is skipped for want of a permission');
+  });
+});

@@ -21,7 +21,7 @@ export function parseCidr(value: string, flag = '--pod-cidr'): Cidr {
   const slash = text.indexOf('/');
   if (slash < 0) throw new UsageError(`invalid ${flag} "${value}": expected a network in CIDR form such as 10.97.0.0/16`);
   const [addressText, prefixText] = [text.slice(0, slash), text.slice(slash + 1)];
-  if (!ipaddr.isValid(addressText)) throw new UsageError(`invalid ${flag} "${value}": "${addressText}" is not an IP address`);
+  if (!isAddress(addressText)) throw new UsageError(`invalid ${flag} "${value}": "${addressText}" is not an IP address`);
   const address = ipaddr.parse(addressText);
   const family = address.kind() === 'ipv4' ? 4 : 6;
   const max = family === 4 ? 32 : 128;
@@ -58,6 +58,17 @@ export function containsAddress(cidr: Cidr, ip: string): boolean {
   if (!ipaddr.isValid(ip)) return false;
   const address = ipaddr.parse(ip);
   return (address.kind() === 'ipv4' ? 4 : 6) === cidr.family && address.match(ipaddr.parse(cidr.address), cidr.prefix);
+}
+
+/**
+ * Dotted-decimal IPv4, or IPv6 without a zone. ipaddr.js alone also takes the
+ * inet_aton forms (`010.0.0.0` is 8.0.0.0, `10.97` is 10.0.0.97), which
+ * Kubernetes and Calico refuse: a pool must be the network the user typed.
+ */
+function isAddress(text: string): boolean {
+  if (!text.includes(':')) return ipaddr.IPv4.isValidFourPartDecimal(text);
+  const last = text.slice(text.lastIndexOf(':') + 1);
+  return ipaddr.IPv6.isValid(text) && !text.includes('%') && (!last.includes('.') || ipaddr.IPv4.isValidFourPartDecimal(last));
 }
 
 function networkOf(address: Address, prefix: number): Address {

@@ -24,9 +24,12 @@ export function rewriteCustomResources(text: string, pools: PoolSettings[]): str
   const installation = documents.find((d) => scalarAt(d, ['kind']) === 'Installation');
   if (!installation) throw new CliError('custom-resources.yaml has no Installation');
   const seq = nodeAt(installation, ['spec', 'calicoNetwork', 'ipPools']);
-  const first = seq?.type === 'block-seq' ? seq.items[0] : undefined;
+  const list = seq?.type === 'block-seq' ? seq.items : [];
+  const first = list[0];
   if (!first?.value || first.value.type !== 'block-map') throw new CliError('custom-resources.yaml has no spec.calicoNetwork.ipPools list in its Installation');
   const pool = first.value;
+  // A file rewritten before may hold a second pool: the list becomes exactly `pools`.
+  list.splice(1);
   for (const field of FIELDS) {
     const item = pool.items.find((i: CST.BlockMap['items'][number]) => keyOf(i) === field);
     if (!item?.value) throw new CliError(`custom-resources.yaml's first IP pool has no ${field} to set`);
@@ -50,7 +53,8 @@ function addPool(text: string, pool: PoolSettings): string {
     const [, lead, key] = match;
     if (key === 'name') return `${lead}name: default-ipv6-ippool`;
     const value = (pool as unknown as Record<string, unknown>)[key!];
-    return value === undefined ? line : `${lead}${key}: ${value}`;
+    // Rendered as the first pool's values are: `!has(x)` and the like need quotes.
+    return value === undefined ? line : `${lead}${key}: ${CST.createScalarToken(String(value), { indent: 0 }).source}`;
   });
   return [...lines.slice(0, end), ...copy, ...lines.slice(end)].join('\n');
 }

@@ -35,9 +35,16 @@ export function rewriteCustomResources(text: string, pools: PoolSettings[]): str
     if (!item?.value) throw new CliError(`custom-resources.yaml's first IP pool has no ${field} to set`);
     CST.setScalarValue(item.value, String(pools[0]![field]));
   }
+  const name = pool.items.find((i: CST.BlockMap['items'][number]) => keyOf(i) === 'name');
+  if (name?.value) CST.setScalarValue(name.value, poolName(pools[0]!));
   let output = tokens.map((t) => CST.stringify(t)).join('');
   if (pools[1]) output = addPool(output, pools[1]);
   return output;
+}
+
+/** Calico's default pool names go by family, whichever order the pools were given in. */
+function poolName(pool: PoolSettings): string {
+  return pool.cidr.includes(':') ? 'default-ipv6-ippool' : 'default-ipv4-ippool';
 }
 
 /** Inserts a copy of the first pool's lines, with the second pool's values, right after it. */
@@ -51,7 +58,7 @@ function addPool(text: string, pool: PoolSettings): string {
     const match = /^(\s*(?:- )?)(\w+): (.*)$/.exec(line);
     if (!match) return line;
     const [, lead, key] = match;
-    if (key === 'name') return `${lead}name: default-ipv6-ippool`;
+    if (key === 'name') return `${lead}name: ${poolName(pool)}`;
     const value = (pool as unknown as Record<string, unknown>)[key!];
     // Rendered as the first pool's values are: `!has(x)` and the like need quotes.
     return value === undefined ? line : `${lead}${key}: ${CST.createScalarToken(String(value), { indent: 0 }).source}`;

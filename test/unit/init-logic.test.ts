@@ -97,3 +97,12 @@ test('manifest objects: parsed once per sha256 into the cache, then read back as
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }
 });
+
+test('pools are named by family whichever order they are given in', () => {
+  const text = fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/calico/v3.29.0/custom-resources.yaml'), 'utf8');
+  const v6 = { cidr: 'fd00:10:97::/56', blockSize: 122, encapsulation: 'VXLAN', natOutgoing: 'Disabled', nodeSelector: 'all()' };
+  const v4 = { cidr: '10.97.0.0/16', blockSize: 26, encapsulation: 'VXLAN', natOutgoing: 'Enabled', nodeSelector: 'all()' };
+  const names = (out: string) => [...out.matchAll(/- name: (\S+)\n\s+blockSize: \d+\n\s+cidr: (\S+)/g)].map((m) => `${m[1]} ${m[2]}`);
+  assert.deepEqual(names(rewriteCustomResources(text, [v6, v4])), ['default-ipv6-ippool fd00:10:97::/56', 'default-ipv4-ippool 10.97.0.0/16']);
+  assert.deepEqual(names(rewriteCustomResources(text, [v6])), ['default-ipv6-ippool fd00:10:97::/56']);
+});

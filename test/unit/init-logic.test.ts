@@ -99,7 +99,7 @@ test('manifest objects: parsed once per sha256 into the cache, then read back as
 });
 
 test('pools are named by family whichever order they are given in', () => {
-  const text = fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/calico/v3.29.0/custom-resources.yaml'), 'utf8');
+  const text = fs.readFileSync(path.join(SHARED_CALICO, 'v3.29.0', 'custom-resources.yaml'), 'utf8');
   const v6 = { cidr: 'fd00:10:97::/56', blockSize: 122, encapsulation: 'VXLAN', natOutgoing: 'Disabled', nodeSelector: 'all()' };
   const v4 = { cidr: '10.97.0.0/16', blockSize: 26, encapsulation: 'VXLAN', natOutgoing: 'Enabled', nodeSelector: 'all()' };
   const names = (out: string) => [...out.matchAll(/- name: (\S+)\n\s+blockSize: \d+\n\s+cidr: (\S+)/g)].map((m) => `${m[1]} ${m[2]}`);

@@ -10,10 +10,12 @@ import { DoctorCommand } from './commands/doctor.ts';
 import { InitCommand } from './commands/init.ts';
 import { WaitCommand } from './commands/wait.ts';
 import { StatusCommand } from './commands/status.ts';
+import { UninstallCommand } from './commands/uninstall.ts';
+import { UpgradeCommand } from './commands/upgrade.ts';
 import { VersionCommand } from './commands/version.ts';
 import { complete } from './cli/complete.ts';
 
-export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, VersionCommand, CompletionCommand];
+export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, UpgradeCommand, UninstallCommand, VersionCommand, CompletionCommand];
 
 export interface MainIO {
   argv: string[];

@@ -218,7 +218,7 @@ interface Gate {
 
 function gateFor(kube: KubeClient, stage: Stage, options: ApplyOptions): Gate | undefined {
   if (stage.name === 'crds' && stage.objects.length) return establishedGate(kube, stage.objects.map((o) => o.object.metadata.name), options);
-  if (stage.name === 'operator') return operatorGate(kube, options);
+  if (stage.name === 'operator') return operatorGate(kube, operatorImage(stage), options);
   return undefined;
 }
 
@@ -232,11 +232,20 @@ function establishedGate(kube: KubeClient, names: string[], options: ApplyOption
   }, options.signal));
 }
 
-/** Gate 2, the guide's: the tigera-operator pod is Running and Ready. */
-function operatorGate(kube: KubeClient, options: ApplyOptions): Gate {
-  return watchUntil(options, (pod) => `pod tigera-operator/${pod} Running and Ready`, (resolve) => inform<ManifestObject & { status?: { phase?: string; conditions?: { type: string; status: string }[] } }>(kube, '/api/v1/namespaces/tigera-operator/pods', { labelSelector: 'name=tigera-operator' }, (change) => {
+type OperatorPod = ManifestObject & { spec?: { containers?: { image?: string }[] }; status?: { phase?: string; conditions?: { type: string; status: string }[] } };
+
+/** The operator image the stage's Deployment runs: the gate waits for a pod of exactly that (an upgrade's new operator). */
+function operatorImage(stage: Stage): string | undefined {
+  const deployment = stage.objects.find((o) => o.object.kind === 'Deployment' && o.object.metadata.name === 'tigera-operator')?.object as OperatorPod | undefined;
+  return (deployment?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec?.containers?.[0]?.image;
+}
+
+/** Gate 2, the guide's: the tigera-operator pod is Running and Ready — one running the image just applied. */
+function operatorGate(kube: KubeClient, image: string | undefined, options: ApplyOptions): Gate {
+  return watchUntil(options, (pod) => `pod tigera-operator/${pod} Running and Ready`, (resolve) => inform<OperatorPod>(kube, '/api/v1/namespaces/tigera-operator/pods', { labelSelector: 'name=tigera-operator' }, (change) => {
     const pod = change.object;
-    if (change.type !== 'DELETED' && pod.status?.phase === 'Running' && pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) resolve(pod.metadata.name);
+    const current = image === undefined || pod.spec?.containers?.[0]?.image === image;
+    if (change.type !== 'DELETED' && current && !pod.metadata.deletionTimestamp && pod.status?.phase === 'Running' && pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) resolve(pod.metadata.name);
   }, options.signal));
 }
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CliError, UsageError } from '../cli/errors.ts';
 import { replaceFile } from '../cli/files.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { parseCidrList, type Cidr } from './cidr.ts';
+import { parseCidr, parseCidrList, type Cidr } from './cidr.ts';
 import { checkPools, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork, type Finding } from './cluster-network.ts';
 import { rewriteCustomResources, type PoolSettings } from './custom-resources.ts';
 import { cacheDirectory, fetchManifests, sha256, verificationFor } from './manifests.ts';
@@ -14,6 +14,8 @@ import { manifestObjects, PLAN_FILE, renderPlan, type Plan } from './plan.ts';
 
 export interface InitOptions {
   podCidr: string | undefined;
+  /** Pools carried over as they are (upgrade): instead of --pod-cidr and the per-pool flags. */
+  pools?: PoolSettings[];
   version: string;
   dir: string;
   blockSize: number;
@@ -42,8 +44,8 @@ export interface InitResult {
 }
 
 export async function runInit(options: InitOptions): Promise<InitResult> {
-  const given = options.podCidr === undefined ? undefined : parseCidrList(options.podCidr);
-  if (given) checkBlockSizes(given, options);
+  const given = options.pools ? options.pools.map((p) => parseCidr(p.cidr)) : options.podCidr === undefined ? undefined : parseCidrList(options.podCidr);
+  if (given && !options.pools) checkBlockSizes(given, options);
   const verification = verificationFor(options.version, options.checksums, options.insecureSkipVerify);
   if (verification.source === 'none') options.warn(`--insecure-skip-verify: the Calico ${options.version} manifests are NOT checked against any sha256; anyone who can change them in transit or at the source controls what runs on every node`);
   checkDir(options.dir);
@@ -64,7 +66,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   const support = cluster.network ? supportWarning(options.version, cluster.network.kubernetesVersion) : undefined;
   if (support) options.warn(support);
 
-  const pools = cidrs.map((cidr) => poolFor(cidr, options));
+  const pools = options.pools ?? cidrs.map((cidr) => poolFor(cidr, options));
   const cacheDir = cacheDirectory(options.env);
   const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir, env: options.env, warn: options.warn });
   const contents = manifests.map((m) => ({

@@ -54,8 +54,8 @@ export function watchInstall(kube: KubeClient, onChange: () => void, signal: Abo
   return { operator, pods, daemonSets, statuses, nodes, stop: () => all.forEach((i) => i.stop()), synced: Promise.all(all.map((i) => i.synced)) };
 }
 
-/** What is not ready yet for `target`, one line each; empty when everything is. */
-export function notReady(watched: Watched, target: WaitTarget): string[] {
+/** What is not ready yet for `target` (at Calico `version`, when given), one line each; empty when everything is. */
+export function notReady(watched: Watched, target: WaitTarget, version?: string): string[] {
   const problems: string[] = [];
   if (target === 'all' || target === 'operator') {
     const pods = [...watched.operator.items.values()];
@@ -71,7 +71,13 @@ export function notReady(watched: Watched, target: WaitTarget): string[] {
       if (degraded) problems.push(`tigerastatus/${status.metadata.name}: Degraded: ${degraded.message}`);
       else if (!available) problems.push(`tigerastatus/${status.metadata.name}: not Available${progressing(conditions)}`);
     }
-    for (const informer of watched.pods) for (const pod of informer.items.values()) if (!podReady(pod)) problems.push(`pod ${pod.metadata.namespace}/${pod.metadata.name}: ${podProblem(pod)}`);
+    for (const informer of watched.pods) {
+      for (const pod of informer.items.values()) {
+        const old = version ? pod.spec?.containers?.find((c) => !c.image?.endsWith(`:${version}`)) : undefined;
+        if (old) problems.push(`pod ${pod.metadata.namespace}/${pod.metadata.name}: runs ${old.image}, not Calico ${version} yet`);
+        else if (!podReady(pod)) problems.push(`pod ${pod.metadata.namespace}/${pod.metadata.name}: ${podProblem(pod)}`);
+      }
+    }
     for (const ds of watched.daemonSets.items.values()) {
       const s = ds.status ?? {};
       const desired = s.desiredNumberScheduled ?? 0;

@@ -16,7 +16,7 @@ export interface WaitResult {
   notReady: string[];
 }
 
-export async function runWait(kube: KubeClient, target: WaitTarget, out: Writable, tty: boolean, signal: AbortSignal): Promise<WaitResult> {
+export async function runWait(kube: KubeClient, target: WaitTarget, out: Writable, tty: boolean, signal: AbortSignal, version?: string): Promise<WaitResult> {
   const started = performance.now();
   const progress = new Progress(out, tty);
   let finish: () => void = () => {};
@@ -25,7 +25,7 @@ export async function runWait(kube: KubeClient, target: WaitTarget, out: Writabl
   const check = () => {
     if (!synced) return;
     progress.show(lines(watched));
-    if (notReady(watched, target).length === 0) finish();
+    if (notReady(watched, target, version).length === 0) finish();
   };
   const stop = new AbortController();
   signal.addEventListener('abort', () => stop.abort(), { once: true });
@@ -38,7 +38,7 @@ export async function runWait(kube: KubeClient, target: WaitTarget, out: Writabl
   } catch (error) {
     if (!(error instanceof TimeoutError)) throw error;
     progress.finish();
-    return { ready: false, seconds: (performance.now() - started) / 1000, notReady: notReady(watched, target) };
+    return { ready: false, seconds: (performance.now() - started) / 1000, notReady: notReady(watched, target, version) };
   } finally {
     watched.stop();
     stop.abort();

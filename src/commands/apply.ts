@@ -4,6 +4,8 @@ import { parseDuration } from '../cli/duration.ts';
 import { UsageError } from '../cli/errors.ts';
 import { interruptible } from '../cli/interrupt.ts';
 import type { DryRun, ObjectResult } from '../calico/apply.ts';
+import type { Stage } from '../calico/plan.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { parseOutput, Report } from '../print/report.ts';
 import { waitAndReport } from './wait.ts';
 
@@ -50,38 +52,14 @@ export class ApplyCommand extends ClusterCommand {
     if (!['none', 'client', 'server'].includes(dryRun)) throw new UsageError(`invalid --dry-run "${String(this.dryRun)}": expected none, client or server`);
     const format = parseOutput(this.output, ['json', 'yaml']);
     const timeoutMs = parseDuration(this.timeout, '--timeout');
-    const { readPlan, loadStages, readApplied, writeApplied } = await import('../calico/plan.ts');
+    const { readPlan, loadStages } = await import('../calico/plan.ts');
     const plan = readPlan(this.dir);
     const { cacheDirectory } = await import('../calico/manifests.ts');
     const stages = loadStages(this.dir, plan, cacheDirectory(this.context.env));
     const report = new Report<ApplyDoc>('ApplyResult', format, this.context);
     if (plan.verification === 'none') report.warn(`the Calico ${plan.calicoVersion} manifests in ${this.dir} were NOT checked against any sha256 (init --insecure-skip-verify); whoever could change them controls what runs on every node`);
-    const objects: ObjectResult[] = [];
-    const gates: string[] = [];
-    const suffix = dryRun === 'client' ? ' (dry run)' : dryRun === 'server' ? ' (server dry run)' : '';
     const kube = await this.kube();
-    const { applyStages, marker } = await import('../calico/apply.ts');
-    const { signal, dispose } = interruptible(timeoutMs, 'apply');
-    try {
-      await applyStages(kube, stages, {
-        dryRun,
-        forceConflicts: this.forceConflicts,
-        force: this.force,
-        signal,
-        previous: readApplied(this.dir),
-        onObject: (result) => {
-          objects.push(result);
-          if (!report.machine) this.context.stdout.write(`${result.name} ${result.action}${suffix}${result.note ? ` (${result.note})` : ''}\n`);
-        },
-        onGate: (gate) => {
-          gates.push(gate);
-          if (!report.machine) this.context.stdout.write(`waited: ${gate}\n`);
-        },
-      });
-    } finally {
-      dispose();
-      if (dryRun === 'none') writeApplied(this.dir, new Map(objects.flatMap((o) => (marker(o) ? [[o.name, marker(o)!]] : []))));
-    }
+    const { objects, gates } = await applyAndPrint(kube, stages, { dir: this.dir, dryRun, forceConflicts: this.forceConflicts, force: this.force, timeoutMs, out: report.machine ? undefined : this.context.stdout });
     report.set('calicoVersion', plan.calicoVersion);
     report.set('dryRun', dryRun);
     report.set('objects', objects);
@@ -90,4 +68,46 @@ export class ApplyCommand extends ClusterCommand {
     if (!this.wait || dryRun !== 'none') return 0;
     return waitAndReport(kube, 'all', timeoutMs, this.context.stdout as never, (this.context.stdout as { isTTY?: boolean }).isTTY === true);
   }
+}
+
+export interface ApplyAndPrintOptions {
+  dir: string;
+  dryRun: DryRun;
+  forceConflicts: boolean;
+  force: boolean;
+  timeoutMs: number;
+  /** Where each object and gate is printed as it is done; none for -o json|yaml. */
+  out: { write(text: string): unknown } | undefined;
+}
+
+/** Applies `stages`, printing as kubectl apply does, and records what it left for the next apply from `dir`. Shared with upgrade. */
+export async function applyAndPrint(kube: KubeClient, stages: Stage[], options: ApplyAndPrintOptions): Promise<{ objects: ObjectResult[]; gates: string[] }> {
+  const { applyStages, marker } = await import('../calico/apply.ts');
+  const { readApplied, writeApplied } = await import('../calico/plan.ts');
+  const objects: ObjectResult[] = [];
+  const gates: string[] = [];
+  const suffix = options.dryRun === 'client' ? ' (dry run)' : options.dryRun === 'server' ? ' (server dry run)' : '';
+  const previous = readApplied(options.dir);
+  const { signal, dispose } = interruptible(options.timeoutMs, 'apply');
+  try {
+    await applyStages(kube, stages, {
+      dryRun: options.dryRun,
+      forceConflicts: options.forceConflicts,
+      force: options.force,
+      signal,
+      previous,
+      onObject: (result) => {
+        objects.push(result);
+        options.out?.write(`${result.name} ${result.action}${suffix}${result.note ? ` (${result.note})` : ''}\n`);
+      },
+      onGate: (gate) => {
+        gates.push(gate);
+        options.out?.write(`waited: ${gate}\n`);
+      },
+    });
+  } finally {
+    dispose();
+    if (options.dryRun === 'none') writeApplied(options.dir, new Map([...previous, ...objects.flatMap((o) => (marker(o) ? [[o.name, marker(o)!] as const] : []))]));
+  }
+  return { objects, gates };
 }

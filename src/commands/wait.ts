@@ -38,11 +38,11 @@ export class WaitCommand extends ClusterCommand {
 }
 
 /** Shared with `apply --wait`. */
-export async function waitAndReport(kube: Awaited<ReturnType<ClusterCommand['kube']>>, target: WaitTarget, timeoutMs: number, out: NodeJS.WritableStream & { write(text: string): boolean }, tty: boolean): Promise<number> {
+export async function waitAndReport(kube: Awaited<ReturnType<ClusterCommand['kube']>>, target: WaitTarget, timeoutMs: number, out: NodeJS.WritableStream & { write(text: string): boolean }, tty: boolean, version?: string): Promise<number> {
   const { runWait, finalTables } = await import('../calico/waiter.ts');
   const { signal, dispose } = interruptible(timeoutMs, 'wait');
   try {
-    const result = await runWait(kube, target, out as never, tty, signal);
+    const result = await runWait(kube, target, out as never, tty, signal, version);
     if (!result.ready) {
       throw new TimeoutError(`not ready after ${Math.round(result.seconds)}s (--timeout):\n${result.notReady.map((p) => `  ${p}`).join('\n')}\nRun "kubectl calico doctor" to find the cause.`);
     }

@@ -1,0 +1,251 @@
+// `uninstall`: takes out what kubectl-calico applied, in the order that lets
+// the operator clean up after itself — the custom resources (the operator
+// then removes calico-system and calico-apiserver and drops its finalizer),
+// then the operator, then the CRDs. Only objects kubectl-calico's field
+// manager applied are touched, and of those, any that a manager outside
+// Calico also manages stays, named. Everything is found in the cluster, so no
+// folder is needed and a re-run continues where the last one stopped.
+import { CliError, TimeoutError } from '../cli/errors.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { ApiError } from '../kube/errors.ts';
+import { displayName, objectPath, resourceOf, type ManifestObject } from '../kube/resources.ts';
+import { inform, type KubeObjectLike } from '../kube/watch.ts';
+import { FIELD_MANAGER, type DryRun } from './apply.ts';
+import { OPERATOR_NAMESPACE } from './installed.ts';
+import { CALICO_NAMESPACES } from './status.ts';
+
+/** Field managers that are Calico: ours and the Tigera operator's. Any other manager's fields mean someone else relies on the object. */
+const CALICO_MANAGERS = new Set([FIELD_MANAGER, 'operator', 'tigera-operator']);
+
+export type Step = 'resources' | 'operator' | 'crds';
+
+/** Where kubectl-calico's objects can be, in the order each step deletes them. */
+const SOURCES: { step: Step; apiVersion: string; kind: string; namespace?: string }[] = [
+  { step: 'resources', apiVersion: 'operator.tigera.io/v1', kind: 'Installation' },
+  { step: 'resources', apiVersion: 'operator.tigera.io/v1', kind: 'APIServer' },
+  { step: 'resources', apiVersion: 'operator.tigera.io/v1', kind: 'Goldmane' },
+  { step: 'resources', apiVersion: 'operator.tigera.io/v1', kind: 'Whisker' },
+  { step: 'operator', apiVersion: 'apps/v1', kind: 'Deployment', namespace: OPERATOR_NAMESPACE },
+  { step: 'operator', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', namespace: OPERATOR_NAMESPACE },
+  { step: 'operator', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+  { step: 'operator', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
+  { step: 'operator', apiVersion: 'v1', kind: 'ServiceAccount', namespace: OPERATOR_NAMESPACE },
+  { step: 'operator', apiVersion: 'v1', kind: 'Namespace' },
+  { step: 'crds', apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' },
+];
+
+interface ManagedFieldsEntry {
+  manager: string;
+  operation: string;
+  subresource?: string;
+}
+
+export interface LiveObject extends KubeObjectLike {
+  apiVersion?: string;
+  kind?: string;
+  metadata: KubeObjectLike['metadata'] & { managedFields?: ManagedFieldsEntry[]; finalizers?: string[]; deletionTimestamp?: string };
+  spec?: { names?: { kind?: string }; group?: string; finalizers?: string[] };
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+}
+
+export interface Found {
+  step: Step;
+  name: string;
+  path: string;
+  object: LiveObject;
+}
+
+export interface UninstallResult {
+  name: string;
+  action: 'deleted' | 'kept' | 'gone';
+  dryRun: DryRun;
+  note?: string;
+}
+
+/** Every object a Calico source holds, with its display name and path. */
+export async function discover(kube: KubeClient): Promise<Found[]> {
+  const lists = await Promise.all(SOURCES.map(async (source) => {
+    const info = resourceOf({ apiVersion: source.apiVersion, kind: source.kind, metadata: { name: '' } }, 'uninstall');
+    const template = (name: string): ManifestObject => ({ apiVersion: source.apiVersion, kind: source.kind, metadata: { name, ...(source.namespace ? { namespace: source.namespace } : {}) } });
+    const listPath = objectPath(info, template('')).replace(/\/$/, '');
+    // A list of a kind whose CRD is gone (a re-run) is a 404: nothing of that kind is left.
+    const list = await kube.optional<{ items: LiveObject[] }>(listPath);
+    return (list?.items ?? []).map((object) => ({ step: source.step, name: displayName(info, template(object.metadata.name)), path: objectPath(info, template(object.metadata.name)), object }));
+  }));
+  return lists.flat();
+}
+
+function managers(object: LiveObject): string[] {
+  return [...new Set((object.metadata.managedFields ?? []).filter((m) => !m.subresource).map((m) => m.manager))];
+}
+
+export function appliedByUs(object: LiveObject): boolean {
+  return managers(object).includes(FIELD_MANAGER);
+}
+
+export interface Plan {
+  remove: Found[];
+  keep: { found: Found; reason: string }[];
+}
+
+/**
+ * What to delete and what to keep, and why: objects kubectl-calico did not
+ * apply are not touched (and not listed); an object another manager also
+ * manages stays; while an Installation stays, the operator and the CRDs it
+ * needs stay too; `--keep-crds` keeps every CRD.
+ */
+export function planUninstall(found: Found[], keepCrds: boolean): Plan {
+  const plan: Plan = { remove: [], keep: [] };
+  const installationStays = found.some((f) => f.step === 'resources' && f.name === 'installation.operator.tigera.io/default' && (!appliedByUs(f.object) || outside(f.object).length > 0));
+  const keptKinds = new Set<string>();
+  for (const f of found.filter((x) => appliedByUs(x.object))) {
+    const others = outside(f.object);
+    if (others.length) {
+      plan.keep.push({ found: f, reason: `also managed by ${others.join(', ')}` });
+      if (f.step === 'resources') keptKinds.add(f.name.split('/')[0]!);
+    } else if (f.step === 'operator' && installationStays) plan.keep.push({ found: f, reason: 'the Installation stays, and it needs the operator' });
+    else if (f.step === 'crds' && keepCrds) plan.keep.push({ found: f, reason: '--keep-crds' });
+    else if (f.step === 'crds' && (installationStays || keptKinds.has(crdResourceName(f.object)))) plan.keep.push({ found: f, reason: 'a custom resource of it stays' });
+    else plan.remove.push(f);
+  }
+  return plan;
+}
+
+function outside(object: LiveObject): string[] {
+  return managers(object).filter((m) => !CALICO_MANAGERS.has(m));
+}
+
+/** The display-name prefix of a CRD's objects, e.g. `installation.operator.tigera.io`. */
+function crdResourceName(crd: LiveObject): string {
+  return `${crd.spec?.names?.kind?.toLowerCase()}.${crd.spec?.group}`;
+}
+
+export interface RunOptions {
+  dryRun: DryRun;
+  signal: AbortSignal;
+  onObject: (result: UninstallResult) => void;
+  onWait: (text: string) => void;
+}
+
+/** Deletes the plan's objects step by step, waiting after each step until what it removes is gone. */
+export async function runUninstall(kube: KubeClient, plan: Plan, options: RunOptions): Promise<UninstallResult[]> {
+  const results: UninstallResult[] = [];
+  const report = (result: UninstallResult) => {
+    results.push(result);
+    options.onObject(result);
+  };
+  for (const { found, reason } of plan.keep) report({ name: found.name, action: 'kept', dryRun: options.dryRun, note: reason });
+  try {
+    for (const step of ['resources', 'operator', 'crds'] as const) {
+      const targets = plan.remove.filter((f) => f.step === step);
+      if (!targets.length) continue;
+      // The operator's objects go one by one, the Deployment first: it must not recreate what the others grant.
+      if (step === 'operator') for (const target of targets) report(await remove(kube, target, options));
+      else for (const result of await Promise.all(targets.map((t) => remove(kube, t, options)))) report(result);
+      if (options.dryRun === 'none') await waitGone(kube, step, targets, options);
+    }
+  } catch (error) {
+    // Interruptions and timeouts say what is left themselves.
+    if (error instanceof CliError && error.exitCode === 1) throw new CliError(`${error.message}\n${progress(results, plan)}\nRe-run "kubectl calico uninstall" to continue: it starts again from what is in the cluster.`, error.exitCode);
+    throw error;
+  }
+  return results;
+}
+
+function progress(results: UninstallResult[], plan: Plan): string {
+  const done = new Set(results.filter((r) => r.action !== 'kept').map((r) => r.name));
+  return `deleted: ${[...done].join(', ') || 'nothing'}\nnot deleted: ${plan.remove.filter((f) => !done.has(f.name)).map((f) => f.name).join(', ') || 'nothing'}`;
+}
+
+async function remove(kube: KubeClient, target: Found, options: RunOptions): Promise<UninstallResult> {
+  if (options.dryRun === 'client') return { name: target.name, action: 'deleted', dryRun: 'client' };
+  const response = await kube.request(target.path, {
+    method: 'DELETE',
+    body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' },
+    query: options.dryRun === 'server' ? { dryRun: 'All' } : {},
+    signal: options.signal,
+  });
+  if (response.statusCode === 404) return { name: target.name, action: 'gone', dryRun: options.dryRun, note: 'already deleted' };
+  if (response.statusCode >= 300) {
+    const { apiError } = await import('../kube/client.ts');
+    throw new CliError(`deleting ${target.name}: ${apiError(response).message}`);
+  }
+  return { name: target.name, action: 'deleted', dryRun: options.dryRun };
+}
+
+/** Watches until every target of a step (and, after the custom resources, the operator's namespaces) is gone. */
+async function waitGone(kube: KubeClient, step: Step, targets: Found[], options: RunOptions): Promise<void> {
+  const groups = new Map<string, Set<string>>();
+  const add = (list: string, name: string) => groups.set(list, (groups.get(list) ?? new Set()).add(name));
+  for (const target of targets) add(target.path.slice(0, target.path.lastIndexOf('/')), target.path.slice(target.path.lastIndexOf('/') + 1));
+  if (step === 'resources') for (const ns of CALICO_NAMESPACES) add('/api/v1/namespaces', ns);
+  const stop = new AbortController();
+  options.signal.addEventListener('abort', () => stop.abort(), { once: true });
+  let finish: () => void = () => {};
+  const reached = new Promise<void>((resolve) => (finish = resolve));
+  const watched = [...groups].map(([list, names]) => ({ list, names, informer: inform<LiveObject>(kube, list, {}, () => check(), stop.signal) }));
+  const left = () => watched.flatMap((w) => [...w.informer.items.values()].filter((o) => w.names.has(o.metadata.name)).map((o) => ({ list: w.list, object: o })));
+  let synced = false;
+  const check = () => {
+    if (synced && left().length === 0) finish();
+  };
+  try {
+    // A list whose CRD went away (404) has nothing left in it.
+    await Promise.all(watched.map((w) => w.informer.synced.catch((error: unknown) => {
+      if (!(error instanceof ApiError && error.statusCode === 404)) throw error;
+    })));
+    synced = true;
+    check();
+    await Promise.race([reached, new Promise<never>((_, reject) => {
+      if (options.signal.aborted) reject(options.signal.reason);
+      options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true });
+    })]);
+  } catch (error) {
+    if (error instanceof TimeoutError) throw new TimeoutError(`${error.message}; still there:\n${left().map((l) => `  ${stuck(l.list, l.object)}`).join('\n')}`);
+    throw error;
+  } finally {
+    stop.abort();
+  }
+  options.onWait(step === 'resources' ? `the custom resources and namespaces ${CALICO_NAMESPACES.join(', ')} gone` : step === 'operator' ? 'the operator gone' : `${targets.length} CustomResourceDefinitions gone`);
+}
+
+/** One line on why an object is still there: not being deleted, or Terminating and waiting on what. */
+export function stuck(list: string, object: LiveObject): string {
+  const name = `${list.split('/').pop()}/${object.metadata.name}`;
+  if (!object.metadata.deletionTimestamp) return `${name}: not being deleted`;
+  const finalizers = [...(object.metadata.finalizers ?? []), ...(object.spec?.finalizers ?? [])];
+  const conditions = (object.status?.conditions ?? []).filter((c) => c.status === 'True' && c.message).map((c) => c.message);
+  const operator = finalizers.includes('tigera.io/operator-cleanup') ? ' (the operator removes it once calico-system is gone: is the tigera-operator pod running?)' : '';
+  return `${name}: Terminating since ${object.metadata.deletionTimestamp}${finalizers.length ? `, waiting for finalizers ${finalizers.join(', ')}${operator}` : ''}${conditions.length ? `; ${conditions.join('; ')}` : ''}`;
+}
+
+export interface Leftovers {
+  /** Calico's namespaces still there, each with why (stuck() lines). */
+  namespaces: string[];
+  /** Nodes whose NetworkUnavailable condition is still the one calico-node set. */
+  nodes: { name: string; status: string; reason: string; message: string }[];
+}
+
+/** What the API can see of Calico after an uninstall. */
+export async function readLeftovers(kube: KubeClient): Promise<Leftovers> {
+  const [namespaces, nodes] = await Promise.all([
+    kube.json<{ items: LiveObject[] }>('/api/v1/namespaces'),
+    kube.json<{ items: LiveObject[] }>('/api/v1/nodes'),
+  ]);
+  return {
+    namespaces: namespaces.items.filter((n) => [...CALICO_NAMESPACES, OPERATOR_NAMESPACE].includes(n.metadata.name)).map((n) => stuck('namespaces', n)),
+    nodes: nodes.items.flatMap((node) => {
+      const condition = node.status?.conditions?.find((c) => c.type === 'NetworkUnavailable' && c.reason === 'CalicoIsUp');
+      return condition ? [{ name: node.metadata.name, status: condition.status, reason: condition.reason!, message: condition.message ?? '' }] : [];
+    }),
+  };
+}
+
+/** What stays on every host: the API cannot see it, so it is guidance. */
+export const HOST_LEFTOVERS = [
+  'the CNI configuration /etc/cni/net.d/10-calico.conflist and calico-kubeconfig (remove them, or the kubelet keeps using Calico\'s CNI plugin)',
+  'the CNI plugins /opt/cni/bin/calico and /opt/cni/bin/calico-ipam',
+  'the cali* veth interfaces, vxlan.calico, vxlan-v6.calico and tunl0 (gone after a reboot, or: ip link delete <name>)',
+  'the cali-* iptables chains or Calico\'s nftables tables (gone after a reboot)',
+  '/var/lib/calico, /var/run/calico and /var/log/calico',
+];

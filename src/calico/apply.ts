@@ -79,14 +79,22 @@ async function applyStage(kube: KubeClient, stage: Stage, options: ApplyOptions,
 
 async function applyAll(kube: KubeClient, objects: ManifestObject[], options: ApplyOptions, results: ObjectResult[]): Promise<void> {
   const queue = [...objects];
+  const failures: unknown[] = [];
+  // After a failure no new write starts, and the ones already sent are waited for: the error then says
+  // exactly which objects were applied, not ones whose write was still under way.
   const worker = async () => {
-    for (let object = queue.shift(); object; object = queue.shift()) {
-      const result = await applyObject(kube, object, options);
-      results.push(result);
-      options.onObject(result);
+    for (let object = queue.shift(); object && failures.length === 0; object = queue.shift()) {
+      try {
+        const result = await applyObject(kube, object, options);
+        results.push(result);
+        options.onObject(result);
+      } catch (error) {
+        failures.push(error);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+  if (failures.length) throw failures[0];
 }
 
 interface Applied {

@@ -61,13 +61,14 @@ export class ApplyCommand extends ClusterCommand {
     const kube = await this.kube();
     const { applyStages } = await import('../calico/apply.ts');
     const { signal, dispose } = interruptible(timeoutMs, 'apply');
+    const previous = readApplied(this.dir);
     try {
       await applyStages(kube, stages, {
         dryRun,
         forceConflicts: this.forceConflicts,
         force: this.force,
         signal,
-        previous: readApplied(this.dir),
+        previous,
         onObject: (result) => {
           objects.push(result);
           if (!report.machine) this.context.stdout.write(`${result.name} ${result.action}${suffix}${result.note ? ` (${result.note})` : ''}\n`);
@@ -79,7 +80,10 @@ export class ApplyCommand extends ClusterCommand {
       });
     } finally {
       dispose();
-      if (dryRun === 'none') writeApplied(this.dir, new Map(objects.filter((o) => o.resourceVersion).map((o) => [o.name, o.resourceVersion!])));
+      // Only what this run applied is recorded, over the last run's record: a run that fails before its first
+      // write leaves the folder as it was.
+      const applied = objects.filter((o) => o.resourceVersion).map((o): [string, string] => [o.name, o.resourceVersion!]);
+      if (dryRun === 'none' && applied.length) writeApplied(this.dir, new Map([...previous, ...applied]));
     }
     report.set('calicoVersion', plan.calicoVersion);
     report.set('dryRun', dryRun);

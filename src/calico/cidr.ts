@@ -39,7 +39,12 @@ export function parseCidr(value: string, flag = '--pod-cidr'): Cidr {
 
 /** `--pod-cidr 10.97.0.0/16,fd00:10:97::/56`: at most one network per family. */
 export function parseCidrList(value: string, flag = '--pod-cidr'): Cidr[] {
-  const cidrs = value.split(',').map((part) => parseCidr(part, flag));
+  const parts = value.split(',');
+  // An empty part of a list (`10.97.0.0/16,`) is named with the whole value, not as an empty flag.
+  if (parts.length > 1 && parts.some((part) => part.trim() === '')) {
+    throw new UsageError(`invalid ${flag} "${value}": expected one network per IP family, comma-separated, such as 10.97.0.0/16,fd00:10:97::/56`);
+  }
+  const cidrs = parts.map((part) => parseCidr(part, flag));
   if (cidrs.length > 2 || new Set(cidrs.map((c) => c.family)).size !== cidrs.length) {
     throw new UsageError(`invalid ${flag} "${value}": give at most one IPv4 and one IPv6 network`);
   }

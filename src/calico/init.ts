@@ -119,7 +119,11 @@ async function clusterFacts(options: InitOptions): Promise<{ network?: ClusterNe
   try {
     kube = await options.connect();
   } catch (error) {
-    return { reason: (error as Error).message };
+    // No cluster configured at all: nothing to check against. A kubeconfig that cannot be used (a missing
+    // --kubeconfig, bad YAML, an unknown --context) is a mistake to fix, not a reason to write an unchecked pool.
+    const { NoKubeconfigError } = await import('../kube/errors.ts');
+    if (error instanceof NoKubeconfigError) return { reason: error.message };
+    throw error;
   }
   try {
     return { network: await readClusterNetwork(kube) };
@@ -131,18 +135,24 @@ async function clusterFacts(options: InitOptions): Promise<{ network?: ClusterNe
 }
 
 function checkDir(dir: string): void {
-  let stat: fs.Stats | undefined;
-  try {
-    stat = fs.statSync(dir);
-  } catch {
-    stat = undefined;
-  }
+  const stat = statOrUndefined(dir);
   if (stat && !stat.isDirectory()) throw new CliError(`--dir ${dir} is a file, not a folder`);
-  const probe = stat ? dir : path.dirname(path.resolve(dir));
+  // A folder that does not exist yet is made with its parents: the nearest existing one must be a writable folder.
+  let probe = path.resolve(dir);
+  while (!statOrUndefined(probe) && path.dirname(probe) !== probe) probe = path.dirname(probe);
+  if (!statOrUndefined(probe)?.isDirectory()) throw new CliError(`--dir ${dir}: ${probe} is a file, not a folder`);
   try {
     fs.accessSync(probe, fs.constants.W_OK);
   } catch {
     throw new CliError(`--dir ${dir}: ${probe} is not writable`);
+  }
+}
+
+function statOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
   }
 }
 

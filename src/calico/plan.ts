@@ -51,7 +51,12 @@ export function readPlan(dir: string): Plan {
   } catch {
     throw new CliError(`${file} does not exist: run "kubectl calico init" first (or pass --dir)`);
   }
-  const plan = parse(text) as Plan | null;
+  let plan: Plan | null;
+  try {
+    plan = parse(text) as Plan | null;
+  } catch (error) {
+    throw new CliError(`${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}; run "kubectl calico init --overwrite" to write it again`);
+  }
   if (!plan || plan.kind !== 'InstallPlan' || !plan.calicoVersion || !Array.isArray(plan.files)) throw new CliError(`${file} is not a kubectl-calico install plan`);
   return plan;
 }
@@ -79,7 +84,7 @@ export function loadStages(dir: string, plan: Plan, cacheDir: string | undefined
       if (!object.kind || !object.apiVersion || !object.metadata?.name) throw new CliError(`${entry.name} holds an object without apiVersion, kind or metadata.name`);
       resourceOf(object, entry.name);
       if (entry.name === 'custom-resources.yaml' && !CUSTOM_RESOURCE_KINDS.includes(object.kind)) {
-        throw new CliError(`custom-resources.yaml holds a ${object.kind}; expected only ${CUSTOM_RESOURCE_KINDS.join(', ')}`);
+        throw new CliError(`custom-resources.yaml holds a ${object.kind} named "${object.metadata.name}"; expected only ${CUSTOM_RESOURCE_KINDS.join(', ')}`);
       }
       const stage: StageName = object.kind === 'CustomResourceDefinition' ? 'crds' : entry.name === 'custom-resources.yaml' ? 'resources' : 'operator';
       stages[stage].push({ object, file: entry.name });

@@ -107,7 +107,9 @@ export async function applyAndPrint(kube: KubeClient, stages: Stage[], options: 
     });
   } finally {
     dispose();
-    if (options.dryRun === 'none') writeApplied(options.dir, new Map([...previous, ...objects.flatMap((o) => (marker(o) ? [[o.name, marker(o)!] as const] : []))]));
+    // What this run applied goes over the last run's record; a run that applied nothing leaves the folder as it was.
+    const applied = objects.flatMap((o) => (marker(o) ? [[o.name, marker(o)!] as const] : []));
+    if (options.dryRun === 'none' && applied.length) writeApplied(options.dir, new Map([...previous, ...applied]));
   }
   return { objects, gates };
 }

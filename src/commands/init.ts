@@ -19,7 +19,8 @@ export class InitCommand extends ClusterCommand {
       other byte stays as upstream wrote it. The pool is checked against the cluster first: equal to kubeadm's
       podSubnet is right; outside it, or overlapping the service subnet or a node's address, is refused unless
       \`--force\`. Without \`--pod-cidr\`, the podSubnet is read from kube-system/kubeadm-config (or the nodes'
-      podCIDRs). Without a reachable cluster, \`init --pod-cidr …\` still writes the files and says it could not check.
+      podCIDRs). Without a kubeconfig or a reachable cluster, \`init --pod-cidr …\` still writes the files and says it
+      could not check; a kubeconfig that cannot be used (a missing file, bad YAML, an unknown \`--context\`) is an error.
     `,
     examples: [
       ["Prepare Calico for the cluster's own pod subnet", '$0 init'],

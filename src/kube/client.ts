@@ -86,7 +86,7 @@ export class KubeClient {
     await new Promise<void>((resolve, reject) => {
       const request = transport.request(url, { method: 'GET', headers, agent: this.agent, signal: options.signal }, (response) => {
         this.settings.logger.log(6, 'request.go', `GET ${url} ${response.statusCode} ${http.STATUS_CODES[response.statusCode ?? 0] ?? ''} in ${Math.round(performance.now() - started)} milliseconds`);
-        request.setTimeout(0);
+        clearTimeout(deadline);
         if ((response.statusCode ?? 0) >= 300) {
           const chunks: Buffer[] = [];
           response.on('data', (c: Buffer) => chunks.push(c));
@@ -108,7 +108,9 @@ export class KubeClient {
         response.on('aborted', () => reject(new ConnectionError('the watch connection was closed by the server', 'ECONNRESET')));
       });
       const timeoutMs = options.timeoutMs ?? this.settings.timeoutMs;
-      if (timeoutMs > 0) request.setTimeout(timeoutMs, () => request.destroy(new ConnectionError(`the server ${this.server} did not answer within ${timeoutMs / 1000}s (--request-timeout)`, 'ETIMEDOUT')));
+      // Until the headers arrive (a deadline, as in send()); a watch then stays open as long as the server keeps it.
+      const deadline = timeoutMs > 0 ? setTimeout(() => request.destroy(new ConnectionError(`the server ${this.server} did not answer within ${timeoutMs / 1000}s (--request-timeout)`, 'ETIMEDOUT')), timeoutMs) : undefined;
+      request.once('close', () => clearTimeout(deadline));
       request.on('error', (error: NodeJS.ErrnoException) => reject(error instanceof ConnectionError || error.name === 'AbortError' ? error : connectionError(error, this.server)));
       request.end();
     });
@@ -173,12 +175,15 @@ export class KubeClient {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => resolve({ statusCode: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
-        response.on('error', (error) => reject(connectionError(error, this.server)));
+        response.on('error', (error) => reject(error instanceof ConnectionError ? error : connectionError(error, this.server)));
       });
       if (timeoutMs > 0) {
-        request.setTimeout(timeoutMs, () => {
+        // A deadline for the whole request, as kubectl's --request-timeout: a socket idle timeout fires late
+        // (Node re-arms it after any activity, ~2× the time against a silent server) and never on a slow trickle.
+        const deadline = setTimeout(() => {
           request.destroy(new ConnectionError(`the server ${this.server} did not answer within ${timeoutMs / 1000}s (--request-timeout)`, 'ETIMEDOUT'));
-        });
+        }, timeoutMs);
+        request.once('close', () => clearTimeout(deadline));
       }
       request.on('error', (error: NodeJS.ErrnoException) => reject(error instanceof ConnectionError || error.name === 'AbortError' ? error : connectionError(error, this.server)));
       request.end(body);

@@ -27,6 +27,14 @@ export class ApiError extends CliError {
   }
 }
 
+/** No kubeconfig anywhere, or only ones without contexts (and no --server): no cluster to talk to, which init may go on without. */
+export class NoKubeconfigError extends CliError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoKubeconfigError';
+  }
+}
+
 /** The API server could not be reached or did not answer in time. */
 export class ConnectionError extends CliError {
   readonly code: string;

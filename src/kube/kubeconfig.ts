@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { load } from 'js-yaml';
 import type { Cluster, Context, User } from '@kubernetes/client-node/dist/config_types.js';
 import { CliError } from '../cli/errors.ts';
+import { NoKubeconfigError } from './errors.ts';
 
 /** kubectl's connection flags, as given on the command line. */
 export interface KubeFlags {
@@ -80,8 +82,27 @@ function mergeFiles(files: string[]): KubeConfig {
 
 function loadFile(file: string): KubeConfig {
   const config = new KubeConfig();
+  let text: string;
+  let document: unknown;
   try {
-    config.loadFromFile(file);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read kubeconfig "${file}": ${(error as NodeJS.ErrnoException).code ?? firstLine(error)}`);
+  }
+  // An empty file (or only comments) is an empty kubeconfig, as for kubectl.
+  if (text.replace(/^\s*#.*$/gm, '').trim() === '') return config;
+  try {
+    document = load(text);
+  } catch (error) {
+    throw new CliError(`kubeconfig "${file}" is not valid YAML: ${firstLine(error)}`);
+  }
+  // A list or a scalar would otherwise load silently as an empty kubeconfig.
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    throw new CliError(`kubeconfig "${file}" is not a kubeconfig: expected a mapping with clusters, contexts and users`);
+  }
+  try {
+    config.loadFromString(text);
+    config.makePathsAbsolute(path.dirname(file));
   } catch (error) {
     throw new CliError(`cannot load kubeconfig "${file}": ${firstLine(error)}`);
   }
@@ -99,19 +120,19 @@ function pickContext(merged: KubeConfig, name: string | undefined, flags: KubeFl
   }
   if (flags.server) return { name: name ?? '', cluster: flags.cluster ?? '', user: flags.user ?? '' };
   if (sources.length === 0) {
-    throw new CliError('no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config (or pass --server)');
+    throw new NoKubeconfigError('no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config (or pass --server)');
   }
   const known = merged.contexts.map((c) => c.name);
-  throw new CliError(
-    `no current context in ${describeSources(sources)}: pass --context${known.length ? ` (contexts: ${known.join(', ')})` : ''}`,
-  );
+  if (known.length === 0) throw new NoKubeconfigError(`no contexts in ${describeSources(sources)}: expected at least one context naming a cluster and a user (or pass --server)`);
+  throw new CliError(`no current context in ${describeSources(sources)}: pass --context (contexts: ${known.join(', ')})`);
 }
 
 function pickCluster(merged: KubeConfig, name: string, flags: KubeFlags, sources: string[]): Cluster {
   const cluster = merged.getCluster(name);
   if (cluster) return cluster;
   if (flags.server) return { name: name || 'server', server: flags.server, skipTLSVerify: false };
-  throw new CliError(`cluster "${name}" not found in ${describeSources(sources)}`);
+  const known = merged.clusters.map((c) => c.name);
+  throw new CliError(`cluster "${name}" not found in ${describeSources(sources)} (${known.length ? `clusters: ${known.join(', ')}` : 'it defines no clusters'})`);
 }
 
 function pickUser(merged: KubeConfig, name: string): User {

@@ -55,16 +55,7 @@ test('a malformed command line is one error line (kubectl style) and exit 2', as
   assert.equal(badVerbosity.code, 2);
 });
 
-test('kubeconfig problems are one error line and exit 1, without a stack trace', async () => {
-  const missingFile = await plugin(['version', '--kubeconfig', '/nonexistent/kubeconfig']);
-  assert.equal(missingFile.code, 1);
-  assert.equal(missingFile.stderr, 'error: kubeconfig file "/nonexistent/kubeconfig" (--kubeconfig) does not exist\n');
-  await withCluster({}, async (cluster) => {
-    const missingContext = await plugin(['version', '--kubeconfig', cluster.kubeconfigPath, '--context', 'staging']);
-    assert.equal(missingContext.code, 1);
-    assert.match(missingContext.stderr, /^error: context "staging" not found in kubeconfig ".*" \(contexts: kubernetes-admin@kubernetes, viewer@kubernetes, cert-admin@kubernetes\)\n$/);
-  });
-});
+// Kubeconfig and server problems, for version as for apply and status: test/e2e/bad-input.test.ts.
 
 test('version against a cluster prints the server version, and the installed Calico once there is one', async () => {
   await withCluster({}, async (cluster) => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { CliError } from '../../src/cli/errors.ts';
+import { NoKubeconfigError } from '../../src/kube/errors.ts';
 import { resolveKubeConfig, type KubeFlags } from '../../src/kube/kubeconfig.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -74,6 +75,20 @@ test('a malformed kubeconfig names the file', () => {
   const file = path.join(dir, 'broken');
   fs.writeFileSync(file, 'clusters: [ {name: x, cluster: {} } ]\ncurrent-context: x\n');
   assert.throws(() => resolveKubeConfig(flags(), { KUBECONFIG: file }), /cannot load kubeconfig ".*broken": clusters\[0\]\.cluster\.server is missing/);
+});
+
+test('an empty kubeconfig is one without contexts, as for kubectl; a YAML list is not a kubeconfig', () => {
+  const dir = tempDir();
+  const empty = path.join(dir, 'empty');
+  fs.writeFileSync(empty, '# nothing yet\n');
+  assert.throws(() => resolveKubeConfig(flags({ kubeconfig: empty }), {}), (error: unknown) => {
+    assert.ok(error instanceof NoKubeconfigError, 'init may go on without a cluster');
+    assert.match(error.message, /^no contexts in kubeconfig ".*empty": expected at least one context naming a cluster and a user \(or pass --server\)$/);
+    return true;
+  });
+  const list = path.join(dir, 'list');
+  fs.writeFileSync(list, '- a\n- b\n');
+  assert.throws(() => resolveKubeConfig(flags({ kubeconfig: list }), {}), /^CliError: kubeconfig ".*list" is not a kubeconfig: expected a mapping with clusters, contexts and users$/);
 });
 
 test('--token replaces the kubeconfig credentials; --as impersonates', () => {

@@ -19,6 +19,14 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   });
 }
 
+// A reader that stops early (`| head`) closes the pipe: stop quietly, as kubectl does, instead of an EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
 main({
   argv: process.argv.slice(2),
   env: process.env,

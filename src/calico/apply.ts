@@ -136,7 +136,7 @@ async function applyObject(kube: KubeClient, object: ManifestObject, options: Ap
   try {
     const response = await kube.request(objectPath(info, object), {
       method: 'PATCH',
-      body: object,
+      body: withOwnerLabel(object),
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager: FIELD_MANAGER, force: options.forceConflicts, ...(options.dryRun === 'server' ? { dryRun: 'All' } : {}) },
       signal: options.signal,
@@ -165,6 +165,18 @@ async function applyObject(kube: KubeClient, object: ManifestObject, options: Ap
     if (error instanceof ApiError) throw new CliError(`applying ${name}: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * Every object carries `app.kubernetes.io/managed-by: kubectl-calico`: a field of ours that no one else sets, so
+ * our managedFields entry outlives the operator taking over every other field we set (it rewrites the
+ * Installation's ipPools), and uninstall can still tell what kubectl-calico applied.
+ */
+export const OWNER_LABEL = { 'app.kubernetes.io/managed-by': FIELD_MANAGER };
+
+function withOwnerLabel(object: ManifestObject): ManifestObject {
+  const labels = (object.metadata.labels as Record<string, string> | undefined) ?? {};
+  return { ...object, metadata: { ...object.metadata, labels: { ...labels, ...OWNER_LABEL } } };
 }
 
 function conflictError(name: string, error: ApiError): CliError {

@@ -14,8 +14,12 @@ import { FIELD_MANAGER, type DryRun } from './apply.ts';
 import { OPERATOR_NAMESPACE } from './installed.ts';
 import { CALICO_NAMESPACES } from './status.ts';
 
-/** Field managers that are Calico: ours and the Tigera operator's. Any other manager's fields mean someone else relies on the object. */
-const CALICO_MANAGERS = new Set([FIELD_MANAGER, 'operator', 'tigera-operator']);
+/**
+ * Field managers that do not make an object someone else's: ours, the Tigera operator's, and Kubernetes' own
+ * control plane (the deployment controller annotates the Deployment it rolls). Any other manager's fields mean
+ * something else relies on the object.
+ */
+const CALICO_MANAGERS = new Set([FIELD_MANAGER, 'operator', 'tigera-operator', 'kube-controller-manager', 'kube-apiserver', 'kube-scheduler']);
 
 export type Step = 'resources' | 'operator' | 'crds';
 
@@ -98,12 +102,15 @@ export function planUninstall(found: Found[], keepCrds: boolean): Plan {
   const plan: Plan = { remove: [], keep: [] };
   const installationStays = found.some((f) => f.step === 'resources' && f.name === 'installation.operator.tigera.io/default' && (!appliedByUs(f.object) || outside(f.object).length > 0));
   const keptKinds = new Set<string>();
+  // Deleting a namespace deletes what is in it: one that holds a kept object stays.
+  const keptInNamespace = found.some((f) => appliedByUs(f.object) && outside(f.object).length > 0 && f.path.includes(`/namespaces/${OPERATOR_NAMESPACE}/`));
   for (const f of found.filter((x) => appliedByUs(x.object))) {
     const others = outside(f.object);
     if (others.length) {
       plan.keep.push({ found: f, reason: `also managed by ${others.join(', ')}` });
       if (f.step === 'resources') keptKinds.add(f.name.split('/')[0]!);
     } else if (f.step === 'operator' && installationStays) plan.keep.push({ found: f, reason: 'the Installation stays, and it needs the operator' });
+    else if (f.name === `namespace/${OPERATOR_NAMESPACE}` && keptInNamespace) plan.keep.push({ found: f, reason: 'objects in it stay' });
     else if (f.step === 'crds' && keepCrds) plan.keep.push({ found: f, reason: '--keep-crds' });
     else if (f.step === 'crds' && (installationStays || keptKinds.has(crdResourceName(f.object)))) plan.keep.push({ found: f, reason: 'a custom resource of it stays' });
     else plan.remove.push(f);
@@ -141,7 +148,7 @@ export async function runUninstall(kube: KubeClient, plan: Plan, options: RunOpt
       if (!targets.length) continue;
       // The operator's objects go one by one, the Deployment first: it must not recreate what the others grant.
       if (step === 'operator') for (const target of targets) report(await remove(kube, target, options));
-      else for (const result of await Promise.all(targets.map((t) => remove(kube, t, options)))) report(result);
+      else await removeAll(kube, targets, options, report);
       if (options.dryRun === 'none') await waitGone(kube, step, targets, options);
     }
   } catch (error) {
@@ -155,6 +162,13 @@ export async function runUninstall(kube: KubeClient, plan: Plan, options: RunOpt
 function progress(results: UninstallResult[], plan: Plan): string {
   const done = new Set(results.filter((r) => r.action !== 'kept').map((r) => r.name));
   return `deleted: ${[...done].join(', ') || 'nothing'}\nnot deleted: ${plan.remove.filter((f) => !done.has(f.name)).map((f) => f.name).join(', ') || 'nothing'}`;
+}
+
+/** Concurrent deletes; after a failure the others still finish, so the report names exactly what was deleted. */
+async function removeAll(kube: KubeClient, targets: Found[], options: RunOptions, report: (result: UninstallResult) => void): Promise<void> {
+  const outcomes = await Promise.allSettled(targets.map((t) => remove(kube, t, options).then(report)));
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function remove(kube: KubeClient, target: Found, options: RunOptions): Promise<UninstallResult> {
@@ -178,7 +192,8 @@ async function waitGone(kube: KubeClient, step: Step, targets: Found[], options:
   const groups = new Map<string, Set<string>>();
   const add = (list: string, name: string) => groups.set(list, (groups.get(list) ?? new Set()).add(name));
   for (const target of targets) add(target.path.slice(0, target.path.lastIndexOf('/')), target.path.slice(target.path.lastIndexOf('/') + 1));
-  if (step === 'resources') for (const ns of CALICO_NAMESPACES) add('/api/v1/namespaces', ns);
+  // The operator removes its namespaces only when the Installation goes.
+  if (targets.some((t) => t.name === 'installation.operator.tigera.io/default')) for (const ns of CALICO_NAMESPACES) add('/api/v1/namespaces', ns);
   const stop = new AbortController();
   options.signal.addEventListener('abort', () => stop.abort(), { once: true });
   let finish: () => void = () => {};
@@ -201,12 +216,12 @@ async function waitGone(kube: KubeClient, step: Step, targets: Found[], options:
       options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true });
     })]);
   } catch (error) {
-    if (error instanceof TimeoutError) throw new TimeoutError(`${error.message}; still there:\n${left().map((l) => `  ${stuck(l.list, l.object)}`).join('\n')}`);
+    if (error instanceof TimeoutError) throw new TimeoutError(`${error.message}; still there:\n${left().map((l) => `  ${stuck(l.list, l.object)}`).sort().join('\n')}`);
     throw error;
   } finally {
     stop.abort();
   }
-  options.onWait(step === 'resources' ? `the custom resources and namespaces ${CALICO_NAMESPACES.join(', ')} gone` : step === 'operator' ? 'the operator gone' : `${targets.length} CustomResourceDefinitions gone`);
+  options.onWait(step === 'resources' ? `${targets.length} custom resources${groups.has('/api/v1/namespaces') ? ` and namespaces ${CALICO_NAMESPACES.join(', ')}` : ''} gone` : step === 'operator' ? 'the operator gone' : `${targets.length} CustomResourceDefinitions gone`);
 }
 
 /** One line on why an object is still there: not being deleted, or Terminating and waiting on what. */

@@ -21,6 +21,8 @@ export interface Faults {
   /** Watches are cut after this long. */
   dropWatchesAfterMs: number | undefined;
   random: () => number;
+  /** Requests this matches (method and path) are answered 500, every time: a server that breaks part-way through. */
+  failing?: (method: string, path: string) => boolean;
 }
 
 export interface RequestLogEntry {
@@ -85,6 +87,7 @@ function serve(deps: ServerDeps, request: IncomingMessage, response: ServerRespo
     if (!caller) throw unauthorized();
     if (PUBLIC_PATHS.has(url.pathname) && request.method === 'GET') return publicEndpoint(deps, url.pathname, reply, response);
     if (caller === ANONYMOUS) throw unauthorized();
+    if (deps.faults.failing?.(request.method ?? 'GET', url.pathname)) throw internalError('injected fault');
     if (deps.faults.errorRate > 0 && deps.faults.random() < deps.faults.errorRate) {
       throw deps.faults.random() < 0.5 ? internalError('injected fault') : tooManyRequests(1);
     }

@@ -1,0 +1,239 @@
+// The rest of the lifecycle through real kubectl against the test cluster:
+// upgrade across the v3.30 CRD split and uninstall of everything
+// kubectl-calico applied, each run twice, refused when it must be, and
+// re-runnable after a failure part-way through.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import type { TestCluster } from '../cluster/cluster.ts';
+import { cleanEnv, kubectl, run, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
+
+type Cluster = TestCluster & { kubeconfigPath: string };
+type Calico = (...args: string[]) => Promise<Result>;
+
+const CALICO_NAMESPACES = ['calico-system', 'calico-apiserver', 'tigera-operator'];
+
+/** A cluster with Calico v3.29.0 installed by kubectl-calico, as the guide's admin would have it. */
+async function installed(cluster: Cluster): Promise<{ calico: Calico; dir: string; env: NodeJS.ProcessEnv }> {
+  const home = tempDir('lifecycle-');
+  const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
+  const dir = path.join(home, 'calico');
+  const calico: Calico = (...args) => kubectl(['calico', ...args], env);
+  assert.equal((await calico('init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir)).code, 0);
+  const apply = await calico('apply', '--dir', dir, '--wait', '--timeout', '60s');
+  assert.equal(apply.code, 0, apply.stderr);
+  return { calico, dir, env };
+}
+
+const upgradeArgs = (dir: string, version = 'v3.30.7') => ['upgrade', '--calico-version', version, '--manifests-from', path.join(SHARED_CALICO, version), '--dir', dir];
+
+/** Every object in the cluster whose managedFields name kubectl-calico. */
+function appliedByUs(cluster: Cluster): string[] {
+  return cluster.api.store.resources().flatMap((r) => cluster.api.store.list(r)
+    .filter((o) => (o.metadata.managedFields ?? []).some((m) => m.manager === 'kubectl-calico'))
+    .map((o) => `${r} ${o.metadata.namespace ?? ''}/${o.metadata.name}`));
+}
+
+function calicoNamespaces(cluster: Cluster): string[] {
+  return cluster.api.store.list('namespaces').map((n) => n.metadata.name).filter((n) => CALICO_NAMESPACES.includes(n));
+}
+
+function folderDigest(dir: string): string {
+  const hash = createHash('sha256');
+  for (const name of fs.readdirSync(dir).sort()) hash.update(name).update(fs.readFileSync(path.join(dir, name)));
+  return hash.digest('hex');
+}
+
+test('install v3.29.0 → upgrade v3.30.7 --wait → status Available → uninstall --yes leaves nothing; every step twice is safe', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico, dir } = await installed(cluster);
+    const crds29 = cluster.api.store.list('customresourcedefinitions.apiextensions.k8s.io').length;
+
+    const upgrade = await calico(...upgradeArgs(dir), '--wait', '--timeout', '90s');
+    assert.equal(upgrade.code, 0, upgrade.stderr + upgrade.stdout);
+    assert.match(upgrade.stdout, /^Upgrading Calico v3\.29\.0 to v3\.30\.7 on Kubernetes v1\.31\.3 \(pools from .*kubectl-calico\.yaml\)$/m);
+    // The new order: the CRD bundle, then the operator, then its new pod.
+    const order = ['customresourcedefinition.apiextensions.k8s.io/goldmanes.operator.tigera.io created', 'waited: 32 CustomResourceDefinitions Established', 'rolebinding.rbac.authorization.k8s.io/tigera-operator-secrets created', 'deployment.apps/tigera-operator serverside-applied', 'waited: pod tigera-operator/'];
+    const positions = order.map((line) => upgrade.stdout.indexOf(line));
+    assert.ok(positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1]!)), `in order: ${positions}\n${upgrade.stdout}`);
+    assert.match(upgrade.stdout, /^not applied: goldmane\.operator\.tigera\.io\/default, whisker\.operator\.tigera\.io\/default \(new in v3\.30\.7; "kubectl calico apply --dir \S+" creates them\)$/m);
+    assert.match(upgrade.stdout, /\nCalico is ready \([\d.]+s\)\.\n/);
+    assert.equal(parse(fs.readFileSync(path.join(dir, 'kubectl-calico.yaml'), 'utf8')).calicoVersion, 'v3.30.7', 'the folder moved to v3.30.7');
+    const pods = cluster.api.store.list('pods', 'calico-system');
+    assert.ok(pods.length > 0 && pods.every((p) => (p.spec as { containers: { image: string }[] }).containers.every((c) => c.image.endsWith(':v3.30.7'))), 'every component runs v3.30.7');
+
+    const again = await calico(...upgradeArgs(dir));
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^Calico v3\.30\.7 is installed already; applying its CRDs and operator again/);
+    assert.doesNotMatch(again.stdout, / (created|serverside-applied)$/m, 'a second upgrade changes nothing');
+
+    const status = await calico('status');
+    assert.equal(status.code, 0, status.stdout);
+    assert.match(status.stdout, /^Calico v3\.30\.7: Available\n/);
+    assert.ok(cluster.api.store.list('customresourcedefinitions.apiextensions.k8s.io').length > crds29);
+
+    const uninstall = await calico('uninstall', '--yes', '--dir', dir);
+    assert.equal(uninstall.code, 0, uninstall.stderr + uninstall.stdout);
+    assert.match(uninstall.stdout, /^installation\.operator\.tigera\.io "default" deleted$/m);
+    assert.match(uninstall.stdout, /^waited: 2 custom resources and namespaces calico-system, calico-apiserver gone\nwaited: deployment|^deployment\.apps "tigera-operator" deleted$/m);
+    assert.match(uninstall.stdout, /^waited: 32 CustomResourceDefinitions gone$/m);
+    assert.match(uninstall.stdout, /^kubernetes-worker-01 +False +CalicoIsUp +Calico is running on this node$/m);
+    assert.match(uninstall.stdout, /\/etc\/cni\/net\.d\/10-calico\.conflist/);
+    assert.deepEqual(appliedByUs(cluster), [], 'nothing kubectl-calico applied is left, CRDs of both versions included');
+    assert.deepEqual(calicoNamespaces(cluster), []);
+    assert.ok(!fs.existsSync(path.join(dir, '.kubectl-calico-applied.json')), 'the record of what was applied went with it');
+
+    const twice = await calico('uninstall', '--yes');
+    assert.equal(twice.code, 0, twice.stderr);
+    assert.match(twice.stdout, /^Nothing to uninstall: no object applied by kubectl-calico is left in this cluster\.\n$/);
+  });
+});
+
+test('upgrade refuses a downgrade, an untested Kubernetes (unless --force), a cluster without Calico and an edited folder, touching nothing', async () => {
+  await withCluster({}, async (cluster) => {
+    const home = tempDir('lifecycle-');
+    const bare = await kubectl(['calico', ...upgradeArgs(path.join(home, 'none'))], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home }));
+    assert.equal(bare.code, 1);
+    assert.equal(bare.stderr, 'error: Calico is not installed in this cluster, so there is nothing to upgrade: install it with "kubectl calico init" and "kubectl calico apply"\n');
+
+    const { calico, dir } = await installed(cluster);
+    const folder = folderDigest(dir);
+    const revision = cluster.api.store.revision();
+    const downgrade = await calico('upgrade', '--calico-version', 'v3.28.2', '--dir', dir);
+    assert.equal(downgrade.code, 1, downgrade.stderr);
+    assert.equal(downgrade.stderr, 'error: Calico v3.29.0 is installed; v3.28.2 would be a downgrade, which the Tigera operator does not support\n');
+    const untested = await calico(...upgradeArgs(dir, 'v3.32.1'));
+    assert.equal(untested.code, 1);
+    assert.equal(untested.stderr, 'error: Calico v3.32.1 is tested on Kubernetes 1.34, 1.35, 1.36, not 1.31; --calico-version v3.30.7 is; refusing to upgrade (--force upgrades anyway)\n');
+    const forced = await calico(...upgradeArgs(dir, 'v3.32.1'), '--force', '--dry-run=server');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /^Warning: Calico v3\.32\.1 is tested on Kubernetes 1\.34, 1\.35, 1\.36, not 1\.31/m);
+    fs.appendFileSync(path.join(dir, 'custom-resources.yaml'), '# my note\n');
+    const edited = await calico(...upgradeArgs(dir));
+    assert.equal(edited.code, 1);
+    assert.match(edited.stderr, /^error: custom-resources\.yaml in \S+ was edited since init; upgrade writes the folder again from the new release and cannot carry that edit over/);
+    assert.equal(edited.stderr.split('\n').length, 2, 'one line');
+    fs.writeFileSync(path.join(dir, 'custom-resources.yaml'), fs.readFileSync(path.join(dir, 'custom-resources.yaml'), 'utf8').replace('# my note\n', ''));
+    assert.equal(folderDigest(dir), folder, 'the folder is as init wrote it');
+    assert.equal(cluster.api.store.revision(), revision, 'nothing reached the cluster');
+  });
+});
+
+test('upgrade --dry-run=server checks the new release with the API server, changing neither the cluster nor the folder', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico, dir } = await installed(cluster);
+    const folder = folderDigest(dir);
+    const revision = cluster.api.store.revision();
+    const result = await calico(...upgradeArgs(dir), '--dry-run=server', '-o', 'json');
+    assert.equal(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout);
+    assert.equal(doc.kind, 'UpgradeResult');
+    assert.deepEqual([doc.from, doc.to, doc.dryRun], ['v3.29.0', 'v3.30.7', 'server']);
+    assert.deepEqual(doc.ipPools, [{ cidr: '10.97.0.0/16', blockSize: 26, encapsulation: 'VXLANCrossSubnet', natOutgoing: 'Enabled', nodeSelector: 'all()' }]);
+    assert.ok(doc.objects.some((o: { name: string; action: string }) => o.name === 'deployment.apps/tigera-operator' && o.action === 'serverside-applied'));
+    assert.equal(cluster.api.store.revision(), revision);
+    assert.equal(folderDigest(dir), folder);
+  });
+});
+
+test('an upgrade that fails part-way says what was applied; the re-run finishes it', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico, dir } = await installed(cluster);
+    cluster.faults.failing = (method, p) => method === 'PATCH' && p.includes('/deployments/tigera-operator');
+    const failed = await calico(...upgradeArgs(dir));
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /^error: applying deployment\.apps\/tigera-operator: .*injected fault.*\napplied: customresourcedefinition\.apiextensions\.k8s\.io\/.*rolebinding\.rbac\.authorization\.k8s\.io\/tigera-operator-secrets.*\nnot applied: deployment\.apps\/tigera-operator\n$/s);
+    cluster.faults.failing = undefined;
+    const again = await calico(...upgradeArgs(dir), '--wait', '--timeout', '90s');
+    assert.equal(again.code, 0, again.stderr + again.stdout);
+    assert.match(again.stdout, /^deployment\.apps\/tigera-operator serverside-applied$/m);
+    assert.match((await calico('status')).stdout, /^Calico v3\.30\.7: Available\n/);
+  });
+});
+
+test('uninstall needs --yes without a terminal, and asks on one', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico, env } = await installed(cluster);
+    const revision = cluster.api.store.revision();
+    const piped = await calico('uninstall');
+    assert.equal(piped.code, 2);
+    assert.equal(piped.stderr, 'error: uninstall removes Calico and every pod loses its network: pass --yes to confirm (stdin is not a terminal, so it cannot ask)\n');
+    // script(1) gives kubectl calico a terminal; the answer is typed into it.
+    const terminal = (answer: string) => run('/bin/sh', ['-c', `printf '${answer}\\n' | script -qec 'kubectl calico uninstall --timeout 60s' /dev/null`], { env });
+    const no = await terminal('n');
+    assert.equal(no.code, 1, no.stdout);
+    assert.match(no.stdout, /This deletes \d+ objects kubectl-calico applied and with them Calico: every pod loses its network until another CNI is installed\.\r?\nUninstall Calico\? \[y\/N\] /);
+    assert.match(no.stdout, /error: uninstall cancelled: nothing was deleted/);
+    assert.equal(cluster.api.store.revision(), revision, 'nothing was deleted');
+    const yes = await terminal('y');
+    assert.equal(yes.code, 0, yes.stdout);
+    assert.deepEqual(appliedByUs(cluster), []);
+  });
+});
+
+test('uninstall keeps what another tool also manages, naming it, and --keep-crds keeps the CRDs', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico, env } = await installed(cluster);
+    assert.equal((await kubectl(['label', 'clusterrole', 'tigera-operator', 'team=netops'], env)).code, 0);
+    const result = await calico('uninstall', '--yes', '--keep-crds', '-o', 'json');
+    assert.equal(result.code, 0, result.stderr);
+    const objects = JSON.parse(result.stdout).objects as { name: string; action: string; note?: string }[];
+    assert.deepEqual(objects.find((o) => o.name === 'clusterrole.rbac.authorization.k8s.io/tigera-operator'), { name: 'clusterrole.rbac.authorization.k8s.io/tigera-operator', action: 'kept', dryRun: 'none', note: 'also managed by kubectl-label' });
+    assert.ok(objects.filter((o) => o.name.startsWith('customresourcedefinition')).every((o) => o.action === 'kept' && o.note === '--keep-crds'));
+    assert.deepEqual(appliedByUs(cluster).filter((o) => !o.startsWith('customresourcedefinitions') && !o.startsWith('clusterroles.')), []);
+    assert.ok(cluster.api.store.get('clusterroles.rbac.authorization.k8s.io', undefined, 'tigera-operator'));
+    assert.equal(cluster.api.store.list('customresourcedefinitions.apiextensions.k8s.io').length, 24);
+    assert.deepEqual(calicoNamespaces(cluster), []);
+  });
+});
+
+test('an uninstall that fails part-way says what was deleted; the re-run finishes it', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico } = await installed(cluster);
+    cluster.faults.failing = (method, p) => method === 'DELETE' && p.includes('/customresourcedefinitions/ippools.');
+    const failed = await calico('uninstall', '--yes');
+    assert.equal(failed.code, 1, failed.stdout);
+    assert.match(failed.stderr, /^error: deleting customresourcedefinition\.apiextensions\.k8s\.io\/ippools\.crd\.projectcalico\.org: .*injected fault.*\ndeleted: installation\.operator\.tigera\.io\/default, apiserver\.operator\.tigera\.io\/default, deployment\.apps\/tigera-operator, .*namespace\/tigera-operator, .*\nnot deleted: customresourcedefinition\.apiextensions\.k8s\.io\/ippools\.crd\.projectcalico\.org\nRe-run "kubectl calico uninstall" to continue: it starts again from what is in the cluster\.\n$/);
+    cluster.faults.failing = undefined;
+    const again = await calico('uninstall', '--yes');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^customresourcedefinition\.apiextensions\.k8s\.io "ippools\.crd\.projectcalico\.org" deleted$/m);
+    assert.deepEqual(appliedByUs(cluster), []);
+  });
+});
+
+test('an uninstall the operator cannot finish (it crash-loops) ends at --timeout naming the finalizer; with the operator back a re-run finishes', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico, env } = await installed(cluster);
+    // The operator crash-loops from its next start on.
+    cluster.runtime.faults.crashingContainers.push('tigera-operator/tigera-operator/tigera-operator');
+    assert.equal((await kubectl(['delete', 'pod', '-n', 'tigera-operator', '-l', 'name=tigera-operator', '--wait=false'], env)).code, 0);
+    const stuck = await calico('uninstall', '--yes', '--timeout', '3s');
+    assert.equal(stuck.code, 124, stuck.stderr);
+    assert.match(stuck.stderr, /^error: uninstall did not finish within 3s \(--timeout\); still there:\n  installations\/default: Terminating since \S+, waiting for finalizers tigera\.io\/operator-cleanup \(the operator removes it once calico-system is gone: is the tigera-operator pod running\?\)\n  namespaces\/calico-apiserver: not being deleted\n  namespaces\/calico-system: not being deleted\n$/);
+    cluster.runtime.faults.crashingContainers.length = 0;
+    assert.equal((await kubectl(['delete', 'pod', '-n', 'tigera-operator', '-l', 'name=tigera-operator', '--wait=false'], env)).code, 0);
+    const again = await calico('uninstall', '--yes', '--timeout', '60s');
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(appliedByUs(cluster), []);
+    assert.deepEqual(calicoNamespaces(cluster), []);
+  });
+});
+
+test('uninstall --dry-run=server lists what it would delete and changes nothing', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico } = await installed(cluster);
+    const revision = cluster.api.store.revision();
+    const result = await calico('uninstall', '--dry-run=server');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^installation\.operator\.tigera\.io "default" deleted \(server dry run\)$/m);
+    assert.match(result.stdout, /^customresourcedefinition\.apiextensions\.k8s\.io "ippools\.crd\.projectcalico\.org" deleted \(server dry run\)$/m);
+    assert.doesNotMatch(result.stdout, /^waited:/m);
+    assert.equal(cluster.api.store.revision(), revision);
+    const deletes = cluster.requestLog.filter((e) => e.method === 'DELETE');
+    assert.ok(deletes.length > 0 && deletes.every((e) => e.path.includes('dryRun=All')));
+  });
+});

@@ -27,6 +27,12 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// The last resort for a failure no command caught: still one line and exit 1, never a stack trace.
+process.on('unhandledRejection', (error) => {
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
+
 main({
   argv: process.argv.slice(2),
   env: process.env,

@@ -198,20 +198,25 @@ async function waitGone(kube: KubeClient, step: Step, targets: Found[], options:
   options.signal.addEventListener('abort', () => stop.abort(), { once: true });
   let finish: () => void = () => {};
   const reached = new Promise<void>((resolve) => (finish = resolve));
-  const watched = [...groups].map(([list, names]) => ({ list, names, informer: inform<LiveObject>(kube, list, {}, () => check(), stop.signal) }));
-  const left = () => watched.flatMap((w) => [...w.informer.items.values()].filter((o) => w.names.has(o.metadata.name)).map((o) => ({ list: w.list, object: o })));
+  const watched = [...groups].map(([list, names]) => ({ list, names, gone: false, informer: inform<LiveObject>(kube, list, {}, () => check(), stop.signal) }));
+  const left = () => watched.filter((w) => !w.gone).flatMap((w) => [...w.informer.items.values()].filter((o) => w.names.has(o.metadata.name)).map((o) => ({ list: w.list, object: o })));
+  // A list whose CRD went away (404) has nothing left in it; any other failure of a watch ends the wait.
+  const notFound = (w: (typeof watched)[number]) => (error: unknown) => {
+    if (!(error instanceof ApiError && error.statusCode === 404)) throw error;
+    w.gone = true;
+    check();
+  };
+  const failed = Promise.all(watched.map((w) => w.informer.done.catch(notFound(w)))).then(() => new Promise<never>(() => {}));
+  failed.catch(() => {}); // surfaced by the race below
   let synced = false;
   const check = () => {
     if (synced && left().length === 0) finish();
   };
   try {
-    // A list whose CRD went away (404) has nothing left in it.
-    await Promise.all(watched.map((w) => w.informer.synced.catch((error: unknown) => {
-      if (!(error instanceof ApiError && error.statusCode === 404)) throw error;
-    })));
+    await Promise.all(watched.map((w) => w.informer.synced.catch(notFound(w))));
     synced = true;
     check();
-    await Promise.race([reached, new Promise<never>((_, reject) => {
+    await Promise.race([reached, failed, new Promise<never>((_, reject) => {
       if (options.signal.aborted) reject(options.signal.reason);
       options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true });
     })]);

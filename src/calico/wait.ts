@@ -44,14 +44,17 @@ export interface Watched {
 }
 
 /** Starts the watches `wait` needs; `onChange` is called after every event. */
-export function watchInstall(kube: KubeClient, onChange: () => void, signal: AbortSignal): Watched & { stop(): void; synced: Promise<unknown> } {
+export function watchInstall(kube: KubeClient, onChange: () => void, signal: AbortSignal): Watched & { stop(): void; synced: Promise<unknown>; failed: Promise<never> } {
   const operator = inform<Pod>(kube, '/api/v1/namespaces/tigera-operator/pods', { labelSelector: 'name=tigera-operator' }, onChange, signal);
   const pods = CALICO_NAMESPACES.map((ns) => inform<Pod>(kube, `/api/v1/namespaces/${ns}/pods`, {}, onChange, signal));
   const daemonSets = inform<DaemonSet>(kube, '/apis/apps/v1/namespaces/calico-system/daemonsets', {}, onChange, signal);
   const statuses = inform<WithConditions>(kube, '/apis/operator.tigera.io/v1/tigerastatuses', {}, onChange, signal);
   const nodes = inform<WithConditions>(kube, '/api/v1/nodes', {}, onChange, signal);
   const all = [operator, ...pods, daemonSets, statuses, nodes];
-  return { operator, pods, daemonSets, statuses, nodes, stop: () => all.forEach((i) => i.stop()), synced: Promise.all(all.map((i) => i.synced)) };
+  // Rejects with the first watch that fails for good (its retries spent, or refused).
+  const failed = Promise.race(all.map((i) => i.done.then(() => new Promise<never>(() => {}))));
+  failed.catch(() => {});
+  return { operator, pods, daemonSets, statuses, nodes, stop: () => all.forEach((i) => i.stop()), synced: Promise.all(all.map((i) => i.synced)), failed };
 }
 
 /** What is not ready yet for `target` (at Calico `version`, when given), one line each; empty when everything is. */

@@ -34,7 +34,7 @@ export async function runWait(kube: KubeClient, target: WaitTarget, out: Writabl
     await Promise.race([watched.synced, aborted(signal)]);
     synced = true;
     check();
-    await Promise.race([reached, aborted(signal)]);
+    await Promise.race([reached, aborted(signal), watched.failed]);
   } catch (error) {
     if (!(error instanceof TimeoutError)) throw error;
     progress.finish();

@@ -82,12 +82,14 @@ export function inform<T extends KubeObjectLike>(client: KubeClient, path: strin
           resourceVersion = await relist().catch(() => resourceVersion);
           continue;
         }
-        if (!(error instanceof ConnectionError) && !(error instanceof ApiError && error.statusCode >= 500)) throw error;
+        if (!(error instanceof ConnectionError) && !(error instanceof ApiError && (error.statusCode >= 500 || error.statusCode === 429))) throw error;
         failures++;
         await delay(Math.min(5000, 100 * 2 ** failures), controller.signal);
       }
     }
   })();
+  // A watch that fails for good rejects `done`; users that do not wait on it must not crash the process for it.
+  done.catch(() => {});
   return { items, synced, done, stop: () => controller.abort() };
 }
 

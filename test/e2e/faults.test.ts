@@ -52,3 +52,23 @@ test('a server that fails every request ends apply with one clear error after it
     process.stderr.write(`# a persistently failing server ended apply after ${Date.now() - started} ms\n`);
   });
 });
+
+test('upgrade and uninstall retry and resume too: with 10 % of requests failing they end like clean runs', async () => {
+  await withCluster({}, async (cluster) => {
+    const home = tempDir('faults-');
+    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
+    const dir = path.join(home, 'calico');
+    assert.equal((await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env)).code, 0);
+    assert.equal((await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '60s'], env)).code, 0);
+    Object.assign(cluster.faults, { errorRate: 0.1, latencyMs: 20, dropWatchesAfterMs: 2000, random: seeded(5) });
+    const upgrade = await kubectl(['calico', 'upgrade', '--calico-version', 'v3.30.7', '--manifests-from', path.join(SHARED_CALICO, 'v3.30.7'), '--dir', dir, '--wait', '--timeout', '90s'], env);
+    assert.equal(upgrade.code, 0, upgrade.stderr + upgrade.stdout);
+    assert.equal((cluster.api.store.get('installations.operator.tigera.io', undefined, 'default')?.status as { calicoVersion?: string } | undefined)?.calicoVersion, 'v3.30.7');
+    const uninstall = await kubectl(['calico', 'uninstall', '--yes', '--timeout', '90s'], env);
+    assert.equal(uninstall.code, 0, uninstall.stderr + uninstall.stdout);
+    const injected = cluster.requestLog.filter((e) => e.status === 500 || e.status === 429);
+    assert.ok(injected.length >= 3, `faults were injected (${injected.length})`);
+    assert.deepEqual(cluster.api.store.list('customresourcedefinitions.apiextensions.k8s.io'), []);
+    assert.deepEqual(cluster.api.store.list('namespaces').map((n) => n.metadata.name).filter((n) => /calico|tigera/.test(n)), []);
+  });
+});

@@ -29,6 +29,8 @@ export interface ApplyOptions {
   onGate: (gate: string) => void;
   /** When kubectl-calico's field manager last changed each object, as the last apply from this folder saw it. */
   previous: ReadonlyMap<string, string>;
+  /** The command that finishes an interrupted run (apply, or upgrade). */
+  rerun: string;
 }
 
 export interface ObjectResult {
@@ -64,7 +66,7 @@ export async function applyStages(kube: KubeClient, stages: Stage[], options: Ap
     const all = stages.flatMap((s) => s.objects.map((o) => displayName(resourceOf(o.object, o.file), o.object)));
     // An interruption or --timeout (the signal's reason) or a failure part-way through says what was and was not applied.
     const interruption = options.signal.aborted && options.signal.reason instanceof CliError ? options.signal.reason : undefined;
-    if (interruption) throw new CliError(`${interruption.message}\n${progress(run, all)}\nRe-run "kubectl calico apply" to finish: it converges from any point.`, interruption.exitCode);
+    if (interruption) throw new CliError(`${interruption.message}\n${progress(run, all)}\nRe-run "${options.rerun}" to finish: it converges from any point.`, interruption.exitCode);
     if (error instanceof CliError && run.results.length > 0 && error.exitCode === 1) throw new CliError(`${error.message}\n${progress(run, all)}`);
     throw error;
   }
@@ -172,7 +174,7 @@ async function applyObject(kube: KubeClient, object: ManifestObject, options: Ap
  * our managedFields entry outlives the operator taking over every other field we set (it rewrites the
  * Installation's ipPools), and uninstall can still tell what kubectl-calico applied.
  */
-export const OWNER_LABEL = { 'app.kubernetes.io/managed-by': FIELD_MANAGER };
+const OWNER_LABEL = { 'app.kubernetes.io/managed-by': FIELD_MANAGER };
 
 function withOwnerLabel(object: ManifestObject): ManifestObject {
   const labels = (object.metadata.labels as Record<string, string> | undefined) ?? {};
@@ -256,9 +258,14 @@ function operatorImage(stage: Stage): string | undefined {
 function operatorGate(kube: KubeClient, image: string | undefined, options: ApplyOptions): Gate {
   return watchUntil(options, (pod) => `pod tigera-operator/${pod} Running and Ready`, (resolve) => inform<OperatorPod>(kube, '/api/v1/namespaces/tigera-operator/pods', { labelSelector: 'name=tigera-operator' }, (change) => {
     const pod = change.object;
-    const current = image === undefined || pod.spec?.containers?.[0]?.image === image;
+    // By name and tag: a registry mirror or an admission webhook may rewrite the registry part.
+    const current = image === undefined || imageName(pod.spec?.containers?.[0]?.image) === imageName(image);
     if (change.type !== 'DELETED' && current && !pod.metadata.deletionTimestamp && pod.status?.phase === 'Running' && pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) resolve(pod.metadata.name);
   }, options.signal));
+}
+
+function imageName(image: string | undefined): string | undefined {
+  return image?.split('/').pop();
 }
 
 /** Runs an informer from now until its callback resolves; `passed` waits for that, then stops it. */

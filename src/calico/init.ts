@@ -6,31 +6,38 @@ import path from 'node:path';
 import { CliError, UsageError } from '../cli/errors.ts';
 import { replaceFile } from '../cli/files.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { parseCidr, parseCidrList, type Cidr } from './cidr.ts';
+import { parseCidrList, type Cidr } from './cidr.ts';
 import { checkPools, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork, type Finding } from './cluster-network.ts';
 import { rewriteCustomResources, type PoolSettings } from './custom-resources.ts';
-import { cacheDirectory, fetchManifests, sha256, verificationFor } from './manifests.ts';
+import { cacheDirectory, fetchManifests, sha256, verificationFor, type Verification } from './manifests.ts';
 import { manifestObjects, PLAN_FILE, renderPlan, type Plan } from './plan.ts';
 
-export interface InitOptions {
-  podCidr: string | undefined;
-  /** Pools carried over as they are (upgrade): instead of --pod-cidr and the per-pool flags. */
-  pools?: PoolSettings[];
+/** Where a release comes from and goes to: what init and upgrade share. */
+export interface ReleaseOptions {
   version: string;
   dir: string;
+  manifestsFrom: string | undefined;
+  checksums: string | undefined;
+  insecureSkipVerify: boolean;
+  overwrite: boolean;
+  env: NodeJS.ProcessEnv;
+  warn: (message: string) => void;
+}
+
+export interface InitOptions extends ReleaseOptions {
+  podCidr: string | undefined;
   blockSize: number;
   blockSizeV6: number;
   encapsulation: string;
   natOutgoing: string;
   nodeSelector: string;
-  manifestsFrom: string | undefined;
-  checksums: string | undefined;
-  insecureSkipVerify: boolean;
-  overwrite: boolean;
   force: boolean;
-  env: NodeJS.ProcessEnv;
   connect: () => Promise<KubeClient>;
-  warn: (message: string) => void;
+}
+
+export interface WrittenRelease {
+  verification: Plan['verification'];
+  files: { name: string; sha256: string; origin: string; action: 'written' | 'unchanged' }[];
 }
 
 export interface InitResult {
@@ -44,10 +51,9 @@ export interface InitResult {
 }
 
 export async function runInit(options: InitOptions): Promise<InitResult> {
-  const given = options.pools ? options.pools.map((p) => parseCidr(p.cidr)) : options.podCidr === undefined ? undefined : parseCidrList(options.podCidr);
-  if (given && !options.pools) checkBlockSizes(given, options);
-  const verification = verificationFor(options.version, options.checksums, options.insecureSkipVerify);
-  if (verification.source === 'none') options.warn(`--insecure-skip-verify: the Calico ${options.version} manifests are NOT checked against any sha256; anyone who can change them in transit or at the source controls what runs on every node`);
+  const given = options.podCidr === undefined ? undefined : parseCidrList(options.podCidr);
+  if (given) checkBlockSizes(given, options);
+  const verification = verificationOf(options);
   checkDir(options.dir);
 
   const cluster = await clusterFacts(options);
@@ -66,7 +72,30 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   const support = cluster.network ? supportWarning(options.version, cluster.network.kubernetesVersion) : undefined;
   if (support) options.warn(support);
 
-  const pools = options.pools ?? cidrs.map((cidr) => poolFor(cidr, options));
+  const pools = cidrs.map((cidr) => poolFor(cidr, options));
+  const release = await writeRelease(options, pools, verification);
+  return {
+    calicoVersion: options.version,
+    dir: options.dir,
+    ...release,
+    ipPools: pools,
+    cluster: cluster.network
+      ? { checked: true, kubernetesVersion: cluster.network.kubernetesVersion, podSubnet: cluster.network.podSubnets.map((c) => c.text).join(',') || undefined, serviceSubnet: cluster.network.serviceSubnets.map((c) => c.text).join(',') || undefined, findings }
+      : { checked: false, reason: cluster.reason, findings: [] },
+    next: `kubectl calico apply${options.dir === './calico' ? '' : ` --dir ${options.dir}`}`,
+  };
+}
+
+/** How the release's files will be checked; skipping the check is said loudly every time. */
+export function verificationOf(options: Pick<ReleaseOptions, 'version' | 'checksums' | 'insecureSkipVerify' | 'warn'>): Verification {
+  const verification = verificationFor(options.version, options.checksums, options.insecureSkipVerify);
+  if (verification.source === 'none') options.warn(`--insecure-skip-verify: the Calico ${options.version} manifests are NOT checked against any sha256; anyone who can change them in transit or at the source controls what runs on every node`);
+  return verification;
+}
+
+/** Fetches and verifies the release, sets the pools in custom-resources.yaml, and writes the folder with its plan. */
+export async function writeRelease(options: ReleaseOptions, pools: PoolSettings[], verification: Verification): Promise<WrittenRelease> {
+  checkDir(options.dir);
   const cacheDir = cacheDirectory(options.env);
   const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir, env: options.env, warn: options.warn });
   const contents = manifests.map((m) => ({
@@ -87,15 +116,8 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   contents.forEach((c, i) => manifestObjects(c.name, c.data, plan.files[i]!.sha256, cacheDir));
   const actions = writeFolder(options.dir, [...contents.map((c) => ({ name: c.name, data: c.data })), { name: PLAN_FILE, data: Buffer.from(renderPlan(plan)) }], options.overwrite);
   return {
-    calicoVersion: options.version,
-    dir: options.dir,
     verification: verification.source,
     files: contents.map((c, i) => ({ name: c.name, sha256: plan.files[i]!.sha256, origin: c.origin, action: actions.get(c.name)! })),
-    ipPools: pools,
-    cluster: cluster.network
-      ? { checked: true, kubernetesVersion: cluster.network.kubernetesVersion, podSubnet: cluster.network.podSubnets.map((c) => c.text).join(',') || undefined, serviceSubnet: cluster.network.serviceSubnets.map((c) => c.text).join(',') || undefined, findings }
-      : { checked: false, reason: cluster.reason, findings: [] },
-    next: `kubectl calico apply${options.dir === './calico' ? '' : ` --dir ${options.dir}`}`,
   };
 }
 

@@ -29,6 +29,11 @@ export function writeApplied(dir: string, changedAt: Map<string, string>): void 
   replaceFile(path.join(dir, APPLIED_FILE), `${JSON.stringify(Object.fromEntries(changedAt), null, 2)}\n`);
 }
 
+/** After an uninstall nothing the record names is left. */
+export function dropApplied(dir: string): void {
+  fs.rmSync(path.join(dir, APPLIED_FILE), { force: true });
+}
+
 export interface Plan {
   apiVersion: 'kubectl-calico/v1alpha1';
   kind: 'InstallPlan';

@@ -21,7 +21,8 @@ import { CALICO_NAMESPACES } from './status.ts';
  */
 const CALICO_MANAGERS = new Set([FIELD_MANAGER, 'operator', 'tigera-operator', 'kube-controller-manager', 'kube-apiserver', 'kube-scheduler']);
 
-export type Step = 'resources' | 'operator' | 'crds';
+/** The order of an uninstall; `contents` are objects in the operator's namespace that kubectl-calico never deletes itself. */
+export type Step = 'resources' | 'operator' | 'crds' | 'contents';
 
 /** Where kubectl-calico's objects can be, in the order each step deletes them. */
 const SOURCES: { step: Step; apiVersion: string; kind: string; namespace?: string }[] = [
@@ -66,8 +67,26 @@ export interface UninstallResult {
   note?: string;
 }
 
-/** Every object a Calico source holds, with its display name and path. */
+/** Kinds users add to the operator's namespace (the eBPF kubernetes-services-endpoint ConfigMap, pull secrets). */
+const NAMESPACE_CONTENTS = [['configmaps', 'configmap'], ['secrets', 'secret']] as const;
+
+/** Every object a Calico source holds, with its display name and path; and what else the operator's namespace holds. */
 export async function discover(kube: KubeClient): Promise<Found[]> {
+  const [objects, contents] = await Promise.all([discoverSources(kube), discoverContents(kube)]);
+  return [...objects, ...contents];
+}
+
+async function discoverContents(kube: KubeClient): Promise<Found[]> {
+  const lists = await Promise.all(NAMESPACE_CONTENTS.map(async ([resource, kind]) => {
+    const path = `/api/v1/namespaces/${OPERATOR_NAMESPACE}/${resource}`;
+    const list = await kube.optional<{ items: LiveObject[] }>(path);
+    // Only the metadata is kept: a Secret's data has no business in memory longer than the list.
+    return (list?.items ?? []).map((object): Found => ({ step: 'contents', name: `${kind}/${object.metadata.name}`, path: `${path}/${object.metadata.name}`, object: { metadata: object.metadata } }));
+  }));
+  return lists.flat();
+}
+
+async function discoverSources(kube: KubeClient): Promise<Found[]> {
   const lists = await Promise.all(SOURCES.map(async (source) => {
     const info = resourceOf({ apiVersion: source.apiVersion, kind: source.kind, metadata: { name: '' } }, 'uninstall');
     const template = (name: string): ManifestObject => ({ apiVersion: source.apiVersion, kind: source.kind, metadata: { name, ...(source.namespace ? { namespace: source.namespace } : {}) } });
@@ -90,6 +109,8 @@ export function appliedByUs(object: LiveObject): boolean {
 export interface Plan {
   remove: Found[];
   keep: { found: Found; reason: string }[];
+  /** The operator removes calico-system (and calico-apiserver) only when the Installation goes: wait for that unless it stays. */
+  waitForNamespaces: boolean;
 }
 
 /**
@@ -99,18 +120,18 @@ export interface Plan {
  * needs stay too; `--keep-crds` keeps every CRD.
  */
 export function planUninstall(found: Found[], keepCrds: boolean): Plan {
-  const plan: Plan = { remove: [], keep: [] };
   const installationStays = found.some((f) => f.step === 'resources' && f.name === 'installation.operator.tigera.io/default' && (!appliedByUs(f.object) || outside(f.object).length > 0));
+  const plan: Plan = { remove: [], keep: [], waitForNamespaces: !installationStays };
   const keptKinds = new Set<string>();
-  // Deleting a namespace deletes what is in it: one that holds a kept object stays.
-  const keptInNamespace = found.some((f) => appliedByUs(f.object) && outside(f.object).length > 0 && f.path.includes(`/namespaces/${OPERATOR_NAMESPACE}/`));
-  for (const f of found.filter((x) => appliedByUs(x.object))) {
+  // Deleting a namespace deletes what is in it: one that holds something another tool manages stays.
+  const otherInNamespace = found.find((f) => outside(f.object).length > 0 && f.path.includes(`/namespaces/${OPERATOR_NAMESPACE}/`));
+  for (const f of found.filter((x) => x.step !== 'contents' && appliedByUs(x.object))) {
     const others = outside(f.object);
     if (others.length) {
       plan.keep.push({ found: f, reason: `also managed by ${others.join(', ')}` });
       if (f.step === 'resources') keptKinds.add(f.name.split('/')[0]!);
     } else if (f.step === 'operator' && installationStays) plan.keep.push({ found: f, reason: 'the Installation stays, and it needs the operator' });
-    else if (f.name === `namespace/${OPERATOR_NAMESPACE}` && keptInNamespace) plan.keep.push({ found: f, reason: 'objects in it stay' });
+    else if (f.name === `namespace/${OPERATOR_NAMESPACE}` && otherInNamespace) plan.keep.push({ found: f, reason: `it holds ${otherInNamespace.name}, managed by ${outside(otherInNamespace.object).join(', ')}` });
     else if (f.step === 'crds' && keepCrds) plan.keep.push({ found: f, reason: '--keep-crds' });
     else if (f.step === 'crds' && (installationStays || keptKinds.has(crdResourceName(f.object)))) plan.keep.push({ found: f, reason: 'a custom resource of it stays' });
     else plan.remove.push(f);
@@ -145,16 +166,19 @@ export async function runUninstall(kube: KubeClient, plan: Plan, options: RunOpt
   try {
     for (const step of ['resources', 'operator', 'crds'] as const) {
       const targets = plan.remove.filter((f) => f.step === step);
-      if (!targets.length) continue;
-      // The operator's objects go one by one, the Deployment first: it must not recreate what the others grant.
+      // After the custom resources the namespaces are waited for even on a re-run that has no custom resource left to delete.
+      const namespaces = step === 'resources' && plan.waitForNamespaces;
+      if (!targets.length && !namespaces) continue;
+      // The operator's objects go one by one, the Deployment first, so no operator runs while its RBAC is taken away.
       if (step === 'operator') for (const target of targets) report(await remove(kube, target, options));
       else await removeAll(kube, targets, options, report);
-      if (options.dryRun === 'none') await waitGone(kube, step, targets, options);
+      if (options.dryRun === 'none') await waitGone(kube, step, targets, namespaces, options);
     }
   } catch (error) {
-    // Interruptions and timeouts say what is left themselves.
-    if (error instanceof CliError && error.exitCode === 1) throw new CliError(`${error.message}\n${progress(results, plan)}\nRe-run "kubectl calico uninstall" to continue: it starts again from what is in the cluster.`, error.exitCode);
-    throw error;
+    // A failure, an interruption (SIGINT, SIGTERM) or the --timeout: say what was and was not deleted, with the exit code of the cause.
+    const cause = error instanceof CliError ? error : options.signal.aborted && options.signal.reason instanceof CliError ? options.signal.reason : undefined;
+    if (!cause) throw error;
+    throw new CliError(`${cause.message}\n${progress(results, plan)}\nRe-run "kubectl calico uninstall" to continue: it starts again from what is in the cluster.`, cause.exitCode);
   }
   return results;
 }
@@ -179,7 +203,7 @@ async function remove(kube: KubeClient, target: Found, options: RunOptions): Pro
     query: options.dryRun === 'server' ? { dryRun: 'All' } : {},
     signal: options.signal,
   });
-  if (response.statusCode === 404) return { name: target.name, action: 'gone', dryRun: options.dryRun, note: 'already deleted' };
+  if (response.statusCode === 404) return { name: target.name, action: 'gone', dryRun: options.dryRun };
   if (response.statusCode >= 300) {
     const { apiError } = await import('../kube/client.ts');
     throw new CliError(`deleting ${target.name}: ${apiError(response).message}`);
@@ -187,13 +211,12 @@ async function remove(kube: KubeClient, target: Found, options: RunOptions): Pro
   return { name: target.name, action: 'deleted', dryRun: options.dryRun };
 }
 
-/** Watches until every target of a step (and, after the custom resources, the operator's namespaces) is gone. */
-async function waitGone(kube: KubeClient, step: Step, targets: Found[], options: RunOptions): Promise<void> {
+/** Watches until every target of a step (and, with `namespaces`, Calico's namespaces) is gone. */
+async function waitGone(kube: KubeClient, step: Step, targets: Found[], namespaces: boolean, options: RunOptions): Promise<void> {
   const groups = new Map<string, Set<string>>();
   const add = (list: string, name: string) => groups.set(list, (groups.get(list) ?? new Set()).add(name));
   for (const target of targets) add(target.path.slice(0, target.path.lastIndexOf('/')), target.path.slice(target.path.lastIndexOf('/') + 1));
-  // The operator removes its namespaces only when the Installation goes.
-  if (targets.some((t) => t.name === 'installation.operator.tigera.io/default')) for (const ns of CALICO_NAMESPACES) add('/api/v1/namespaces', ns);
+  if (namespaces) for (const ns of CALICO_NAMESPACES) add('/api/v1/namespaces', ns);
   const stop = new AbortController();
   options.signal.addEventListener('abort', () => stop.abort(), { once: true });
   let finish: () => void = () => {};
@@ -226,7 +249,7 @@ async function waitGone(kube: KubeClient, step: Step, targets: Found[], options:
   } finally {
     stop.abort();
   }
-  options.onWait(step === 'resources' ? `${targets.length} custom resources${groups.has('/api/v1/namespaces') ? ` and namespaces ${CALICO_NAMESPACES.join(', ')}` : ''} gone` : step === 'operator' ? 'the operator gone' : `${targets.length} CustomResourceDefinitions gone`);
+  options.onWait(step === 'resources' ? `${targets.length ? `${targets.length} custom resources and ` : ''}Calico's namespaces gone` : step === 'operator' ? 'the operator gone' : `${targets.length} CustomResourceDefinitions gone`);
 }
 
 /** One line on why an object is still there: not being deleted, or Terminating and waiting on what. */
@@ -240,8 +263,8 @@ export function stuck(list: string, object: LiveObject): string {
 }
 
 export interface Leftovers {
-  /** Calico's namespaces still there, each with why (stuck() lines). */
-  namespaces: string[];
+  /** Calico's namespaces still there, and why (as stuck() says it). */
+  namespaces: { name: string; state: string }[];
   /** Nodes whose NetworkUnavailable condition is still the one calico-node set. */
   nodes: { name: string; status: string; reason: string; message: string }[];
 }
@@ -253,7 +276,7 @@ export async function readLeftovers(kube: KubeClient): Promise<Leftovers> {
     kube.json<{ items: LiveObject[] }>('/api/v1/nodes'),
   ]);
   return {
-    namespaces: namespaces.items.filter((n) => [...CALICO_NAMESPACES, OPERATOR_NAMESPACE].includes(n.metadata.name)).map((n) => stuck('namespaces', n)),
+    namespaces: namespaces.items.filter((n) => [...CALICO_NAMESPACES, OPERATOR_NAMESPACE].includes(n.metadata.name)).map((n) => ({ name: n.metadata.name, state: stuck('namespaces', n).replace(/^[^:]*: /, '') })),
     nodes: nodes.items.flatMap((node) => {
       const condition = node.status?.conditions?.find((c) => c.type === 'NetworkUnavailable' && c.reason === 'CalicoIsUp');
       return condition ? [{ name: node.metadata.name, status: condition.status, reason: condition.reason!, message: condition.message ?? '' }] : [];

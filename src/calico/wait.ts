@@ -35,7 +35,13 @@ interface WithConditions extends KubeObjectLike {
   status?: { conditions?: Condition[] };
 }
 
+interface InstallationObject extends KubeObjectLike {
+  status?: { calicoVersion?: string };
+}
+
 export interface Watched {
+  /** Only when waiting for a version: the operator writes status.calicoVersion once a rollout is done. */
+  installation?: Informer<InstallationObject>;
   operator: Informer<Pod>;
   pods: Informer<Pod>[];
   daemonSets: Informer<DaemonSet>;
@@ -44,17 +50,18 @@ export interface Watched {
 }
 
 /** Starts the watches `wait` needs; `onChange` is called after every event. */
-export function watchInstall(kube: KubeClient, onChange: () => void, signal: AbortSignal): Watched & { stop(): void; synced: Promise<unknown>; failed: Promise<never> } {
+export function watchInstall(kube: KubeClient, onChange: () => void, signal: AbortSignal, version?: string): Watched & { stop(): void; synced: Promise<unknown>; failed: Promise<never> } {
+  const installation = version ? inform<InstallationObject>(kube, '/apis/operator.tigera.io/v1/installations', {}, onChange, signal) : undefined;
   const operator = inform<Pod>(kube, '/api/v1/namespaces/tigera-operator/pods', { labelSelector: 'name=tigera-operator' }, onChange, signal);
   const pods = CALICO_NAMESPACES.map((ns) => inform<Pod>(kube, `/api/v1/namespaces/${ns}/pods`, {}, onChange, signal));
   const daemonSets = inform<DaemonSet>(kube, '/apis/apps/v1/namespaces/calico-system/daemonsets', {}, onChange, signal);
   const statuses = inform<WithConditions>(kube, '/apis/operator.tigera.io/v1/tigerastatuses', {}, onChange, signal);
   const nodes = inform<WithConditions>(kube, '/api/v1/nodes', {}, onChange, signal);
-  const all = [operator, ...pods, daemonSets, statuses, nodes];
+  const all = [operator, ...pods, daemonSets, statuses, nodes, ...(installation ? [installation] : [])];
   // Rejects with the first watch that fails for good (its retries spent, or refused).
   const failed = Promise.race(all.map((i) => i.done.then(() => new Promise<never>(() => {}))));
   failed.catch(() => {});
-  return { operator, pods, daemonSets, statuses, nodes, stop: () => all.forEach((i) => i.stop()), synced: Promise.all(all.map((i) => i.synced)), failed };
+  return { ...(installation ? { installation } : {}), operator, pods, daemonSets, statuses, nodes, stop: () => all.forEach((i) => i.stop()), synced: Promise.all(all.map((i) => i.synced)), failed };
 }
 
 /** What is not ready yet for `target` (at Calico `version`, when given), one line each; empty when everything is. */
@@ -74,13 +81,9 @@ export function notReady(watched: Watched, target: WaitTarget, version?: string)
       if (degraded) problems.push(`tigerastatus/${status.metadata.name}: Degraded: ${degraded.message}`);
       else if (!available) problems.push(`tigerastatus/${status.metadata.name}: not Available${progressing(conditions)}`);
     }
-    for (const informer of watched.pods) {
-      for (const pod of informer.items.values()) {
-        const old = version ? pod.spec?.containers?.find((c) => !c.image?.endsWith(`:${version}`)) : undefined;
-        if (old) problems.push(`pod ${pod.metadata.namespace}/${pod.metadata.name}: runs ${old.image}, not Calico ${version} yet`);
-        else if (!podReady(pod)) problems.push(`pod ${pod.metadata.namespace}/${pod.metadata.name}: ${podProblem(pod)}`);
-      }
-    }
+    const reported = watched.installation?.items.get('/default')?.status?.calicoVersion;
+    if (version && reported !== version) problems.push(`installation/default: Calico ${reported ?? '(none yet)'}, not ${version} yet (the operator says ${version} once every component runs it)`);
+    for (const informer of watched.pods) for (const pod of informer.items.values()) if (!podReady(pod)) problems.push(`pod ${pod.metadata.namespace}/${pod.metadata.name}: ${podProblem(pod)}`);
     for (const ds of watched.daemonSets.items.values()) {
       const s = ds.status ?? {};
       const desired = s.desiredNumberScheduled ?? 0;

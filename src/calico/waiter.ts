@@ -29,7 +29,7 @@ export async function runWait(kube: KubeClient, target: WaitTarget, out: Writabl
   };
   const stop = new AbortController();
   signal.addEventListener('abort', () => stop.abort(), { once: true });
-  const watched = watchInstall(kube, check, stop.signal);
+  const watched = watchInstall(kube, check, stop.signal, version);
   try {
     await Promise.race([watched.synced, aborted(signal)]);
     synced = true;

@@ -2,10 +2,7 @@ import { Command, Option } from 'clipanion';
 import { ClusterCommand } from '../cli/command.ts';
 import { parseDuration } from '../cli/duration.ts';
 import { UsageError } from '../cli/errors.ts';
-import { interruptible } from '../cli/interrupt.ts';
 import type { DryRun, ObjectResult } from '../calico/apply.ts';
-import type { Stage } from '../calico/plan.ts';
-import type { KubeClient } from '../kube/client.ts';
 import { parseOutput, Report } from '../print/report.ts';
 import { waitAndReport } from './wait.ts';
 
@@ -59,57 +56,16 @@ export class ApplyCommand extends ClusterCommand {
     const report = new Report<ApplyDoc>('ApplyResult', format, this.context);
     if (plan.verification === 'none') report.warn(`the Calico ${plan.calicoVersion} manifests in ${this.dir} were NOT checked against any sha256 (init --insecure-skip-verify); whoever could change them controls what runs on every node`);
     const kube = await this.kube();
-    const { objects, gates } = await applyAndPrint(kube, stages, { dir: this.dir, dryRun, forceConflicts: this.forceConflicts, force: this.force, timeoutMs, out: report.machine ? undefined : this.context.stdout });
+    const { applyFolder } = await import('../calico/apply-folder.ts');
+    const { objects, gates } = await applyFolder(kube, stages, { dir: this.dir, dryRun, forceConflicts: this.forceConflicts, force: this.force, timeoutMs, command: 'apply', out: report.machine ? undefined : this.context.stdout });
     report.set('calicoVersion', plan.calicoVersion);
     report.set('dryRun', dryRun);
     report.set('objects', objects);
     report.set('gates', gates);
     await report.finish(() => '');
     if (!this.wait || dryRun !== 'none') return 0;
-    return waitAndReport(kube, 'all', timeoutMs, this.context.stdout as never, (this.context.stdout as { isTTY?: boolean }).isTTY === true);
+    // With -o json|yaml stdout holds one document: the wait's progress and tables go to stderr.
+    const out = report.machine ? this.context.stderr : this.context.stdout;
+    return waitAndReport(kube, 'all', timeoutMs, out as never, (out as { isTTY?: boolean }).isTTY === true);
   }
-}
-
-export interface ApplyAndPrintOptions {
-  dir: string;
-  dryRun: DryRun;
-  forceConflicts: boolean;
-  force: boolean;
-  timeoutMs: number;
-  /** Where each object and gate is printed as it is done; none for -o json|yaml. */
-  out: { write(text: string): unknown } | undefined;
-}
-
-/** Applies `stages`, printing as kubectl apply does, and records what it left for the next apply from `dir`. Shared with upgrade. */
-export async function applyAndPrint(kube: KubeClient, stages: Stage[], options: ApplyAndPrintOptions): Promise<{ objects: ObjectResult[]; gates: string[] }> {
-  const { applyStages, marker } = await import('../calico/apply.ts');
-  const { readApplied, writeApplied } = await import('../calico/plan.ts');
-  const objects: ObjectResult[] = [];
-  const gates: string[] = [];
-  const suffix = options.dryRun === 'client' ? ' (dry run)' : options.dryRun === 'server' ? ' (server dry run)' : '';
-  const previous = readApplied(options.dir);
-  const { signal, dispose } = interruptible(options.timeoutMs, 'apply');
-  try {
-    await applyStages(kube, stages, {
-      dryRun: options.dryRun,
-      forceConflicts: options.forceConflicts,
-      force: options.force,
-      signal,
-      previous,
-      onObject: (result) => {
-        objects.push(result);
-        options.out?.write(`${result.name} ${result.action}${suffix}${result.note ? ` (${result.note})` : ''}\n`);
-      },
-      onGate: (gate) => {
-        gates.push(gate);
-        options.out?.write(`waited: ${gate}\n`);
-      },
-    });
-  } finally {
-    dispose();
-    // What this run applied goes over the last run's record; a run that applied nothing leaves the folder as it was.
-    const applied = objects.flatMap((o) => (marker(o) ? [[o.name, marker(o)!] as const] : []));
-    if (options.dryRun === 'none' && applied.length) writeApplied(options.dir, new Map([...previous, ...applied]));
-  }
-  return { objects, gates };
 }

@@ -39,7 +39,7 @@ export class UninstallCommand extends ClusterCommand {
     ],
   });
 
-  dir = Option.String('--dir', './calico', { description: 'The folder init wrote, if any: its record of the last apply is dropped' });
+  dir = Option.String('--dir', { description: 'The folder init wrote: its record of the last apply is dropped too (the cluster is the source of what to delete)' });
   yes = Option.Boolean('-y,--yes', false, { description: 'Do not ask for confirmation (needed without a terminal)' });
   timeout = Option.String('--timeout', '10m', { description: 'How long uninstall may take (exit 124)' });
   keepCrds = Option.Boolean('--keep-crds', false, { description: 'Keep the CustomResourceDefinitions (and so the Calico resources such as IP pools)' });
@@ -58,14 +58,17 @@ export class UninstallCommand extends ClusterCommand {
     const plan = planUninstall(await discover(kube), this.keepCrds);
     const report = new Report<UninstallDoc>('UninstallResult', format, this.context);
     const out = report.machine ? undefined : this.context.stdout;
-    if (plan.remove.length === 0 && plan.keep.length === 0) out?.write('Nothing to uninstall: no object applied by kubectl-calico is left in this cluster.\n');
+    if (plan.remove.length === 0 && plan.keep.length === 0) {
+      report.setAll({ dryRun, objects: [], waited: [] });
+      await report.finish(() => 'Nothing to uninstall: no object applied by kubectl-calico is left in this cluster.\n');
+      return 0;
+    }
     if (plan.remove.length && dryRun === 'none' && !this.yes && !(await this.confirm(plan.remove.length))) throw new CliError('uninstall cancelled: nothing was deleted');
     const waited: string[] = [];
     const suffix = dryRun === 'client' ? ' (dry run)' : dryRun === 'server' ? ' (server dry run)' : '';
     const { signal, dispose } = interruptible(timeoutMs, 'uninstall');
-    let objects: UninstallResult[];
     try {
-      objects = await runUninstall(kube, plan, {
+      const objects = await runUninstall(kube, plan, {
         dryRun,
         signal,
         onObject: (r) => out?.write(`${kubectlName(r.name)} ${r.action === 'gone' ? 'already gone' : r.action}${suffix}${r.note ? ` (${r.note})` : ''}\n`),
@@ -74,13 +77,18 @@ export class UninstallCommand extends ClusterCommand {
           out?.write(`waited: ${text}\n`);
         },
       });
+      report.setAll({ dryRun, objects, waited });
     } finally {
       dispose();
     }
-    if (dryRun === 'none' && plan.keep.length === 0) await dropAppliedRecord(this.dir);
+    if (dryRun !== 'none') {
+      await report.finish(() => '');
+      return 0;
+    }
+    if (this.dir !== undefined && plan.keep.length === 0) (await import('../calico/plan.ts')).dropApplied(this.dir);
     const leftovers = await readLeftovers(kube);
-    for (const [key, value] of Object.entries({ dryRun, objects, waited, leftovers, hostLeftovers: HOST_LEFTOVERS })) report.set(key as keyof UninstallDoc, value as never);
-    await report.finish(() => (plan.remove.length || plan.keep.length ? renderLeftovers(leftovers, HOST_LEFTOVERS) : ''));
+    report.setAll({ leftovers, hostLeftovers: HOST_LEFTOVERS });
+    await report.finish(() => renderLeftovers(leftovers, HOST_LEFTOVERS));
     return 0;
   }
 
@@ -105,16 +113,10 @@ function kubectlName(displayName: string): string {
 
 function renderLeftovers(leftovers: Leftovers, host: readonly string[]): string {
   const sections: string[] = [];
-  if (leftovers.namespaces.length) sections.push(`\nStill there:\n${leftovers.namespaces.map((n) => `  ${n}`).join('\n')}\n`);
+  if (leftovers.namespaces.length) sections.push(`\nStill there:\n${leftovers.namespaces.map((n) => `  namespace ${n.name}: ${n.state}`).join('\n')}\n`);
   if (leftovers.nodes.length) {
     sections.push(`\nNodes still carrying the NetworkUnavailable condition calico-node set (the next CNI sets its own):\n${tabwrite([['NAME', 'NETWORKUNAVAILABLE', 'REASON', 'MESSAGE'], ...leftovers.nodes.map((n) => [n.name, n.status, n.reason, n.message])])}`);
   }
   sections.push(`\nOn every host, what the API cannot see stays until you remove it:\n${host.map((h) => `  - ${h}`).join('\n')}\n`);
   return sections.join('');
-}
-
-async function dropAppliedRecord(dir: string): Promise<void> {
-  const { APPLIED_FILE } = await import('../calico/plan.ts');
-  const fs = await import('node:fs');
-  fs.rmSync(`${dir}/${APPLIED_FILE}`, { force: true });
 }

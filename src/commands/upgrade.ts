@@ -1,29 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { ClusterCommand } from '../cli/command.ts';
 import { parseDuration } from '../cli/duration.ts';
 import { UsageError } from '../cli/errors.ts';
-import type { DryRun, ObjectResult } from '../calico/apply.ts';
-import type { InitResult } from '../calico/init.ts';
-import type { PoolSettings } from '../calico/custom-resources.ts';
+import type { DryRun } from '../calico/apply.ts';
+import type { UpgradeResult } from '../calico/upgrade.ts';
 import { parseOutput, Report } from '../print/report.ts';
-import { applyAndPrint } from './apply.ts';
 import { waitAndReport } from './wait.ts';
-
-interface UpgradeDoc {
-  from: string;
-  to: string;
-  kubernetesVersion: string;
-  dryRun: DryRun;
-  ipPools: PoolSettings[];
-  poolsFrom: string;
-  files: InitResult['files'];
-  objects: ObjectResult[];
-  gates: string[];
-  notApplied: string[];
-}
 
 export class UpgradeCommand extends ClusterCommand {
   static override paths = [['upgrade']];
@@ -64,37 +46,21 @@ export class UpgradeCommand extends ClusterCommand {
     if (!['none', 'client', 'server'].includes(dryRun)) throw new UsageError(`invalid --dry-run "${String(this.dryRun)}": expected none, client or server`);
     const format = parseOutput(this.output, ['json', 'yaml']);
     const timeoutMs = parseDuration(this.timeout, '--timeout');
+    const deadline = Date.now() + timeoutMs;
     const kube = await this.kube();
-    const { checkUpgrade, poolsToCarry, upgradeStages, missingCustomResources } = await import('../calico/upgrade.ts');
-    const facts = await checkUpgrade(kube, this.calicoVersion, this.force);
-    const { pools, source } = await poolsToCarry(kube, this.dir);
-    const report = new Report<UpgradeDoc>('UpgradeResult', format, this.context);
-    const out = report.machine ? undefined : this.context.stdout;
-    out?.write(facts.from === facts.to
-      ? `Calico ${facts.to} is installed already; applying its CRDs and operator again (a re-run converges)\n`
-      : `Upgrading Calico ${facts.from} to ${facts.to} on Kubernetes ${facts.kubernetesVersion} (pools from ${source})\n`);
-    // A dry run prepares the new release in a temporary folder: --dir keeps the release that is installed.
-    const folder = dryRun === 'none' ? this.dir : fs.mkdtempSync(path.join(os.tmpdir(), 'kubectl-calico-upgrade-'));
-    try {
-      const { runInit } = await import('../calico/init.ts');
-      const init = await runInit({
-        podCidr: undefined, pools, version: facts.to, dir: folder, blockSize: 26, blockSizeV6: 122, encapsulation: '', natOutgoing: '', nodeSelector: '',
-        manifestsFrom: this.manifestsFrom, checksums: this.checksums, insecureSkipVerify: this.insecureSkipVerify, overwrite: true, force: true,
-        env: this.context.env, connect: async () => kube, warn: (message) => report.warn(message),
-      });
-      out?.write(`${folder === this.dir ? `${this.dir}: ` : ''}Calico ${facts.to} manifests ${init.verification === 'none' ? 'NOT verified' : 'verified'}; ${init.files.map((f) => `${f.name} ${f.action}`).join(', ')}\n`);
-      const { readPlan, loadStages } = await import('../calico/plan.ts');
-      const { cacheDirectory } = await import('../calico/manifests.ts');
-      const stages = loadStages(folder, readPlan(folder), cacheDirectory(this.context.env));
-      const { objects, gates } = await applyAndPrint(kube, upgradeStages(stages), { dir: folder, dryRun, forceConflicts: this.forceConflicts, force: false, timeoutMs, out });
-      const notApplied = dryRun === 'client' ? [] : await missingCustomResources(kube, stages);
-      if (notApplied.length) out?.write(`not applied: ${notApplied.join(', ')} (new in ${facts.to}; "kubectl calico apply${this.dir === './calico' ? '' : ` --dir ${this.dir}`}" creates ${notApplied.length === 1 ? 'it' : 'them'})\n`);
-      for (const [key, value] of Object.entries({ ...facts, dryRun, ipPools: pools, poolsFrom: source, files: init.files, objects, gates, notApplied })) report.set(key as keyof UpgradeDoc, value as never);
-    } finally {
-      if (folder !== this.dir) fs.rmSync(folder, { recursive: true, force: true });
-    }
-    await report.finish(() => (this.wait || dryRun !== 'none' ? '' : `The operator now rolls every Calico component to ${facts.to}: "kubectl calico wait" or "kubectl calico status" follows it.\n`));
+    const report = new Report<UpgradeResult>('UpgradeResult', format, this.context);
+    const { runUpgrade } = await import('../calico/upgrade.ts');
+    const result = await runUpgrade(kube, {
+      version: this.calicoVersion, dir: this.dir, manifestsFrom: this.manifestsFrom, checksums: this.checksums, insecureSkipVerify: this.insecureSkipVerify,
+      dryRun, force: this.force, forceConflicts: this.forceConflicts, timeoutMs, env: this.context.env,
+      warn: (message) => report.warn(message), out: report.machine ? undefined : this.context.stdout,
+    });
+    report.setAll(result);
+    const rolling = result.from !== result.to && dryRun === 'none' && !this.wait;
+    await report.finish(() => (rolling ? `The operator now rolls every Calico component to ${result.to}: "kubectl calico wait" or "kubectl calico status" follows it.\n` : ''));
     if (!this.wait || dryRun !== 'none') return 0;
-    return waitAndReport(kube, 'all', timeoutMs, this.context.stdout as never, (this.context.stdout as { isTTY?: boolean }).isTTY === true, facts.to);
+    // One --timeout for the whole upgrade; with -o json|yaml the wait writes to stderr, leaving stdout one document.
+    const out = report.machine ? this.context.stderr : this.context.stdout;
+    return waitAndReport(kube, 'all', timeoutMs > 0 ? Math.max(1, deadline - Date.now()) : 0, out as never, (out as { isTTY?: boolean }).isTTY === true, result.to);
   }
 }

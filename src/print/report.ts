@@ -44,6 +44,10 @@ export class Report<Doc extends object> {
     this.facts[key] = value;
   }
 
+  setAll(facts: Partial<Doc>): void {
+    Object.assign(this.facts, facts);
+  }
+
   get<K extends keyof Doc>(key: K): Doc[K] | undefined {
     return this.facts[key];
   }

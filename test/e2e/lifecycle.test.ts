@@ -3,6 +3,7 @@
 // kubectl-calico applied, each run twice, refused when it must be, and
 // re-runnable after a failure part-way through.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -78,7 +79,9 @@ test('install v3.29.0 → upgrade v3.30.7 --wait → status Available → uninst
     const uninstall = await calico('uninstall', '--yes', '--dir', dir);
     assert.equal(uninstall.code, 0, uninstall.stderr + uninstall.stdout);
     assert.match(uninstall.stdout, /^installation\.operator\.tigera\.io "default" deleted$/m);
-    assert.match(uninstall.stdout, /^waited: 2 custom resources and namespaces calico-system, calico-apiserver gone\nwaited: deployment|^deployment\.apps "tigera-operator" deleted$/m);
+    const steps = ['installation.operator.tigera.io "default" deleted', 'waited: 2 custom resources and Calico\'s namespaces gone', 'deployment.apps "tigera-operator" deleted', 'namespace "tigera-operator" deleted', 'waited: the operator gone'];
+    const at = steps.map((line) => uninstall.stdout.indexOf(`${line}\n`));
+    assert.ok(at.every((p, i) => p >= 0 && (i === 0 || p > at[i - 1]!)), `custom resources, then the operator: ${at}\n${uninstall.stdout}`);
     assert.match(uninstall.stdout, /^waited: 32 CustomResourceDefinitions gone$/m);
     assert.match(uninstall.stdout, /^kubernetes-worker-01 +False +CalicoIsUp +Calico is running on this node$/m);
     assert.match(uninstall.stdout, /\/etc\/cni\/net\.d\/10-calico\.conflist/);
@@ -213,7 +216,7 @@ test('an uninstall the operator cannot finish (it crash-loops) ends at --timeout
     assert.equal((await kubectl(['delete', 'pod', '-n', 'tigera-operator', '-l', 'name=tigera-operator', '--wait=false'], env)).code, 0);
     const stuck = await calico('uninstall', '--yes', '--timeout', '3s');
     assert.equal(stuck.code, 124, stuck.stderr);
-    assert.match(stuck.stderr, /^error: uninstall did not finish within 3s \(--timeout\); still there:\n  installations\/default: Terminating since \S+, waiting for finalizers tigera\.io\/operator-cleanup \(the operator removes it once calico-system is gone: is the tigera-operator pod running\?\)\n  namespaces\/calico-apiserver: not being deleted\n  namespaces\/calico-system: not being deleted\n$/);
+    assert.match(stuck.stderr, /^error: uninstall did not finish within 3s \(--timeout\); still there:\n  installations\/default: Terminating since \S+, waiting for finalizers tigera\.io\/operator-cleanup \(the operator removes it once calico-system is gone: is the tigera-operator pod running\?\)\n  namespaces\/calico-apiserver: not being deleted\n  namespaces\/calico-system: not being deleted\ndeleted: installation\.operator\.tigera\.io\/default, apiserver\.operator\.tigera\.io\/default\nnot deleted: deployment\.apps\/tigera-operator, .*\nRe-run "kubectl calico uninstall" to continue: it starts again from what is in the cluster\.\n$/);
     cluster.runtime.faults.crashingContainers.length = 0;
     assert.equal((await kubectl(['delete', 'pod', '-n', 'tigera-operator', '-l', 'name=tigera-operator', '--wait=false'], env)).code, 0);
     const again = await calico('uninstall', '--yes', '--timeout', '60s');
@@ -235,5 +238,70 @@ test('uninstall --dry-run=server lists what it would delete and changes nothing'
     assert.equal(cluster.api.store.revision(), revision);
     const deletes = cluster.requestLog.filter((e) => e.method === 'DELETE');
     assert.ok(deletes.length > 0 && deletes.every((e) => e.path.includes('dryRun=All')));
+  });
+});
+
+test('CRDs of every version go: v3.30.7 → v3.32.1 (which drops two policy CRDs) on Kubernetes v1.34.2, then uninstall', async () => {
+  await withCluster({ kubernetesVersion: 'v1.34.2' }, async (cluster) => {
+    const home = tempDir('lifecycle-');
+    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
+    const dir = path.join(home, 'calico');
+    const calico: Calico = (...args) => kubectl(['calico', ...args], env);
+    assert.equal((await calico('init', '--pod-cidr', '10.97.0.0/16', '--calico-version', 'v3.30.7', '--manifests-from', path.join(SHARED_CALICO, 'v3.30.7'), '--dir', dir)).code, 0);
+    assert.equal((await calico('apply', '--dir', dir, '--wait', '--timeout', '60s')).code, 0);
+    const upgrade = await calico(...upgradeArgs(dir, 'v3.32.1'), '--wait', '--timeout', '90s', '-o', 'json');
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+    const doc = JSON.parse(upgrade.stdout);
+    assert.deepEqual([doc.kind, doc.from, doc.to, doc.notApplied], ['UpgradeResult', 'v3.30.7', 'v3.32.1', []], 'stdout is one document; the wait went to stderr');
+    assert.match(upgrade.stderr, /Calico is ready/);
+    const crds = cluster.api.store.list('customresourcedefinitions.apiextensions.k8s.io').map((c) => c.metadata.name);
+    assert.ok(crds.includes('baselineadminnetworkpolicies.policy.networking.k8s.io') && crds.includes('clusternetworkpolicies.policy.networking.k8s.io'), 'v3.30.7\'s and v3.32.1\'s CRDs are both there');
+    const uninstall = await calico('uninstall', '--yes');
+    assert.equal(uninstall.code, 0, uninstall.stderr);
+    assert.match(uninstall.stdout, /^customresourcedefinition\.apiextensions\.k8s\.io "baselineadminnetworkpolicies\.policy\.networking\.k8s\.io" deleted$/m);
+    assert.deepEqual(appliedByUs(cluster), []);
+    assert.deepEqual(cluster.api.store.list('customresourcedefinitions.apiextensions.k8s.io'), []);
+  });
+});
+
+test('SIGINT during uninstall exits 130 saying what was and was not deleted; a re-run finishes', async () => {
+  await withCluster({ latencyMs: 20 }, async (cluster) => {
+    const { env } = await installed(cluster);
+    const stopped = await new Promise<Result>((resolve) => {
+      const child = spawn('/usr/bin/kubectl', ['calico', 'uninstall', '--yes'], { env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('deployment.apps "tigera-operator" deleted')) child.kill('SIGINT');
+      });
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+    assert.equal(stopped.code, 130, stopped.stdout + stopped.stderr);
+    assert.match(stopped.stderr, /^error: interrupted by SIGINT\ndeleted: installation\.operator\.tigera\.io\/default, apiserver\.operator\.tigera\.io\/default, deployment\.apps\/tigera-operator.*\nnot deleted: .*customresourcedefinition\.apiextensions\.k8s\.io\/ippools\.crd\.projectcalico\.org.*\nRe-run "kubectl calico uninstall" to continue/);
+    const again = await kubectl(['calico', 'uninstall', '--yes'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(appliedByUs(cluster), []);
+    assert.deepEqual(calicoNamespaces(cluster), []);
+  });
+});
+
+test('--dry-run=client prints what upgrade would apply and uninstall would delete, without a write', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico, dir } = await installed(cluster);
+    const folder = folderDigest(dir);
+    const writes = () => cluster.requestLog.filter((e) => e.method !== 'GET').length;
+    const before = writes();
+    const upgrade = await calico(...upgradeArgs(dir), '--dry-run=client');
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+    assert.match(upgrade.stdout, /^deployment\.apps\/tigera-operator serverside-applied \(dry run\)$/m);
+    const uninstall = await calico('uninstall', '--dry-run=client', '-o', 'yaml');
+    assert.equal(uninstall.code, 0, uninstall.stderr);
+    const doc = parse(uninstall.stdout);
+    assert.equal(doc.kind, 'UninstallResult');
+    assert.ok(doc.objects.some((o: { name: string; action: string; dryRun: string }) => o.name === 'namespace/tigera-operator' && o.action === 'deleted' && o.dryRun === 'client'));
+    assert.equal(writes(), before, 'no request but reads');
+    assert.equal(folderDigest(dir), folder);
   });
 });

@@ -31,7 +31,7 @@ test('an object another tool also manages stays, and so does the namespace that 
     found('operator', 'namespace/tigera-operator', ['kubectl-calico'], '/api/v1/namespaces/tigera-operator'),
     found('operator', 'clusterrole.rbac.authorization.k8s.io/tigera-operator', ['kubectl-calico']),
   ], false);
-  assert.deepEqual(plan.keep.map((k) => [k.found.name, k.reason]), [['serviceaccount/tigera-operator', 'also managed by kubectl-label'], ['namespace/tigera-operator', 'objects in it stay']]);
+  assert.deepEqual(plan.keep.map((k) => [k.found.name, k.reason]), [['serviceaccount/tigera-operator', 'also managed by kubectl-label'], ['namespace/tigera-operator', 'it holds serviceaccount/tigera-operator, managed by kubectl-label']]);
   assert.deepEqual(names(plan.remove), ['clusterrole.rbac.authorization.k8s.io/tigera-operator']);
 });
 
@@ -62,4 +62,27 @@ test('a stuck object says whether it is being deleted and what it waits for', ()
   assert.equal(stuck('/api/v1/namespaces', { metadata: { name: 'calico-system' } }), 'namespaces/calico-system: not being deleted');
   assert.equal(stuck('/api/v1/namespaces', { metadata: { name: 'calico-system', deletionTimestamp: '2026-11-26T08:00:00Z' }, spec: { finalizers: ['kubernetes'] }, status: { conditions: [{ type: 'NamespaceContentRemaining', status: 'True', message: 'Some resources are remaining: pods. has 2 resource instances' }] } }),
     'namespaces/calico-system: Terminating since 2026-11-26T08:00:00Z, waiting for finalizers kubernetes; Some resources are remaining: pods. has 2 resource instances');
+});
+
+test('what the guide installed (kubectl create) is not kubectl-calico\'s: neither deleted nor listed', () => {
+  const plan = planUninstall([
+    found('operator', 'deployment.apps/tigera-operator', ['kubectl-create', 'kube-controller-manager']),
+    crd('ippools.crd.projectcalico.org', 'IPPool', 'crd.projectcalico.org', ['kubectl-create']),
+  ], false);
+  assert.deepEqual([plan.remove, plan.keep], [[], []]);
+});
+
+test('the operator\'s namespace stays while it holds something another tool manages, such as the eBPF endpoint ConfigMap', () => {
+  const plan = planUninstall([
+    found('operator', 'namespace/tigera-operator', ['kubectl-calico'], '/api/v1/namespaces/tigera-operator'),
+    found('contents', 'configmap/kubernetes-services-endpoint', ['kubectl-create'], '/api/v1/namespaces/tigera-operator/configmaps/kubernetes-services-endpoint'),
+    found('contents', 'secret/tigera-ca-private', ['operator'], '/api/v1/namespaces/tigera-operator/secrets/tigera-ca-private'),
+  ], false);
+  assert.deepEqual(plan.keep.map((k) => [k.found.name, k.reason]), [['namespace/tigera-operator', 'it holds configmap/kubernetes-services-endpoint, managed by kubectl-create']]);
+  assert.deepEqual(plan.remove, []);
+});
+
+test('the namespaces are waited for unless the Installation stays', () => {
+  assert.equal(planUninstall([], false).waitForNamespaces, true);
+  assert.equal(planUninstall([found('resources', 'installation.operator.tigera.io/default', ['kubectl-create'])], false).waitForNamespaces, false);
 });

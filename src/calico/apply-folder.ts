@@ -4,7 +4,8 @@
 // `unchanged`. Used by apply and upgrade.
 import { interruptible } from '../cli/interrupt.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { applyStages, marker, type DryRun, type ObjectResult } from './apply.ts';
+import type { DryRun } from '../cli/dry-run.ts';
+import { applyStages, marker, type ObjectResult } from './apply.ts';
 import { readApplied, writeApplied, type Stage } from './plan.ts';
 
 export interface ApplyFolderOptions {

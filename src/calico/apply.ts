@@ -4,6 +4,7 @@
 // annotation limit. Stages: CRDs (then Established), the operator (then its
 // pod Running and Ready), the custom resources. One write per object,
 // concurrent within a stage; the gates follow watch events.
+import type { DryRun } from '../cli/dry-run.ts';
 import { CliError } from '../cli/errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { ApiError } from '../kube/errors.ts';
@@ -15,7 +16,6 @@ import type { Stage } from './plan.ts';
 export const FIELD_MANAGER = 'kubectl-calico';
 const CONCURRENCY = 8;
 
-export type DryRun = 'none' | 'client' | 'server';
 
 export interface ApplyOptions {
   dryRun: DryRun;

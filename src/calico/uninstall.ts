@@ -10,7 +10,8 @@ import type { KubeClient } from '../kube/client.ts';
 import { ApiError } from '../kube/errors.ts';
 import { displayName, objectPath, resourceOf, type ManifestObject } from '../kube/resources.ts';
 import { inform, type KubeObjectLike } from '../kube/watch.ts';
-import { FIELD_MANAGER, type DryRun } from './apply.ts';
+import type { DryRun } from '../cli/dry-run.ts';
+import { FIELD_MANAGER } from './apply.ts';
 import { OPERATOR_NAMESPACE } from './installed.ts';
 import { CALICO_NAMESPACES } from './status.ts';
 

@@ -1,8 +1,8 @@
 import { Command, Option } from 'clipanion';
 import { ClusterCommand } from '../cli/command.ts';
 import { parseDuration } from '../cli/duration.ts';
-import { UsageError } from '../cli/errors.ts';
-import type { DryRun, ObjectResult } from '../calico/apply.ts';
+import type { ObjectResult } from '../calico/apply.ts';
+import { parseDryRun, type DryRun } from '../cli/dry-run.ts';
 import { parseOutput, Report } from '../print/report.ts';
 import { waitAndReport } from './wait.ts';
 
@@ -45,8 +45,7 @@ export class ApplyCommand extends ClusterCommand {
   output = Option.String('-o,--output', { description: 'Output format: json or yaml' });
 
   override async execute(): Promise<number> {
-    const dryRun = (this.dryRun === true ? 'client' : this.dryRun) as DryRun;
-    if (!['none', 'client', 'server'].includes(dryRun)) throw new UsageError(`invalid --dry-run "${String(this.dryRun)}": expected none, client or server`);
+    const dryRun = parseDryRun(this.dryRun);
     const format = parseOutput(this.output, ['json', 'yaml']);
     const timeoutMs = parseDuration(this.timeout, '--timeout');
     const { readPlan, loadStages } = await import('../calico/plan.ts');

@@ -3,7 +3,7 @@ import { ClusterCommand } from '../cli/command.ts';
 import { parseDuration } from '../cli/duration.ts';
 import { CliError, UsageError } from '../cli/errors.ts';
 import { interruptible } from '../cli/interrupt.ts';
-import type { DryRun } from '../calico/apply.ts';
+import { parseDryRun, type DryRun } from '../cli/dry-run.ts';
 import type { Leftovers, UninstallResult } from '../calico/uninstall.ts';
 import { parseOutput, Report } from '../print/report.ts';
 import { tabwrite } from '../print/table.ts';
@@ -47,8 +47,7 @@ export class UninstallCommand extends ClusterCommand {
   output = Option.String('-o,--output', { description: 'Output format: json or yaml' });
 
   override async execute(): Promise<number> {
-    const dryRun = (this.dryRun === true ? 'client' : this.dryRun) as DryRun;
-    if (!['none', 'client', 'server'].includes(dryRun)) throw new UsageError(`invalid --dry-run "${String(this.dryRun)}": expected none, client or server`);
+    const dryRun = parseDryRun(this.dryRun);
     const format = parseOutput(this.output, ['json', 'yaml']);
     const timeoutMs = parseDuration(this.timeout, '--timeout');
     const stdinTTY = (this.context.stdin as { isTTY?: boolean }).isTTY === true;

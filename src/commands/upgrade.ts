@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import { ClusterCommand } from '../cli/command.ts';
 import { parseDuration } from '../cli/duration.ts';
 import { UsageError } from '../cli/errors.ts';
-import type { DryRun } from '../calico/apply.ts';
+import { parseDryRun } from '../cli/dry-run.ts';
 import type { UpgradeResult } from '../calico/upgrade.ts';
 import { parseOutput, Report } from '../print/report.ts';
 import { waitAndReport } from './wait.ts';
@@ -42,8 +42,7 @@ export class UpgradeCommand extends ClusterCommand {
 
   override async execute(): Promise<number> {
     if (!/^v\d+\.\d+\.\d+$/.test(this.calicoVersion)) throw new UsageError(`invalid --calico-version "${this.calicoVersion}": expected a release such as v3.30.7`);
-    const dryRun = (this.dryRun === true ? 'client' : this.dryRun) as DryRun;
-    if (!['none', 'client', 'server'].includes(dryRun)) throw new UsageError(`invalid --dry-run "${String(this.dryRun)}": expected none, client or server`);
+    const dryRun = parseDryRun(this.dryRun);
     const format = parseOutput(this.output, ['json', 'yaml']);
     const timeoutMs = parseDuration(this.timeout, '--timeout');
     const deadline = Date.now() + timeoutMs;

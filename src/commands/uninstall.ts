@@ -96,7 +96,8 @@ export class UninstallCommand extends ClusterCommand {
     const { createInterface } = await import('node:readline/promises');
     const prompt = createInterface({ input: this.context.stdin, output: this.context.stderr });
     try {
-      const answer = await prompt.question(`This deletes ${count} objects kubectl-calico applied and with them Calico: every pod loses its network until another CNI is installed.\nUninstall Calico? [y/N] `);
+      const crds = this.keepCrds ? '' : ' Deleting the CRDs deletes every Calico resource with them (IP pools, network policies); --keep-crds keeps them.';
+      const answer = await prompt.question(`This deletes ${count} objects kubectl-calico applied and with them Calico: every pod loses its network until another CNI is installed.${crds}\nUninstall Calico? [y/N] `);
       return /^y(es)?$/i.test(answer.trim());
     } finally {
       prompt.close();

@@ -168,7 +168,7 @@ test('uninstall needs --yes without a terminal, and asks on one', async () => {
     const terminal = (answer: string) => run('/bin/sh', ['-c', `printf '${answer}\\n' | script -qec 'kubectl calico uninstall --timeout 60s' /dev/null`], { env });
     const no = await terminal('n');
     assert.equal(no.code, 1, no.stdout);
-    assert.match(no.stdout, /This deletes \d+ objects kubectl-calico applied and with them Calico: every pod loses its network until another CNI is installed\.\r?\nUninstall Calico\? \[y\/N\] /);
+    assert.match(no.stdout, /This deletes \d+ objects kubectl-calico applied and with them Calico: every pod loses its network until another CNI is installed\. Deleting the CRDs deletes every Calico resource with them \(IP pools, network policies\); --keep-crds keeps them\.\r?\nUninstall Calico\? \[y\/N\] /);
     assert.match(no.stdout, /error: uninstall cancelled: nothing was deleted/);
     assert.equal(cluster.api.store.revision(), revision, 'nothing was deleted');
     const yes = await terminal('y');

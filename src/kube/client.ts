@@ -97,10 +97,16 @@ export class KubeClient {
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
           buffered += chunk;
-          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line) onLine(line);
+          try {
+            for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+              const line = buffered.slice(0, nl).trim();
+              buffered = buffered.slice(nl + 1);
+              if (line) onLine(line);
+            }
+          } catch (error) {
+            // What onLine throws (a watch's ERROR event, e.g. 410 Gone) ends this stream and goes to the caller.
+            reject(error); // first: destroying the response rejects with a connection error of its own
+            response.destroy();
           }
         });
         response.on('end', resolve);
@@ -136,7 +142,7 @@ export class KubeClient {
         return outcome;
       }
       this.settings.logger.log(2, 'request.go', `${method} ${url}: ${describeOutcome(outcome)}; retrying in ${wait} ms (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`);
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await sleep(wait, options.signal);
     }
   }
 
@@ -221,6 +227,17 @@ function makeAgent(url: string, tls: https.RequestOptions): http.Agent {
     key: tls.key,
     servername: tls.servername,
     ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+  });
+}
+
+/** A wait between attempts that Ctrl-C or --timeout cuts short. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
   });
 }
 

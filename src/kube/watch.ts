@@ -82,9 +82,11 @@ export function inform<T extends KubeObjectLike>(client: KubeClient, path: strin
           resourceVersion = await relist().catch(() => resourceVersion);
           continue;
         }
-        if (!(error instanceof ConnectionError) && !(error instanceof ApiError && (error.statusCode >= 500 || error.statusCode === 429))) throw error;
+        // A cut connection, a garbled line, 429 or 5xx: watch again from the last resourceVersion, backing off with jitter.
+        const transient = error instanceof ConnectionError || error instanceof SyntaxError || (error instanceof ApiError && (error.statusCode >= 500 || error.statusCode === 429));
+        if (!transient) throw error;
         failures++;
-        await delay(Math.min(5000, 100 * 2 ** failures), controller.signal);
+        await delay(Math.round(Math.min(5000, 100 * 2 ** failures) * (0.5 + Math.random() / 2)), controller.signal);
       }
     }
   })();

@@ -25,7 +25,8 @@ export class Store {
   private rev = 1;
   private readonly tables = new Map<string, Table>();
   private readonly history: StoreEvent[] = [];
-  private readonly historyLimit: number;
+  /** How many changes watches can resume across; live, so a test can make resuming fail with 410. */
+  historyLimit: number;
   private readonly listeners = new Set<Listener>();
 
   constructor(historyLimit = 20_000) {

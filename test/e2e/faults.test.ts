@@ -73,3 +73,22 @@ test('upgrade and uninstall retry and resume too: with 10 % of requests failing,
     assert.deepEqual(objectSet(cluster), before, 'every object the install, the upgrade and the operator made is gone');
   });
 });
+
+test('watches that resume from a resourceVersion the server no longer has (410 Expired) list again and go on', async () => {
+  await withCluster({ latencyMs: 10 }, async (cluster) => {
+    const home = tempDir('faults-');
+    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
+    const dir = path.join(home, 'calico');
+    assert.equal((await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env)).code, 0);
+    // Every watch is cut after 300 ms, and only the last 2 changes can be resumed across: most resumes get 410.
+    cluster.api.store.historyLimit = 2;
+    cluster.faults.dropWatchesAfterMs = 300;
+    const apply = await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '90s'], env);
+    assert.equal(apply.code, 0, apply.stderr + apply.stdout);
+    assert.match(apply.stdout, /\nCalico is ready \([\d.]+s\)\.\n/);
+    const lists = (p: string) => cluster.requestLog.filter((e) => e.method === 'GET' && e.path.startsWith(`${p}?`) && !e.path.includes('watch=true')).length;
+    const watches = (p: string) => cluster.requestLog.filter((e) => e.path.startsWith(`${p}?`) && e.path.includes('watch=true') && /resourceVersion=\d+/.test(e.path)).length;
+    assert.ok(watches('/api/v1/nodes') >= 2, 'the nodes watch resumed from a resourceVersion');
+    assert.ok(lists('/api/v1/nodes') >= 2, `the nodes were listed again after a 410 (${lists('/api/v1/nodes')} lists)`);
+  });
+});

@@ -10,7 +10,7 @@ import { parseCidrList, type Cidr } from './cidr.ts';
 import { checkPools, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork, type Finding } from './cluster-network.ts';
 import { rewriteCustomResources, type PoolSettings } from './custom-resources.ts';
 import { cacheDirectory, fetchManifests, sha256, verificationFor, type Verification } from './manifests.ts';
-import { manifestObjects, PLAN_FILE, renderPlan, type Plan } from './plan.ts';
+import { objectsCachePath, parseAndCache, PLAN_FILE, renderPlan, type Plan } from './plan.ts';
 
 /** Where a release comes from and goes to: what init and upgrade share. */
 export interface ReleaseOptions {
@@ -109,11 +109,14 @@ export async function writeRelease(options: ReleaseOptions, pools: PoolSettings[
     kind: 'InstallPlan',
     calicoVersion: options.version,
     verification: verification.source,
-    files: contents.map((c) => ({ name: c.name, sha256: sha256(c.data), ...(c.name === 'custom-resources.yaml' ? { upstreamSha256: c.upstreamSha256 } : {}) })),
+    // Parsing now refuses a broken manifest before anything is written, and leaves apply the objects of exactly these bytes.
+    files: contents.map((c) => {
+      const digest = sha256(c.data);
+      const { objectsSha256 } = parseAndCache(c.name, c.data, objectsCachePath(cacheDir, digest));
+      return { name: c.name, sha256: digest, ...(c.name === 'custom-resources.yaml' ? { upstreamSha256: c.upstreamSha256 } : {}), objectsSha256 };
+    }),
     ipPools: pools,
   };
-  // Parsing now refuses a broken manifest before anything is written and leaves apply the cached objects.
-  contents.forEach((c, i) => manifestObjects(c.name, c.data, plan.files[i]!.sha256, cacheDir));
   const actions = writeFolder(options.dir, [...contents.map((c) => ({ name: c.name, data: c.data })), { name: PLAN_FILE, data: Buffer.from(renderPlan(plan)) }], options.overwrite);
   return {
     verification: verification.source,

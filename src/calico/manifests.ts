@@ -79,6 +79,7 @@ export async function fetchManifests(options: FetchOptions): Promise<FetchedMani
 
 async function fetchOne(file: ManifestFile, options: FetchOptions): Promise<FetchedManifest> {
   const expected = options.verification.sums[file];
+  if (!expected && options.verification.source === 'checksums file') throw new CliError(`the --checksums file has no sha256 for ${file}, which Calico ${options.version} needs; refusing to use it unchecked`);
   const cached = path.join(options.cacheDir, options.version, file);
   const download = !options.from || /^https?:\/\//.test(options.from);
   if (download && expected && fs.existsSync(cached)) {

@@ -12,12 +12,15 @@ import { resourceOf, type ManifestObject } from '../kube/resources.ts';
 import type { PoolSettings } from './custom-resources.ts';
 import { CUSTOM_RESOURCE_KINDS } from './custom-resources.ts';
 import { sha256 } from './manifests.ts';
+import { knownRelease, type ManifestFile } from './versions.ts';
 
 export const PLAN_FILE = 'kubectl-calico.yaml';
 /** What the last apply from this folder left in the cluster: object → when kubectl-calico last changed it. */
 export const APPLIED_FILE = '.kubectl-calico-applied.json';
 
 export function readApplied(dir: string): Map<string, string> {
+  // A record that leads out of the folder is not ours to read: start without one.
+  if (!insideFolder(dir, path.join(dir, APPLIED_FILE))) return new Map();
   try {
     return new Map(Object.entries(JSON.parse(fs.readFileSync(path.join(dir, APPLIED_FILE), 'utf8')) as Record<string, string>));
   } catch {
@@ -40,7 +43,8 @@ export interface Plan {
   calicoVersion: string;
   /** How the downloaded files were checked: pinned sums, a --checksums file, or not at all. */
   verification: 'pinned' | 'checksums file' | 'none';
-  files: { name: string; sha256: string; upstreamSha256?: string }[];
+  /** objectsSha256: the sha256 of the parsed objects' JSON, which vouches for the parse cache (manifestObjects). */
+  files: { name: string; sha256: string; upstreamSha256?: string; objectsSha256?: string }[];
   ipPools: PoolSettings[];
 }
 
@@ -50,6 +54,7 @@ export function renderPlan(plan: Plan): string {
 
 export function readPlan(dir: string): Plan {
   const file = path.join(dir, PLAN_FILE);
+  if (!insideFolder(dir, file)) throw new CliError(`${file} is a symbolic link out of ${dir}; refusing to read through it`);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -81,9 +86,10 @@ export interface Stage {
 export function loadStages(dir: string, plan: Plan, cacheDir: string | undefined): Stage[] {
   const stages: Record<StageName, Stage['objects']> = { crds: [], operator: [], resources: [] };
   for (const entry of plan.files) {
+    checkPinned(dir, plan, entry);
     const file = path.join(dir, entry.name);
     const data = readChecked(dir, file, entry.sha256);
-    for (const document of manifestObjects(entry.name, data, entry.sha256, cacheDir)) {
+    for (const document of manifestObjects(entry.name, data, entry.sha256, cacheDir, entry.objectsSha256)) {
       const object = document as ManifestObject | null;
       if (!object || typeof object !== 'object') continue;
       if (!object.kind || !object.apiVersion || !object.metadata?.name) throw new CliError(`${entry.name} holds an object without apiVersion, kind or metadata.name`);
@@ -102,36 +108,55 @@ export function loadStages(dir: string, plan: Plan, cacheDir: string | undefined
 
 /**
  * The objects of a manifest whose bytes were checked against `digest`: from
- * the JSON copy in the cache that init (or the first apply) wrote for exactly
- * those bytes, else parsed and cached. Parsing the 1.6 MB operator manifest
- * costs ~200 ms at start-up, reading its JSON ~15 ms.
+ * the JSON copy in the cache when its sha256 is the `objectsDigest` the plan
+ * recorded when init parsed the verified bytes (so a cache entry changed since
+ * is not used), else parsed again. Parsing the 1.6 MB operator manifest costs
+ * ~200 ms at start-up; reading and checking its JSON ~25 ms.
  */
-export function manifestObjects(name: string, data: Buffer, digest: string, cacheDir: string | undefined): unknown[] {
-  const cached = cacheDir && path.join(cacheDir, 'objects', `${digest}.json`);
-  if (cached) {
+export function manifestObjects(name: string, data: Buffer, digest: string, cacheDir: string | undefined, objectsDigest: string | undefined): unknown[] {
+  const cached = cacheDir && objectsCachePath(cacheDir, digest);
+  if (cached && objectsDigest) {
     try {
-      return JSON.parse(fs.readFileSync(cached, 'utf8')) as unknown[];
+      const text = fs.readFileSync(cached, 'utf8');
+      if (sha256(Buffer.from(text)) === objectsDigest) return JSON.parse(text) as unknown[];
     } catch {
       // Absent or unreadable: parse below and write it again.
     }
   }
-  const objects = parseManifest(name, data);
-  if (cached) replaceCacheFile(cached, JSON.stringify(objects));
-  return objects;
+  return parseAndCache(name, data, cached || undefined).objects;
 }
 
+/** Parses verified bytes and caches their JSON; the JSON's sha256 goes into the plan. */
+export function parseAndCache(name: string, data: Buffer, cached: string | undefined): { objects: unknown[]; objectsSha256: string } {
+  const objects = parseManifest(name, data);
+  const text = JSON.stringify(objects);
+  if (cached) replaceCacheFile(cached, text);
+  return { objects, objectsSha256: sha256(Buffer.from(text)) };
+}
 
-/**
- * The objects of a manifest. js-yaml reads the 1.6 MB operator manifest
- * about 3.5× faster than the `yaml` package (which init keeps for its
- * byte-preserving edit); the files were checked against their sha256 first.
- */
+/** Where the parse cache keeps a manifest's objects. */
+export function objectsCachePath(cacheDir: string, digest: string): string {
+  return path.join(cacheDir, 'objects', `${digest}.json`);
+}
+
 function parseManifest(name: string, data: Buffer): unknown[] {
   try {
     return loadAll(data.toString('utf8'));
   } catch (error) {
     throw new CliError(`${name} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
+}
+
+/**
+ * A plan that says its files were verified against pinned sums must name the
+ * files this binary pins for that version: editing the plan along with a
+ * manifest does not get another operator applied.
+ */
+function checkPinned(dir: string, plan: Plan, entry: Plan['files'][number]): void {
+  if (plan.verification !== 'pinned') return;
+  const pinned = knownRelease(plan.calicoVersion)?.sha256[entry.name as ManifestFile];
+  const recorded = entry.name === 'custom-resources.yaml' ? entry.upstreamSha256 : entry.sha256;
+  if (!pinned || recorded !== pinned) throw new CliError(`${path.join(dir, PLAN_FILE)} names ${entry.name} with sha256 ${recorded ?? '(none)'}, but Calico ${plan.calicoVersion}'s pinned sum is ${pinned ?? '(none in this kubectl-calico)'}; refusing to apply it — run "kubectl calico init --overwrite" to start again from verified manifests`);
 }
 
 function readChecked(dir: string, file: string, expected: string): Buffer {

@@ -107,4 +107,14 @@ test('a symlink in --dir pointing out of it is neither written through (init) no
   const apply = await kubectl(['calico', 'apply', '--dir', good, '--dry-run=client'], env);
   assert.equal(apply.code, 1);
   assert.equal(apply.stderr, `error: ${path.join(good, 'tigera-operator.yaml')} is a symbolic link out of ${good}; refusing to read through it\n`);
+
+  // The plan itself, swapped for a link to an identical copy elsewhere, is not read either.
+  fs.rmSync(path.join(good, 'tigera-operator.yaml'));
+  fs.copyFileSync(copy, path.join(good, 'tigera-operator.yaml'));
+  const planCopy = path.join(home, 'plan.yaml');
+  fs.renameSync(path.join(good, 'kubectl-calico.yaml'), planCopy);
+  fs.symlinkSync(planCopy, path.join(good, 'kubectl-calico.yaml'));
+  const planLink = await kubectl(['calico', 'apply', '--dir', good, '--dry-run=client'], env);
+  assert.equal(planLink.code, 1);
+  assert.equal(planLink.stderr, `error: ${path.join(good, 'kubectl-calico.yaml')} is a symbolic link out of ${good}; refusing to read through it\n`);
 });

@@ -15,7 +15,7 @@ function readerRole(): string {
   return block[1]!;
 }
 
-test('the README\'s reader ClusterRole is all status, wait and doctor need; apply needs more and says which', async () => {
+test('the README\'s reader ClusterRole is all init, status, wait, doctor and version need; apply needs more and says which', async () => {
   await withCluster({}, async (cluster) => {
     const home = tempDir('rbac-');
     const admin = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
@@ -43,6 +43,12 @@ test('the README\'s reader ClusterRole is all status, wait and doctor need; appl
     assert.match(status.stdout, /^Calico v3\.29\.0: Available/m);
     const wait = await asViewer('wait', '--timeout', '30s');
     assert.equal(wait.code, 0, wait.stderr + wait.stdout);
+    const version = await asViewer('version', '-o', 'json');
+    assert.equal(version.code, 0, version.stderr);
+    assert.equal(JSON.parse(version.stdout).calico.version, 'v3.29.0');
+    const init = await asViewer('init', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', path.join(home, 'viewer-calico'), '-o', 'json');
+    assert.equal(init.code, 0, init.stderr);
+    assert.equal(JSON.parse(init.stdout).cluster.podSubnet, '10.97.0.0/16', 'init read the cluster as the reader');
     const doctor = await asViewer('doctor', '-o', 'json');
     assert.equal(doctor.code, 0, doctor.stderr);
     const checks = JSON.parse(doctor.stdout).checks as { id: string; status: string; finding: string }[];

@@ -77,3 +77,39 @@ test('the lockfile pins every package to one version with an integrity hash', ()
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
   for (const [name, range] of Object.entries({ ...manifest.dependencies, ...manifest.devDependencies })) assert.match(range, /^\d+\.\d+\.\d+$/, `${name} is pinned to an exact version in package.json`);
 });
+
+test('a --checksums file without a sum for a file the release needs is refused, not taken as verified', async () => {
+  const { env, dir } = home();
+  const sums = path.join(tempDir('sums-'), 'SHA256SUMS');
+  fs.writeFileSync(sums, fs.readFileSync(path.join(V3290, 'SHA256SUMS'), 'utf8').split('\n').filter((l) => !l.includes('custom-resources.yaml')).join('\n'));
+  const result = await plugin(['init', '--pod-cidr', '10.97.0.0/16', '--calico-version', 'v3.28.2', '--manifests-from', V3290, '--checksums', sums, '--dir', dir('calico')], env);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /^error: the --checksums file has no sha256 for custom-resources\.yaml, which Calico v3\.28\.2 needs; refusing to use it unchecked\n$/m);
+  assert.ok(!fs.existsSync(dir('calico')));
+});
+
+test('a plan edited along with a manifest does not get another operator applied: pinned plans must name the pinned files', async () => {
+  const { env, dir } = home();
+  assert.equal((await plugin(['init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', V3290, '--dir', dir('calico')], env)).code, 0);
+  const operator = path.join(dir('calico'), 'tigera-operator.yaml');
+  fs.appendFileSync(operator, '---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: intruder, namespace: kube-system}\n');
+  const plan = path.join(dir('calico'), 'kubectl-calico.yaml');
+  fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace(sha256(path.join(V3290, 'tigera-operator.yaml')), sha256(operator)));
+  const apply = await plugin(['apply', '--dir', dir('calico'), '--dry-run=client', '--server', 'https://127.0.0.1:1'], env);
+  assert.equal(apply.code, 1);
+  assert.match(apply.stderr, /^error: \S+kubectl-calico\.yaml names tigera-operator\.yaml with sha256 [0-9a-f]{64}, but Calico v3\.29\.0's pinned sum is 3c94375828be38a3120c3377a122c9a257b882a2a0a6ad92c734d9cb750bd47e; refusing to apply it/);
+});
+
+test('a planted entry in the parse cache is not applied: apply uses only JSON the plan vouches for', async () => {
+  const { env, dir } = home();
+  const root = path.dirname(dir('x'));
+  assert.equal((await plugin(['init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', V3290, '--dir', dir('calico')], env)).code, 0);
+  const entry = path.join(root, 'cache', 'kubectl-calico', 'manifests', 'objects', `${sha256(path.join(V3290, 'tigera-operator.yaml'))}.json`);
+  const objects = JSON.parse(fs.readFileSync(entry, 'utf8')) as unknown[];
+  fs.writeFileSync(entry, JSON.stringify([...objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'planted' } }]));
+  const apply = await plugin(['apply', '--dir', dir('calico'), '--dry-run=client', '--server', 'https://127.0.0.1:1'], env);
+  assert.equal(apply.code, 0, apply.stderr);
+  assert.match(apply.stdout, /^namespace\/tigera-operator serverside-applied \(dry run\)$/m);
+  assert.doesNotMatch(apply.stdout, /planted/);
+  assert.doesNotMatch(fs.readFileSync(entry, 'utf8'), /planted/, 'the entry was written again from the verified bytes');
+});

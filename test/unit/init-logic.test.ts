@@ -7,7 +7,7 @@ import { containsCidr, overlaps, parseCidr, parseCidrList } from '../../src/cali
 import { checkPools, supportWarning, type ClusterNetwork } from '../../src/calico/cluster-network.ts';
 import { rewriteCustomResources } from '../../src/calico/custom-resources.ts';
 import { sha256 } from '../../src/calico/manifests.ts';
-import { manifestObjects } from '../../src/calico/plan.ts';
+import { manifestObjects, objectsCachePath, parseAndCache } from '../../src/calico/plan.ts';
 import { retryDelay } from '../../src/kube/client.ts';
 import { UsageError } from '../../src/cli/errors.ts';
 import { SHARED_CALICO } from '../helpers.ts';
@@ -78,21 +78,27 @@ test('retries: transient failures only, capped exponential backoff with jitter, 
   assert.equal(retryDelay(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), 1), undefined);
 });
 
-test('manifest objects: parsed once per sha256 into the cache, then read back as the same objects', () => {
+test('manifest objects: the parse cache answers only for the JSON the plan vouches for; anything else is parsed again from the verified bytes', () => {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'objects-'));
   try {
     const data = fs.readFileSync(path.join(SHARED_CALICO, 'v3.29.0', 'custom-resources.yaml'));
     const digest = sha256(data);
-    const parsed = manifestObjects('custom-resources.yaml', data, digest, cacheDir);
+    const cached = objectsCachePath(cacheDir, digest);
+    const { objects: parsed, objectsSha256 } = parseAndCache('custom-resources.yaml', data, cached);
     assert.deepEqual(parsed.map((o) => (o as { kind: string }).kind), ['Installation', 'APIServer']);
-    const cached = path.join(cacheDir, 'objects', `${digest}.json`);
-    assert.deepEqual(JSON.parse(fs.readFileSync(cached, 'utf8')), parsed);
-    // The cache answers for those bytes without parsing them again; a broken entry is parsed and written anew.
-    assert.deepEqual(manifestObjects('custom-resources.yaml', Buffer.from('not: [yaml'), digest, cacheDir), parsed);
+    assert.equal(sha256(fs.readFileSync(cached)), objectsSha256);
+    // The cache answers for those bytes without parsing them again (garbage in place of the bytes proves it).
+    assert.deepEqual(manifestObjects('custom-resources.yaml', Buffer.from('not: [yaml'), digest, cacheDir, objectsSha256), parsed);
+    // A planted entry — valid JSON, other objects — is not used: the verified bytes are parsed and the entry written anew.
+    fs.writeFileSync(cached, JSON.stringify([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'evil' } }]));
+    assert.deepEqual(manifestObjects('custom-resources.yaml', data, digest, cacheDir, objectsSha256), parsed);
+    assert.equal(sha256(fs.readFileSync(cached)), objectsSha256);
     fs.writeFileSync(cached, '{');
-    assert.deepEqual(manifestObjects('custom-resources.yaml', data, digest, cacheDir), parsed);
-    assert.deepEqual(JSON.parse(fs.readFileSync(cached, 'utf8')), parsed);
-    assert.throws(() => manifestObjects('bad.yaml', Buffer.from('a: [1'), 'f'.repeat(64), cacheDir), /bad\.yaml is not valid YAML/);
+    assert.deepEqual(manifestObjects('custom-resources.yaml', data, digest, cacheDir, objectsSha256), parsed);
+    // A plan without the digest (written before it was recorded) never trusts the cache.
+    fs.writeFileSync(cached, JSON.stringify([]));
+    assert.deepEqual(manifestObjects('custom-resources.yaml', data, digest, cacheDir, undefined), parsed);
+    assert.throws(() => manifestObjects('bad.yaml', Buffer.from('a: [1'), 'f'.repeat(64), cacheDir, undefined), /bad\.yaml is not valid YAML/);
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }

@@ -263,7 +263,8 @@ export function retryDelay(outcome: RawResponse | NodeJS.ErrnoException, attempt
 }
 
 function backoff(attempt: number, random: () => number): number {
-  const ceiling = Math.min(4_000, 200 * 2 ** (attempt - 1));
+  // 250, 500, 1000, 2000, then the 4 s cap; each wait is a random point in the upper half (jitter).
+  const ceiling = Math.min(4_000, 250 * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 

@@ -69,12 +69,15 @@ test('custom-resources rewrite keeps every other byte, for every release layout'
 test('retries: transient failures only, capped exponential backoff with jitter, Retry-After honoured', () => {
   const response = (statusCode: number, headers: Record<string, string> = {}) => ({ statusCode, headers, body: Buffer.alloc(0) });
   assert.equal(retryDelay(response(429, { 'retry-after': '2' }), 1), 2000);
-  assert.equal(retryDelay(response(503), 1, () => 0), 100);
-  assert.equal(retryDelay(response(503), 4, () => 1), 1600);
+  assert.equal(retryDelay(response(503), 1, () => 0), 125);
+  assert.equal(retryDelay(response(503), 4, () => 1), 2000);
+  assert.equal(retryDelay(response(503), 5, () => 1), 4000, 'capped at 4 s');
+  assert.equal(retryDelay(response(503), 5, () => 0), 2000, 'jitter: the upper half of the ceiling');
+  assert.equal(retryDelay(response(429, { 'retry-after': '60' }), 1), 10_000, 'Retry-After is honoured up to 10 s');
   assert.equal(retryDelay(response(500), 6), undefined, 'bounded');
   assert.equal(retryDelay(response(404), 1), undefined);
   assert.equal(retryDelay(response(409), 1), undefined);
-  assert.equal(retryDelay(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 1, () => 0), 100);
+  assert.equal(retryDelay(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 1, () => 0), 125);
   assert.equal(retryDelay(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), 1), undefined);
 });
 

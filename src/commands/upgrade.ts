@@ -28,7 +28,7 @@ export class UpgradeCommand extends ClusterCommand {
     ],
   });
 
-  calicoVersion = Option.String('--calico-version', { required: true, description: 'The Calico release to upgrade to' });
+  calicoVersion = Option.String('--calico-version', { description: 'The Calico release to upgrade to (required)' });
   dir = Option.String('--dir', './calico', { description: 'The folder init wrote; rewritten for the new release' });
   manifestsFrom = Option.String('--manifests-from', { description: 'A folder or mirror URL holding the release\'s files (air-gapped sites)' });
   checksums = Option.String('--checksums', { description: 'A sha256sum-format file for a version without pinned sums' });
@@ -41,6 +41,8 @@ export class UpgradeCommand extends ClusterCommand {
   output = Option.String('-o,--output', { description: 'Output format: json or yaml' });
 
   override async execute(): Promise<number> {
+    // Checked here rather than by clipanion, whose message for a missing required option is "Command not found".
+    if (this.calicoVersion === undefined) throw new UsageError('required flag "--calico-version" not set: name the release to upgrade to, such as v3.30.7');
     if (!/^v\d+\.\d+\.\d+$/.test(this.calicoVersion)) throw new UsageError(`invalid --calico-version "${this.calicoVersion}": expected a release such as v3.30.7`);
     const dryRun = parseDryRun(this.dryRun);
     const format = parseOutput(this.output, ['json', 'yaml']);

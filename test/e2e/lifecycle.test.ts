@@ -105,6 +105,16 @@ test('upgrade refuses a downgrade, an untested Kubernetes (unless --force), a cl
     const { calico, dir } = await installed(cluster);
     const folder = folderDigest(dir);
     const revision = cluster.api.store.revision();
+    const usage: [string[], string][] = [
+      [['upgrade', '--dir', dir], 'error: required flag "--calico-version" not set: name the release to upgrade to, such as v3.30.7\n'],
+      [['upgrade', '--calico-version', 'latest', '--dir', dir], 'error: invalid --calico-version "latest": expected a release such as v3.30.7\n'],
+      [['upgrade', '--calico-version', 'v3.30.7', '--dry-run=maybe', '--dir', dir], 'error: invalid --dry-run "maybe": expected none, client or server\n'],
+      [['uninstall', '--yes', '--timeout', 'soon'], 'error: invalid value "soon" for --timeout: expected a duration such as 30s, 2m or 1h\n'],
+    ];
+    for (const [args, message] of usage) {
+      const result = await calico(...args);
+      assert.deepEqual([result.code, result.stderr], [2, message], args.join(' '));
+    }
     const downgrade = await calico('upgrade', '--calico-version', 'v3.28.2', '--dir', dir);
     assert.equal(downgrade.code, 1, downgrade.stderr);
     assert.equal(downgrade.stderr, 'error: Calico v3.29.0 is installed; v3.28.2 would be a downgrade, which the Tigera operator does not support\n');

@@ -1,7 +1,7 @@
-// The folder `init` writes and `apply`, `upgrade` and `uninstall` read: the
-// release's manifests (custom-resources.yaml with the chosen pool values)
-// and kubectl-calico.yaml, which records the version, every file's sha256
-// and the pool settings.
+// The folder `init` and `upgrade` write and `apply` reads: the release's
+// manifests (custom-resources.yaml with the chosen pool values) and
+// kubectl-calico.yaml, which records the version, every file's sha256 (and
+// that of its parsed objects) and the pool settings.
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadAll } from 'js-yaml';

@@ -20,7 +20,7 @@ import { verificationOf, writeRelease, type ReleaseOptions, type WrittenRelease 
 import { installedCalico, INSTALLATION_PATH, type InstalledCalico } from './installed.ts';
 import { cacheDirectory, sha256 } from './manifests.ts';
 import { loadStages, PLAN_FILE, readPlan, type Plan, type Stage } from './plan.ts';
-import { calicoVersionForOperator } from './versions.ts';
+import { calicoVersionForOperator, KUBERNETES_SUPPORT } from './versions.ts';
 
 export interface UpgradeFacts {
   from: string;
@@ -84,6 +84,7 @@ export async function checkUpgrade(kube: KubeClient, to: string, force: boolean,
   const unsupported = supportWarning(to, server.gitVersion);
   if (unsupported && !force) throw new CliError(`${unsupported}; refusing to upgrade (--force upgrades anyway)`);
   if (unsupported) warn(unsupported);
+  if (!KUBERNETES_SUPPORT[to.split('.').slice(0, 2).join('.')]) warn(`kubectl-calico does not know which Kubernetes versions Calico ${to} is tested on; check its release notes against Kubernetes ${server.gitVersion}`);
   return { from, to, kubernetesVersion: server.gitVersion };
 }
 

@@ -124,6 +124,9 @@ test('upgrade refuses a downgrade, an untested Kubernetes (unless --force), a cl
     const forced = await calico(...upgradeArgs(dir, 'v3.32.1'), '--force', '--dry-run=server');
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stderr, /^Warning: Calico v3\.32\.1 is tested on Kubernetes 1\.34, 1\.35, 1\.36, not 1\.31/m);
+    const unknown = await calico('upgrade', '--calico-version', 'v3.33.0', '--manifests-from', path.join(SHARED_CALICO, 'v3.32.1'), '--insecure-skip-verify', '--dry-run=client', '--dir', dir);
+    assert.equal(unknown.code, 0, unknown.stderr);
+    assert.match(unknown.stderr, /^Warning: kubectl-calico does not know which Kubernetes versions Calico v3\.33\.0 is tested on; check its release notes against Kubernetes v1\.31\.3$/m);
     fs.appendFileSync(path.join(dir, 'custom-resources.yaml'), '# my note\n');
     const edited = await calico(...upgradeArgs(dir));
     assert.equal(edited.code, 1);

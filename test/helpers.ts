@@ -18,7 +18,10 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs a program without blocking the event loop (the test cluster lives in this process). */
+/**
+ * Runs a program without blocking the event loop (the test cluster lives in this process). Tests give the
+ * plugin a --timeout below the 60 s limit here, so a stuck run reports what is stuck instead of being killed.
+ */
 export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<Result> {
   return new Promise((resolve) => {
     execFile(file, args, { env: options.env ?? process.env, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {

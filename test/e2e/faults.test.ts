@@ -17,7 +17,7 @@ async function install(options: ClusterOptions): Promise<{ objects: string[]; in
     const apply = await kubectl(['calico', 'apply', '--dir', dir], env);
     assert.equal(apply.code, 0, apply.stderr);
     assert.match(apply.stdout, /^installation\.operator\.tigera\.io\/default created$/m);
-    const wait = await kubectl(['calico', 'wait', '--timeout', '90s'], env);
+    const wait = await kubectl(['calico', 'wait', '--timeout', '45s'], env);
     assert.equal(wait.code, 0, wait.stderr + wait.stdout);
     assert.match(wait.stdout, /\nCalico is ready \([\d.]+s\)\.\n/);
     const installation = cluster.api.store.get('installations.operator.tigera.io', undefined, 'default')?.spec;
@@ -61,12 +61,12 @@ test('upgrade and uninstall retry and resume too: with 10 % of requests failing,
     assert.equal((await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env)).code, 0);
     // init only reads; by now the controllers have made every namespace's default ServiceAccount and root CA.
     const before = objectSet(cluster);
-    assert.equal((await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '60s'], env)).code, 0);
+    assert.equal((await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '45s'], env)).code, 0);
     Object.assign(cluster.faults, { errorRate: 0.1, latencyMs: 20, dropWatchesAfterMs: 2000, random: seeded(5) });
-    const upgrade = await kubectl(['calico', 'upgrade', '--calico-version', 'v3.30.7', '--manifests-from', path.join(SHARED_CALICO, 'v3.30.7'), '--dir', dir, '--wait', '--timeout', '90s'], env);
+    const upgrade = await kubectl(['calico', 'upgrade', '--calico-version', 'v3.30.7', '--manifests-from', path.join(SHARED_CALICO, 'v3.30.7'), '--dir', dir, '--wait', '--timeout', '45s'], env);
     assert.equal(upgrade.code, 0, upgrade.stderr + upgrade.stdout);
     assert.equal((cluster.api.store.get('installations.operator.tigera.io', undefined, 'default')?.status as { calicoVersion?: string } | undefined)?.calicoVersion, 'v3.30.7');
-    const uninstall = await kubectl(['calico', 'uninstall', '--yes', '--timeout', '90s'], env);
+    const uninstall = await kubectl(['calico', 'uninstall', '--yes', '--timeout', '45s'], env);
     assert.equal(uninstall.code, 0, uninstall.stderr + uninstall.stdout);
     const injected = cluster.requestLog.filter((e) => e.status === 500 || e.status === 429);
     assert.ok(injected.length >= 3, `faults were injected (${injected.length})`);
@@ -83,7 +83,7 @@ test('watches that resume from a resourceVersion the server no longer has (410 E
     // Every watch is cut after 300 ms, and only the last 2 changes can be resumed across: most resumes get 410.
     cluster.api.store.historyLimit = 2;
     cluster.faults.dropWatchesAfterMs = 300;
-    const apply = await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '90s'], env);
+    const apply = await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '45s'], env);
     assert.equal(apply.code, 0, apply.stderr + apply.stdout);
     assert.match(apply.stdout, /\nCalico is ready \([\d.]+s\)\.\n/);
     const lists = (p: string) => cluster.requestLog.filter((e) => e.method === 'GET' && e.path.startsWith(`${p}?`) && !e.path.includes('watch=true')).length;

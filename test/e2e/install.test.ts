@@ -37,7 +37,7 @@ async function installFlow(version: string, kubernetesVersion: string): Promise<
     const positions = order.map((p) => apply.stdout.search(new RegExp(`^${p}`, 'm')));
     assert.deepEqual([...positions].sort((a, b) => a - b), positions, `stages in order: ${positions}`);
 
-    const wait = await run('wait', '--timeout', '60s');
+    const wait = await run('wait', '--timeout', '45s');
     assert.equal(wait.code, 0, wait.stderr + wait.stdout);
     assert.match(wait.stdout, /\nCalico is ready \([\d.]+s\)\.\n/);
     assert.match(wait.stdout, /\nNodes:\nNAME {19}STATUS   ROLES/);

@@ -25,7 +25,7 @@ async function initFolder(cluster: { kubeconfigPath: string }): Promise<{ env: E
 async function applyAndWait(env: Env, dir: string): Promise<Result> {
   const apply = await kubectl(['calico', 'apply', '--dir', dir], env);
   assert.equal(apply.code, 0, apply.stdout + apply.stderr);
-  const wait = await kubectl(['calico', 'wait', '--timeout', '60s'], env);
+  const wait = await kubectl(['calico', 'wait', '--timeout', '45s'], env);
   assert.equal(wait.code, 0, wait.stdout + wait.stderr);
   return apply;
 }
@@ -118,7 +118,7 @@ test('two applies at once both succeed and converge to one install', async () =>
     const [first, second] = await Promise.all([kubectl(['calico', 'apply', '--dir', dir], env), kubectl(['calico', 'apply', '--dir', dir], env)]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(second.code, 0, second.stderr);
-    const wait = await kubectl(['calico', 'wait', '--timeout', '60s'], env);
+    const wait = await kubectl(['calico', 'wait', '--timeout', '45s'], env);
     assert.equal(wait.code, 0, wait.stdout + wait.stderr);
     assert.deepEqual(objectSet(cluster), expected);
     const again = await kubectl(['calico', 'apply', '--dir', dir], env);

@@ -38,7 +38,7 @@ test('at -v 9, init, apply, wait, status and doctor print requests but no token,
       const commands = [
         ['init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', V3290, '--dir', dir],
         ['apply', '--dir', dir],
-        ['wait', '--timeout', '60s'],
+        ['wait', '--timeout', '45s'],
         ['status'],
         ['status', '-o', 'json'],
         ['doctor'],

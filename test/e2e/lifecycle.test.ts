@@ -24,8 +24,9 @@ async function installed(cluster: Cluster): Promise<{ calico: Calico; dir: strin
   const dir = path.join(home, 'calico');
   const calico: Calico = (...args) => kubectl(['calico', ...args], env);
   assert.equal((await calico('init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir)).code, 0);
-  const apply = await calico('apply', '--dir', dir, '--wait', '--timeout', '60s');
-  assert.equal(apply.code, 0, apply.stderr);
+  // Its own --timeout ends before the test's 60 s process limit, so a stuck install says what is stuck.
+  const apply = await calico('apply', '--dir', dir, '--wait', '--timeout', '45s');
+  assert.equal(apply.code, 0, apply.stderr + apply.stdout.slice(-3000));
   return { calico, dir, env };
 }
 
@@ -53,7 +54,7 @@ test('install v3.29.0 → upgrade v3.30.7 --wait → status Available → uninst
     const { calico, dir } = await installed(cluster);
     const crds29 = cluster.api.store.list('customresourcedefinitions.apiextensions.k8s.io').length;
 
-    const upgrade = await calico(...upgradeArgs(dir), '--wait', '--timeout', '90s');
+    const upgrade = await calico(...upgradeArgs(dir), '--wait', '--timeout', '45s');
     assert.equal(upgrade.code, 0, upgrade.stderr + upgrade.stdout);
     assert.match(upgrade.stdout, /^Upgrading Calico v3\.29\.0 to v3\.30\.7 on Kubernetes v1\.31\.3 \(pools from .*kubectl-calico\.yaml\)$/m);
     // The new order: the CRD bundle, then the operator, then its new pod.
@@ -163,7 +164,7 @@ test('an upgrade that fails part-way says what was applied; the re-run finishes 
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /^error: applying deployment\.apps\/tigera-operator: .*injected fault.*\napplied: customresourcedefinition\.apiextensions\.k8s\.io\/.*rolebinding\.rbac\.authorization\.k8s\.io\/tigera-operator-secrets.*\nnot applied: deployment\.apps\/tigera-operator\n$/s);
     cluster.faults.failing = undefined;
-    const again = await calico(...upgradeArgs(dir), '--wait', '--timeout', '90s');
+    const again = await calico(...upgradeArgs(dir), '--wait', '--timeout', '45s');
     assert.equal(again.code, 0, again.stderr + again.stdout);
     assert.match(again.stdout, /^deployment\.apps\/tigera-operator serverside-applied$/m);
     assert.match((await calico('status')).stdout, /^Calico v3\.30\.7: Available\n/);
@@ -178,7 +179,7 @@ test('uninstall needs --yes without a terminal, and asks on one', async () => {
     assert.equal(piped.code, 2);
     assert.equal(piped.stderr, 'error: uninstall removes Calico and every pod loses its network: pass --yes to confirm (stdin is not a terminal, so it cannot ask)\n');
     // script(1) gives kubectl calico a terminal; the answer is typed into it.
-    const terminal = (answer: string) => run('/bin/sh', ['-c', `printf '${answer}\\n' | script -qec 'kubectl calico uninstall --timeout 60s' /dev/null`], { env });
+    const terminal = (answer: string) => run('/bin/sh', ['-c', `printf '${answer}\\n' | script -qec 'kubectl calico uninstall --timeout 45s' /dev/null`], { env });
     const no = await terminal('n');
     assert.equal(no.code, 1, no.stdout);
     assert.match(no.stdout, /This deletes \d+ objects kubectl-calico applied and with them Calico: every pod loses its network until another CNI is installed\. Deleting the CRDs deletes every Calico resource with them \(IP pools, network policies\); --keep-crds keeps them\.\r?\nUninstall Calico\? \[y\/N\] /);
@@ -232,7 +233,7 @@ test('an uninstall the operator cannot finish (it crash-loops) ends at --timeout
     assert.match(stuck.stderr, /^error: uninstall did not finish within 3s \(--timeout\); still there:\n  installations\/default: Terminating since \S+, waiting for finalizers tigera\.io\/operator-cleanup \(the operator removes it once calico-system is gone: is the tigera-operator pod running\?\)\n  namespaces\/calico-apiserver: not being deleted\n  namespaces\/calico-system: not being deleted\ndeleted: installation\.operator\.tigera\.io\/default, apiserver\.operator\.tigera\.io\/default\nnot deleted: deployment\.apps\/tigera-operator, .*\nRe-run "kubectl calico uninstall" to continue: it starts again from what is in the cluster\.\n$/);
     cluster.runtime.faults.crashingContainers.length = 0;
     assert.equal((await kubectl(['delete', 'pod', '-n', 'tigera-operator', '-l', 'name=tigera-operator', '--wait=false'], env)).code, 0);
-    const again = await calico('uninstall', '--yes', '--timeout', '60s');
+    const again = await calico('uninstall', '--yes', '--timeout', '45s');
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(appliedByUs(cluster), []);
     assert.deepEqual(calicoNamespaces(cluster), []);
@@ -261,8 +262,8 @@ test('CRDs of every version go: v3.30.7 → v3.32.1 (which drops two policy CRDs
     const dir = path.join(home, 'calico');
     const calico: Calico = (...args) => kubectl(['calico', ...args], env);
     assert.equal((await calico('init', '--pod-cidr', '10.97.0.0/16', '--calico-version', 'v3.30.7', '--manifests-from', path.join(SHARED_CALICO, 'v3.30.7'), '--dir', dir)).code, 0);
-    assert.equal((await calico('apply', '--dir', dir, '--wait', '--timeout', '60s')).code, 0);
-    const upgrade = await calico(...upgradeArgs(dir, 'v3.32.1'), '--wait', '--timeout', '90s', '-o', 'json');
+    assert.equal((await calico('apply', '--dir', dir, '--wait', '--timeout', '45s')).code, 0);
+    const upgrade = await calico(...upgradeArgs(dir, 'v3.32.1'), '--wait', '--timeout', '45s', '-o', 'json');
     assert.equal(upgrade.code, 0, upgrade.stderr);
     const doc = JSON.parse(upgrade.stdout);
     assert.deepEqual([doc.kind, doc.from, doc.to, doc.notApplied], ['UpgradeResult', 'v3.30.7', 'v3.32.1', []], 'stdout is one document; the wait went to stderr');

@@ -30,7 +30,7 @@ test('the README\'s reader ClusterRole is all init, status, wait, doctor and ver
     assert.match(refused.stderr, /^error: applying customresourcedefinition\.apiextensions\.k8s\.io\/\S+: customresourcedefinitions\.apiextensions\.k8s\.io "\S+" is forbidden: User "viewer" cannot patch resource "customresourcedefinitions" in API group "apiextensions\.k8s\.io" at the cluster scope \(Forbidden\)\n$/);
     assert.equal(cluster.api.store.revision(), before, 'nothing was applied');
 
-    const installed = await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '60s'], admin);
+    const installed = await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '45s'], admin);
     assert.equal(installed.code, 0, installed.stderr);
     const roleFile = path.join(home, 'reader.yaml');
     fs.writeFileSync(roleFile, readerRole());

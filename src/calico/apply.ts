@@ -100,12 +100,13 @@ async function applyAll(kube: KubeClient, objects: ManifestObject[], options: Ap
   const queue = [...objects];
   const worker = async () => {
     for (let object = queue.shift(); object; object = queue.shift()) {
-      run.sent.add(displayName(resourceOf(object, 'manifest'), object));
+      const name = displayName(resourceOf(object, 'manifest'), object);
+      run.sent.add(name);
       try {
         finish(run, options, await applyObject(kube, object, options));
       } catch (error) {
         // A refused write was not applied; one cut off by an interruption may have been.
-        if (!options.signal.aborted) run.sent.delete(displayName(resourceOf(object, 'manifest'), object));
+        if (!options.signal.aborted) run.sent.delete(name);
         queue.length = 0;
         throw error;
       }

@@ -159,6 +159,17 @@ function checkPinned(dir: string, plan: Plan, entry: Plan['files'][number]): voi
   if (!pinned || recorded !== pinned) throw new CliError(`${path.join(dir, PLAN_FILE)} names ${entry.name} with sha256 ${recorded ?? '(none)'}, but Calico ${plan.calicoVersion}'s pinned sum is ${pinned ?? '(none in this kubectl-calico)'}; refusing to apply it — run "kubectl calico init --overwrite" to start again from verified manifests`);
 }
 
+/** The plan's files whose bytes in `dir` are no longer what init wrote (a missing one is not edited: it is written again). */
+export function editedFiles(dir: string, plan: Plan): string[] {
+  return plan.files.filter((f) => {
+    try {
+      return sha256(fs.readFileSync(path.join(dir, f.name))) !== f.sha256;
+    } catch {
+      return false;
+    }
+  }).map((f) => f.name);
+}
+
 function readChecked(dir: string, file: string, expected: string): Buffer {
   if (!insideFolder(dir, file)) throw new CliError(`${file} is a symbolic link out of ${dir}; refusing to read through it`);
   let data: Buffer;

@@ -18,8 +18,8 @@ import { supportWarning } from './cluster-network.ts';
 import type { PoolSettings } from './custom-resources.ts';
 import { verificationOf, writeRelease, type ReleaseOptions, type WrittenRelease } from './init.ts';
 import { installedCalico, INSTALLATION_PATH, type InstalledCalico } from './installed.ts';
-import { cacheDirectory, sha256 } from './manifests.ts';
-import { loadStages, PLAN_FILE, readPlan, type Plan, type Stage } from './plan.ts';
+import { cacheDirectory } from './manifests.ts';
+import { editedFiles, loadStages, PLAN_FILE, readPlan, type Stage } from './plan.ts';
 import { calicoVersionForOperator, KUBERNETES_SUPPORT } from './versions.ts';
 
 export interface UpgradeFacts {
@@ -135,16 +135,6 @@ function withOperatorDefaults(pool: Partial<PoolSettings>): PoolSettings {
 
 function describePools(pools: PoolSettings[]): string {
   return pools.map((p) => `${p.cidr} /${p.blockSize} ${p.encapsulation} NAT ${p.natOutgoing} ${p.nodeSelector}`).join('; ');
-}
-
-function editedFiles(dir: string, plan: Plan): string[] {
-  return plan.files.filter((f) => {
-    try {
-      return sha256(fs.readFileSync(`${dir}/${f.name}`)) !== f.sha256;
-    } catch {
-      return false; // a missing file is written again
-    }
-  }).map((f) => f.name);
 }
 
 /** Custom resources of the new release that the cluster does not have (v3.30 adds Goldmane and Whisker). */

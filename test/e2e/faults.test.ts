@@ -5,15 +5,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ClusterOptions } from '../cluster/cluster.ts';
-import { cleanEnv, kubectl, objectSet, seeded, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
+import { initialized, kubectl, objectSet, seeded, SHARED_CALICO, withCluster } from '../helpers.ts';
 
 async function install(options: ClusterOptions): Promise<{ objects: string[]; installation: unknown; log: { status: number; path: string }[] }> {
   return withCluster(options, async (cluster) => {
-    const home = tempDir('faults-');
-    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
-    const dir = path.join(home, 'calico');
-    const init = await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env);
-    assert.equal(init.code, 0, init.stderr);
+    const { env, dir } = await initialized(cluster);
     const apply = await kubectl(['calico', 'apply', '--dir', dir], env);
     assert.equal(apply.code, 0, apply.stderr);
     assert.match(apply.stdout, /^installation\.operator\.tigera\.io\/default created$/m);
@@ -36,11 +32,7 @@ test('with 10 % of requests failing, 30 ms latency and watches dropped after 2 s
 
 test('a server that fails every request ends apply with one clear error after its retries, not a hang', { timeout: 60_000 }, async () => {
   await withCluster({}, async (cluster) => {
-    const home = tempDir('faults-');
-    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
-    const dir = path.join(home, 'calico');
-    const init = await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env);
-    assert.equal(init.code, 0, init.stderr);
+    const { env, dir } = await initialized(cluster);
     cluster.faults.errorRate = 1;
     const started = Date.now();
     const apply = await kubectl(['calico', 'apply', '--dir', dir], env);
@@ -55,10 +47,7 @@ test('a server that fails every request ends apply with one clear error after it
 
 test('upgrade and uninstall retry and resume too: with 10 % of requests failing, the cluster ends as it was before the install', async () => {
   await withCluster({}, async (cluster) => {
-    const home = tempDir('faults-');
-    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
-    const dir = path.join(home, 'calico');
-    assert.equal((await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env)).code, 0);
+    const { env, dir } = await initialized(cluster);
     // init only reads; by now the controllers have made every namespace's default ServiceAccount and root CA.
     const before = objectSet(cluster);
     assert.equal((await kubectl(['calico', 'apply', '--dir', dir, '--wait', '--timeout', '45s'], env)).code, 0);
@@ -76,10 +65,7 @@ test('upgrade and uninstall retry and resume too: with 10 % of requests failing,
 
 test('watches that resume from a resourceVersion the server no longer has (410 Expired) list again and go on', async () => {
   await withCluster({ latencyMs: 10 }, async (cluster) => {
-    const home = tempDir('faults-');
-    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
-    const dir = path.join(home, 'calico');
-    assert.equal((await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env)).code, 0);
+    const { env, dir } = await initialized(cluster);
     // Every watch is cut after 300 ms, and only the last 2 changes can be resumed across: most resumes get 410.
     cluster.api.store.historyLimit = 2;
     cluster.faults.dropWatchesAfterMs = 300;

@@ -4,23 +4,13 @@
 // Two applies at once converge too.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
 import type { TestCluster } from '../cluster/cluster.ts';
-import { cleanEnv, kubectl, objectSet, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
+import { initialized, kubectl, objectSet, withCluster, type Result } from '../helpers.ts';
 
 const LATENCY = { latencyMs: 20 };
 
 type Env = NodeJS.ProcessEnv;
-
-async function initFolder(cluster: { kubeconfigPath: string }): Promise<{ env: Env; dir: string }> {
-  const home = tempDir('interrupt-');
-  const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
-  const dir = path.join(home, 'calico');
-  const init = await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], env);
-  assert.equal(init.code, 0, init.stderr);
-  return { env, dir };
-}
 
 async function applyAndWait(env: Env, dir: string): Promise<Result> {
   const apply = await kubectl(['calico', 'apply', '--dir', dir], env);
@@ -71,7 +61,7 @@ let reference: Promise<string[]> | undefined;
 /** What one uninterrupted init → apply → wait leaves. */
 function uninterrupted(): Promise<string[]> {
   reference ??= withCluster(LATENCY, async (cluster) => {
-    const { env, dir } = await initFolder(cluster);
+    const { env, dir } = await initialized(cluster);
     await applyAndWait(env, dir);
     return objectSet(cluster);
   });
@@ -97,7 +87,7 @@ for (const [afterLines, signal, when] of POINTS) {
   test(`${signal} ${when}: exit ${signal === 'SIGINT' ? 130 : 143}, a true report, and a re-run converges`, async () => {
     const expected = await uninterrupted();
     await withCluster(LATENCY, async (cluster) => {
-      const { env, dir } = await initFolder(cluster);
+      const { env, dir } = await initialized(cluster);
       const stopped = await interruptedApply(cluster, env, dir, afterLines, signal);
       assert.equal(stopped.code, signal === 'SIGINT' ? 130 : 143, stopped.stdout + stopped.stderr);
       assert.match(stopped.stderr, new RegExp(`^error: interrupted by ${signal}\\napplied: .+\\n(unknown \\(cut off in flight\\): .+\\n)?not applied: .+\\nRe-run "kubectl calico apply" to finish: it converges from any point\\.\\n$`));
@@ -114,7 +104,7 @@ for (const [afterLines, signal, when] of POINTS) {
 test('two applies at once both succeed and converge to one install', async () => {
   const expected = await uninterrupted();
   await withCluster(LATENCY, async (cluster) => {
-    const { env, dir } = await initFolder(cluster);
+    const { env, dir } = await initialized(cluster);
     const [first, second] = await Promise.all([kubectl(['calico', 'apply', '--dir', dir], env), kubectl(['calico', 'apply', '--dir', dir], env)]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(second.code, 0, second.stderr);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { TestCluster } from '../cluster/cluster.ts';
-import { cleanEnv, kubectl, run, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
+import { cleanEnv, initialized, kubectl, run, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
 
 type Cluster = TestCluster & { kubeconfigPath: string };
 type Calico = (...args: string[]) => Promise<Result>;
@@ -19,11 +19,7 @@ const CALICO_NAMESPACES = ['calico-system', 'calico-apiserver', 'tigera-operator
 
 /** A cluster with Calico v3.29.0 installed by kubectl-calico, as the guide's admin would have it. */
 async function installed(cluster: Cluster): Promise<{ calico: Calico; dir: string; env: NodeJS.ProcessEnv }> {
-  const home = tempDir('lifecycle-');
-  const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
-  const dir = path.join(home, 'calico');
-  const calico: Calico = (...args) => kubectl(['calico', ...args], env);
-  assert.equal((await calico('init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir)).code, 0);
+  const { calico, dir, env } = await initialized(cluster);
   // Its own --timeout ends before the test's 60 s process limit, so a stuck install says what is stuck.
   const apply = await calico('apply', '--dir', dir, '--wait', '--timeout', '45s');
   assert.equal(apply.code, 0, apply.stderr + apply.stdout.slice(-3000));
@@ -257,11 +253,7 @@ test('uninstall --dry-run=server lists what it would delete and changes nothing'
 
 test('CRDs of every version go: v3.30.7 → v3.32.1 (which drops two policy CRDs) on Kubernetes v1.34.2, then uninstall', async () => {
   await withCluster({ kubernetesVersion: 'v1.34.2' }, async (cluster) => {
-    const home = tempDir('lifecycle-');
-    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
-    const dir = path.join(home, 'calico');
-    const calico: Calico = (...args) => kubectl(['calico', ...args], env);
-    assert.equal((await calico('init', '--pod-cidr', '10.97.0.0/16', '--calico-version', 'v3.30.7', '--manifests-from', path.join(SHARED_CALICO, 'v3.30.7'), '--dir', dir)).code, 0);
+    const { calico, dir } = await initialized(cluster, 'v3.30.7');
     assert.equal((await calico('apply', '--dir', dir, '--wait', '--timeout', '45s')).code, 0);
     const upgrade = await calico(...upgradeArgs(dir, 'v3.32.1'), '--wait', '--timeout', '45s', '-o', 'json');
     assert.equal(upgrade.code, 0, upgrade.stderr);

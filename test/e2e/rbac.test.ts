@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cleanEnv, kubectl, ROOT, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
+import { initialized, kubectl, ROOT, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
 
 function readerRole(): string {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -17,10 +17,7 @@ function readerRole(): string {
 
 test('the README\'s reader ClusterRole is all init, status, wait, doctor and version need; apply needs more and says which', async () => {
   await withCluster({}, async (cluster) => {
-    const home = tempDir('rbac-');
-    const admin = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
-    const dir = path.join(home, 'calico');
-    assert.equal((await kubectl(['calico', 'init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir], admin)).code, 0);
+    const { home, env: admin, dir } = await initialized(cluster);
     const viewer = { ...admin, HOME: tempDir('rbac-viewer-') };
     const asViewer = (...args: string[]) => kubectl(['calico', '--context', 'viewer@kubernetes', ...args], viewer);
 

@@ -9,7 +9,7 @@ import { CliError } from '../cli/errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { ApiError } from '../kube/errors.ts';
 import { displayName, objectPath, resourceOf, type ManifestObject } from '../kube/resources.ts';
-import { inform } from '../kube/watch.ts';
+import { watchUntil, type Change, type KubeObjectLike, type WatchTarget } from '../kube/watch.ts';
 import type { PoolSettings } from './custom-resources.ts';
 import type { Stage } from './plan.ts';
 
@@ -240,11 +240,10 @@ function gateFor(kube: KubeClient, stage: Stage, options: ApplyOptions): Gate | 
 /** Gate 1: every applied CRD is Established (watched, not polled). */
 function establishedGate(kube: KubeClient, names: string[], options: ApplyOptions): Gate {
   const pending = new Set(names);
-  return watchUntil(options, `${names.length} CustomResourceDefinitions Established`, (resolve) => inform<ManifestObject & { status?: { conditions?: { type: string; status: string }[] } }>(kube, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {}, (change) => {
+  return gate<ManifestObject & { status?: { conditions?: { type: string; status: string }[] } }>(kube, { path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions' }, options, (change) => {
     const established = change.object.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
     if (change.type !== 'DELETED' && established) pending.delete(change.object.metadata.name);
-    if (pending.size === 0) resolve('');
-  }, options.signal));
+  }, () => (pending.size === 0 ? `${names.length} CustomResourceDefinitions Established` : undefined));
 }
 
 type OperatorPod = ManifestObject & { spec?: { containers?: { image?: string }[] }; status?: { phase?: string; conditions?: { type: string; status: string }[] } };
@@ -257,33 +256,27 @@ function operatorImage(stage: Stage): string | undefined {
 
 /** Gate 2, the guide's: the tigera-operator pod is Running and Ready — one running the image just applied. */
 function operatorGate(kube: KubeClient, image: string | undefined, options: ApplyOptions): Gate {
-  return watchUntil(options, (pod) => `pod tigera-operator/${pod} Running and Ready`, (resolve) => inform<OperatorPod>(kube, '/api/v1/namespaces/tigera-operator/pods', { labelSelector: 'name=tigera-operator' }, (change) => {
+  let ready: string | undefined;
+  return gate<OperatorPod>(kube, { path: '/api/v1/namespaces/tigera-operator/pods', query: { labelSelector: 'name=tigera-operator' } }, options, (change) => {
     const pod = change.object;
     // By name and tag: a registry mirror or an admission webhook may rewrite the registry part.
     const current = image === undefined || imageName(pod.spec?.containers?.[0]?.image) === imageName(image);
-    if (change.type !== 'DELETED' && current && !pod.metadata.deletionTimestamp && pod.status?.phase === 'Running' && pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) resolve(pod.metadata.name);
-  }, options.signal));
+    if (change.type !== 'DELETED' && current && !pod.metadata.deletionTimestamp && pod.status?.phase === 'Running' && pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready ??= pod.metadata.name;
+  }, () => (ready ? `pod tigera-operator/${ready} Running and Ready` : undefined));
 }
 
 function imageName(image: string | undefined): string | undefined {
   return image?.split('/').pop();
 }
 
-/** Runs an informer from now until its callback resolves; `passed` waits for that, then stops it. */
-function watchUntil(options: ApplyOptions, gate: string | ((found: string) => string), start: (resolve: (found: string) => void) => { stop(): void; done: Promise<void>; synced: Promise<void> }): Gate {
-  let finish: (found: string) => void = () => {};
-  const reached = new Promise<string>((resolve) => (finish = resolve));
-  const informer = start(finish);
-  const aborted = new Promise<never>((_, reject) => options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true }));
-  const outcome = Promise.race([reached, aborted, informer.synced.then(() => reached), informer.done.then(() => reached)]);
+/** Watches from now (before the stage's writes) until `passed` names the gate; `passed()` waits for that. */
+function gate<T extends KubeObjectLike>(kube: KubeClient, target: WatchTarget, options: ApplyOptions, onChange: (change: Change<T>) => void, passed: () => string | undefined): Gate {
+  const stop = new AbortController();
+  const outcome = watchUntil<T, string>(kube, [target], { signal: AbortSignal.any([options.signal, stop.signal]), onChange, until: passed });
   outcome.catch(() => {}); // Failures surface from passed(); the stage's own writes may fail first.
   return {
-    passed: async () => {
-      const found = await outcome;
-      informer.stop();
-      options.onGate(typeof gate === 'string' ? gate : gate(found));
-    },
-    stop: () => informer.stop(),
+    passed: async () => options.onGate(await outcome),
+    stop: () => stop.abort(),
   };
 }
 

@@ -1,79 +1,74 @@
-// `status -w`: follows the cluster's events (watches, never polling). On a
-// terminal the whole status is redrawn after each burst of changes; in a
-// pipe or a CI log, one timestamped line per thing that changed.
+// `status -w`: follows the cluster's events (watches, never polling) until
+// Ctrl-C. On a terminal the status summary is read again after each burst of
+// changes (one read at a time) and redrawn in place; in a pipe or a CI log,
+// the headline when it changes and the rollout's lines — a line when a count
+// moves by a tenth, never a line per pod.
 import type { Writable } from 'node:stream';
+import { CliError } from '../cli/errors.ts';
+import { interruptible } from '../cli/interrupt.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { inform, type KubeObjectLike } from '../kube/watch.ts';
-import type { Palette } from '../print/color.ts';
-import type { OutputFormat } from '../print/report.ts';
-import { formatCell } from '../print/table.ts';
-import { headline } from '../commands/status.ts';
-import { CALICO_NAMESPACES, readStatus, type StatusSnapshot } from './status.ts';
+import { LiveBlock, stamped, type Terminal } from '../print/progress.ts';
+import { Rollout } from './rollout.ts';
+import { readStatus, type StatusSnapshot } from './status.ts';
+import { headline, renderStatus, type ViewOptions } from './status-view.ts';
+import { followRollout } from './wait.ts';
 
-const WATCHED = [
-  '/apis/operator.tigera.io/v1/tigerastatuses',
-  '/apis/operator.tigera.io/v1/installations',
-  '/api/v1/nodes',
-  '/api/v1/namespaces/tigera-operator/pods',
-  ...CALICO_NAMESPACES.map((ns) => `/api/v1/namespaces/${ns}/pods`),
-];
+const READ_INTERVAL_MS = 1000;
 
-export async function followStatus(kube: KubeClient, out: Writable, format: OutputFormat, colors: Palette, render: (snapshot: StatusSnapshot) => string): Promise<number> {
-  const tty = (out as { isTTY?: boolean }).isTTY === true && format !== 'json' && format !== 'yaml';
-  const stop = new AbortController();
-  let previous = new Map<string, string>();
-  let pending: NodeJS.Timeout | undefined;
-  let drawing = Promise.resolve();
-  const draw = () => {
-    drawing = drawing.then(async () => {
-      const snapshot = await readStatus(kube);
-      if (tty) {
-        out.write(`\x1b[H\x1b[2J${render(snapshot)}`);
-        return;
-      }
-      const current = describe(snapshot, colors);
-      const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      for (const [key, text] of current) if (previous.get(key) !== text) out.write(`${stamp} ${text}\n`);
-      for (const key of previous.keys()) if (!current.has(key) && key !== 'calico') out.write(`${stamp} ${key}: gone\n`);
-      previous = current;
-    }).catch((error: unknown) => {
-      out.write(`error: ${(error as Error).message}\n`);
-    });
-  };
-  const schedule = () => {
-    clearTimeout(pending);
-    pending = setTimeout(draw, 100);
-  };
-  const informers = WATCHED.map((path) => inform<KubeObjectLike>(kube, path, {}, schedule, stop.signal));
-  await Promise.all(informers.map((i) => i.synced.catch(() => undefined)));
-  draw();
-  const code = await new Promise<number>((resolve) => {
-    process.once('SIGINT', () => resolve(130));
-    process.once('SIGTERM', () => resolve(143));
-  });
-  stop.abort();
-  clearTimeout(pending);
-  return code;
-}
-
-/** One line of text per thing whose state can change, keyed by what it is. */
-function describe(snapshot: StatusSnapshot, colors: Palette): Map<string, string> {
-  const lines = new Map<string, string>();
-  lines.set('calico', headline(snapshot, colors));
-  const cells = (row: { cells: unknown[] }, columns: { name: string }[], names: string[]) => names.map((n) => `${n.toLowerCase()} ${formatCell(row.cells[columns.findIndex((c) => c.name === n)])}`).join(', ');
-  for (const row of snapshot.tigeraStatus.rows) {
-    const name = row.object?.metadata?.name ?? String(row.cells[0]);
-    lines.set(`tigerastatus/${name}`, `tigerastatus/${name}: ${cells(row, snapshot.tigeraStatus.columnDefinitions, ['Available', 'Progressing', 'Degraded'])}`);
-  }
-  for (const { namespace, table } of snapshot.pods) {
-    for (const row of table.rows) {
-      const name = String(row.cells[0]);
-      lines.set(`pod/${namespace}/${name}`, `pod/${namespace}/${name}: ${cells(row, table.columnDefinitions, ['Ready', 'Status', 'Restarts'])}`);
+export async function followStatus(kube: KubeClient, out: Writable, view: ViewOptions, text: boolean): Promise<number> {
+  const tty = text && (out as { isTTY?: boolean }).isTTY === true;
+  const rollout = new Rollout('all');
+  let snapshot: StatusSnapshot | undefined;
+  const block = tty ? new LiveBlock(out as Terminal, () => (snapshot ? renderStatus(snapshot, view).trimEnd().split('\n') : [])) : undefined;
+  let reading = false;
+  let again = false;
+  let lastRead = 0;
+  // One read at a time, at most one a second; changes during a read cause one more read after it.
+  const refresh = () => {
+    if (reading) {
+      again = true;
+      return;
     }
+    reading = true;
+    setTimeout(() => {
+      lastRead = performance.now();
+      readStatus(kube, { all: view.all }).then((fresh) => {
+        const previous = snapshot;
+        snapshot = fresh;
+        if (block) block.update();
+        else if (!previous || fresh.state !== previous.state || fresh.version !== previous.version) out.write(stamped(headline(fresh, view.colors)));
+      }, (error: unknown) => {
+        out.write(`error: ${(error as Error).message}\n`);
+      }).finally(() => {
+        reading = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
+    }, Math.max(0, lastRead + READ_INTERVAL_MS - performance.now()));
+  };
+  let overall = '';
+  const onUpdate = () => {
+    if (tty) return refresh();
+    const lines = rollout.log();
+    // The headline is read again only when the TigeraStatus verdicts say it may have changed.
+    const now = rollout.state();
+    if (now !== overall) {
+      overall = now;
+      refresh();
+    }
+    for (const line of lines) out.write(stamped(line));
+  };
+  const { signal, dispose } = interruptible(0, 'status -w');
+  try {
+    await followRollout(kube, rollout, { signal, untilDone: false, onUpdate });
+    return 0;
+  } catch (error) {
+    if (error instanceof CliError && signal.aborted) return error.exitCode;
+    throw error;
+  } finally {
+    dispose();
+    block?.finish();
   }
-  for (const row of snapshot.nodes.rows) {
-    const name = String(row.cells[0]);
-    lines.set(`node/${name}`, `node/${name}: ${cells(row, snapshot.nodes.columnDefinitions, ['Status'])}`);
-  }
-  return lines;
 }

@@ -1,15 +1,20 @@
 // What `kubectl calico status` reports: Calico's overall state from the
-// TigeraStatus objects, the operator, the Installation, and the tables of
-// TigeraStatus, Calico pods and nodes exactly as kubectl would show them.
+// TigeraStatus objects, the operator, the Installation, the Calico
+// workloads and the nodes — read so that it costs what is wrong, not the
+// cluster's size: pods are listed only for workloads that are not ready,
+// unless every pod is asked for (--all, JSON, YAML).
 import type { KubeClient } from '../kube/client.ts';
 import { listTable } from '../kube/tables.ts';
 import type { ServerTable } from '../print/table.ts';
-import { INSTALLATION_PATH, OPERATOR_DEPLOYMENT_PATH } from './installed.ts';
+import { INSTALLATION_PATH, OPERATOR_DEPLOYMENT_PATH, OPERATOR_NAMESPACE } from './installed.ts';
+import { groupKey, podState, workloadOf, type Pod } from './pods.ts';
 import { calicoVersionForOperator } from './versions.ts';
 
 export type CalicoState = 'Available' | 'Progressing' | 'Degraded' | 'Not installed';
 
 export const CALICO_NAMESPACES = ['calico-system', 'calico-apiserver'];
+/** Where Calico's workloads run, the operator's first. */
+export const WORKLOAD_NAMESPACES = [OPERATOR_NAMESPACE, ...CALICO_NAMESPACES];
 
 export interface Condition {
   type: string;
@@ -37,6 +42,33 @@ interface Deployment {
   status?: { readyReplicas?: number };
 }
 
+interface WorkloadObject {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+  status?: { desiredNumberScheduled?: number; numberReady?: number; updatedNumberScheduled?: number; numberAvailable?: number; readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number };
+}
+
+interface NodeObject {
+  metadata?: { name?: string };
+  status?: { conditions?: Condition[] };
+}
+
+/** The DaemonSets and Deployments of one namespace, as `kubectl get daemonsets,deployments -n <namespace>` shows them. */
+export interface NamespaceWorkloads {
+  namespace: string;
+  daemonSets: ServerTable;
+  deployments: ServerTable;
+}
+
+/** Pods of one workload in the same state for the same reason. */
+export interface PodGroup {
+  workload: string;
+  reason: string;
+  message: string;
+  pods: string[];
+}
+
 export interface StatusSnapshot {
   state: CalicoState;
   version: string | undefined;
@@ -44,23 +76,40 @@ export interface StatusSnapshot {
   operator: { ready: string; image: string; version: string } | undefined;
   installation: Installation | undefined;
   tigeraStatus: ServerTable;
-  pods: { namespace: string; table: ServerTable }[];
+  workloads: NamespaceWorkloads[];
+  /** Every node, as `kubectl get nodes` shows them (rows carry the objects). */
   nodes: ServerTable;
+  /** Every Calico pod as `kubectl get pods -n …` shows them: only when everything was asked for. */
+  pods: { namespace: string; table: ServerTable }[] | undefined;
+  /** The pods that are not Running and Ready, grouped by workload and reason, the biggest group first. */
+  podGroups: PodGroup[];
 }
 
-/** Reads everything status shows, concurrently: six requests, no polling. */
-export async function readStatus(kube: KubeClient): Promise<StatusSnapshot> {
-  const [installation, operator, tigeraStatus, nodes, ...pods] = await Promise.all([
+/**
+ * Reads everything status shows, concurrently. `all` lists every Calico pod (for --all and -o json|yaml);
+ * otherwise only the pods of workloads whose counts say some are not ready.
+ */
+export async function readStatus(kube: KubeClient, options: { all: boolean }): Promise<StatusSnapshot> {
+  const withObjects = { includeObject: 'Object' };
+  const [installation, operator, tigeraStatus, nodes, workloads, allPods] = await Promise.all([
     kube.optional<Installation>(INSTALLATION_PATH),
     kube.optional<Deployment>(OPERATOR_DEPLOYMENT_PATH),
-    listTable(kube, '/apis/operator.tigera.io/v1/tigerastatuses', { includeObject: 'Object' }),
-    listTable(kube, '/api/v1/nodes'),
-    ...CALICO_NAMESPACES.map((ns) => listTable(kube, `/api/v1/namespaces/${ns}/pods`)),
+    listTable(kube, '/apis/operator.tigera.io/v1/tigerastatuses', withObjects),
+    listTable(kube, '/api/v1/nodes', withObjects),
+    Promise.all(WORKLOAD_NAMESPACES.map(async (namespace): Promise<NamespaceWorkloads> => {
+      const [daemonSets, deployments] = await Promise.all([
+        listTable(kube, `/apis/apps/v1/namespaces/${namespace}/daemonsets`, withObjects),
+        listTable(kube, `/apis/apps/v1/namespaces/${namespace}/deployments`, withObjects),
+      ]);
+      return { namespace, daemonSets, deployments };
+    })),
+    options.all ? Promise.all(CALICO_NAMESPACES.map(async (namespace) => ({ namespace, table: await listTable(kube, `/api/v1/namespaces/${namespace}/pods`, withObjects) }))) : undefined,
   ]);
   const image = operator?.spec?.template?.spec?.containers?.find((c) => c.name === 'tigera-operator')?.image ?? '';
   const operatorTag = image.split(':').pop() ?? '';
   const conditions = tigeraStatus.rows.map((row) => ({ name: row.object?.metadata?.name ?? '', conditions: ((row.object as { status?: { conditions?: Condition[] } } | undefined)?.status?.conditions) ?? [] }));
   const { state, message } = overallState(installation !== undefined || operator !== undefined, conditions);
+  const unready = await unreadyPods(kube, workloads, allPods);
   return {
     state,
     version: installation?.status?.calicoVersion || calicoVersionForOperator(operatorTag),
@@ -68,9 +117,58 @@ export async function readStatus(kube: KubeClient): Promise<StatusSnapshot> {
     operator: operator ? { ready: `${operator.status?.readyReplicas ?? 0}/${operator.spec?.replicas ?? 1}`, image, version: operatorTag } : undefined,
     installation,
     tigeraStatus,
-    pods: CALICO_NAMESPACES.map((namespace, i) => ({ namespace, table: pods[i]! })).filter((p) => p.table.rows.length > 0),
+    workloads,
     nodes,
+    pods: allPods?.filter((p) => p.table.rows.length > 0),
+    podGroups: groupPods(unready),
   };
+}
+
+/** The pods that are not ready: from every pod when they were all listed, else from the workloads short of ready. */
+async function unreadyPods(kube: KubeClient, workloads: NamespaceWorkloads[], allPods: { table: ServerTable }[] | undefined): Promise<Pod[]> {
+  const objects = (table: ServerTable) => table.rows.map((r) => r.object as Pod).filter((p) => p?.metadata);
+  if (allPods) return allPods.flatMap((p) => objects(p.table)).filter((p) => !podState(p).ready);
+  const short = workloads.flatMap(({ daemonSets, deployments }) => [...daemonSets.rows, ...deployments.rows])
+    .map((row) => row.object as WorkloadObject)
+    .filter((w) => w?.metadata && !workloadReady(w));
+  const lists = await Promise.all(short.map((w) => {
+    const selector = Object.entries(w.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    return listTable(kube, `/api/v1/namespaces/${w.metadata!.namespace}/pods`, { includeObject: 'Object', ...(selector ? { labelSelector: selector } : {}) });
+  }));
+  return lists.flatMap(objects).filter((p) => !podState(p).ready);
+}
+
+function workloadReady(w: WorkloadObject): boolean {
+  const s = w.status ?? {};
+  if (w.kind === 'DaemonSet') return (s.desiredNumberScheduled ?? 0) > 0 && s.numberReady === s.desiredNumberScheduled && s.numberAvailable === s.desiredNumberScheduled;
+  const replicas = w.spec?.replicas ?? 1;
+  return (s.readyReplicas ?? 0) >= replicas && (s.availableReplicas ?? 0) >= replicas;
+}
+
+export function groupPods(pods: Pod[]): PodGroup[] {
+  const groups = new Map<string, PodGroup>();
+  for (const pod of pods) {
+    const { reason, message } = podState(pod);
+    const workload = workloadOf(pod);
+    const key = groupKey(workload, reason, message);
+    const group = groups.get(key) ?? { workload, reason, message, pods: [] };
+    group.pods.push(`${pod.metadata.namespace}/${pod.metadata.name}`);
+    groups.set(key, group);
+  }
+  return [...groups.values()].sort((a, b) => b.pods.length - a.pods.length || a.workload.localeCompare(b.workload));
+}
+
+/** Nodes by readiness; the NotReady ones with their Ready condition's message. */
+export function nodeReadiness(nodes: ServerTable): { ready: number; notReady: { name: string; message: string }[] } {
+  const notReady: { name: string; message: string }[] = [];
+  let ready = 0;
+  for (const row of nodes.rows) {
+    const node = row.object as NodeObject | undefined;
+    const condition = node?.status?.conditions?.find((c) => c.type === 'Ready');
+    if (condition?.status === 'True') ready++;
+    else notReady.push({ name: node?.metadata?.name ?? String(row.cells[0]), message: condition?.message ?? 'no Ready condition' });
+  }
+  return { ready, notReady };
 }
 
 /** Degraded if any TigeraStatus is; Available when every one is Available and none Progressing. */

@@ -7,9 +7,8 @@
 // folder is needed and a re-run continues where the last one stopped.
 import { CliError, TimeoutError } from '../cli/errors.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { ApiError } from '../kube/errors.ts';
 import { displayName, objectPath, resourceOf, type ManifestObject } from '../kube/resources.ts';
-import { inform, type KubeObjectLike } from '../kube/watch.ts';
+import { watchUntil, type KubeObjectLike } from '../kube/watch.ts';
 import type { DryRun } from '../cli/dry-run.ts';
 import { FIELD_MANAGER } from './apply.ts';
 import { OPERATOR_NAMESPACE } from './installed.ts';
@@ -218,37 +217,24 @@ async function waitGone(kube: KubeClient, step: Step, targets: Found[], namespac
   const add = (list: string, name: string) => groups.set(list, (groups.get(list) ?? new Set()).add(name));
   for (const target of targets) add(target.path.slice(0, target.path.lastIndexOf('/')), target.path.slice(target.path.lastIndexOf('/') + 1));
   if (namespaces) for (const ns of CALICO_NAMESPACES) add('/api/v1/namespaces', ns);
-  const stop = new AbortController();
-  options.signal.addEventListener('abort', () => stop.abort(), { once: true });
-  let finish: () => void = () => {};
-  const reached = new Promise<void>((resolve) => (finish = resolve));
-  const watched = [...groups].map(([list, names]) => ({ list, names, gone: false, informer: inform<LiveObject>(kube, list, {}, () => check(), stop.signal) }));
-  const left = () => watched.filter((w) => !w.gone).flatMap((w) => [...w.informer.items.values()].filter((o) => w.names.has(o.metadata.name)).map((o) => ({ list: w.list, object: o })));
-  // A list whose CRD went away (404) has nothing left in it; any other failure of a watch ends the wait.
-  const notFound = (w: (typeof watched)[number]) => (error: unknown) => {
-    if (!(error instanceof ApiError && error.statusCode === 404)) throw error;
-    w.gone = true;
-    check();
-  };
-  const failed = Promise.all(watched.map((w) => w.informer.done.catch(notFound(w)))).then(() => new Promise<never>(() => {}));
-  failed.catch(() => {}); // surfaced by the race below
-  let synced = false;
-  const check = () => {
-    if (synced && left().length === 0) finish();
-  };
+  const lists = [...groups];
+  // What is still there, by list and name; a list whose CRD went away (404) has nothing left in it.
+  const left = new Map<string, { list: string; object: LiveObject }>();
   try {
-    await Promise.all(watched.map((w) => w.informer.synced.catch(notFound(w))));
-    synced = true;
-    check();
-    await Promise.race([reached, failed, new Promise<never>((_, reject) => {
-      if (options.signal.aborted) reject(options.signal.reason);
-      options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true });
-    })]);
+    await watchUntil<LiveObject, true>(kube, lists.map(([path]) => ({ path, absentIsEmpty: true })), {
+      signal: options.signal,
+      onChange: (change, index) => {
+        const [list, names] = lists[index]!;
+        if (!names.has(change.object.metadata.name)) return;
+        const key = `${list}/${change.object.metadata.name}`;
+        if (change.type === 'DELETED') left.delete(key);
+        else left.set(key, { list, object: change.object });
+      },
+      until: () => (left.size === 0 ? true : undefined),
+    });
   } catch (error) {
-    if (error instanceof TimeoutError) throw new TimeoutError(`${error.message}; still there:\n${left().map((l) => `  ${stuck(l.list, l.object)}`).sort().join('\n')}`);
+    if (error instanceof TimeoutError) throw new TimeoutError(`${error.message}; still there:\n${[...left.values()].map((l) => `  ${stuck(l.list, l.object)}`).sort().join('\n')}`);
     throw error;
-  } finally {
-    stop.abort();
   }
   options.onWait(step === 'resources' ? `${targets.length ? `${targets.length} custom resources and ` : ''}Calico's namespaces gone` : step === 'operator' ? 'the operator gone' : `${targets.length} CustomResourceDefinitions gone`);
 }

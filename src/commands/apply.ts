@@ -4,7 +4,6 @@ import { parseDuration } from '../cli/duration.ts';
 import type { ObjectResult } from '../calico/apply.ts';
 import { parseDryRun, type DryRun } from '../cli/dry-run.ts';
 import { parseOutput, Report } from '../print/report.ts';
-import { waitAndReport } from './wait.ts';
 
 interface ApplyDoc {
   calicoVersion: string;
@@ -65,6 +64,7 @@ export class ApplyCommand extends ClusterCommand {
     if (!this.wait || dryRun !== 'none') return 0;
     // With -o json|yaml stdout holds one document: the wait's progress and tables go to stderr.
     const out = report.machine ? this.context.stderr : this.context.stdout;
-    return waitAndReport(kube, 'all', timeoutMs, out as never, (out as { isTTY?: boolean }).isTTY === true);
+    const { waitAndReport, outputFor } = await import('../calico/wait.ts');
+    return waitAndReport(kube, 'all', timeoutMs, outputFor(out, this.color, this.context.env));
   }
 }

@@ -5,7 +5,6 @@ import { UsageError } from '../cli/errors.ts';
 import { parseDryRun } from '../cli/dry-run.ts';
 import type { UpgradeResult } from '../calico/upgrade.ts';
 import { parseOutput, Report } from '../print/report.ts';
-import { waitAndReport } from './wait.ts';
 
 export class UpgradeCommand extends ClusterCommand {
   static override paths = [['upgrade']];
@@ -62,6 +61,7 @@ export class UpgradeCommand extends ClusterCommand {
     if (!this.wait || dryRun !== 'none') return 0;
     // One --timeout for the whole upgrade; with -o json|yaml the wait writes to stderr, leaving stdout one document.
     const out = report.machine ? this.context.stderr : this.context.stdout;
-    return waitAndReport(kube, 'all', timeoutMs > 0 ? Math.max(1, deadline - Date.now()) : 0, out as never, (out as { isTTY?: boolean }).isTTY === true, result.to);
+    const { waitAndReport, outputFor } = await import('../calico/wait.ts');
+    return waitAndReport(kube, 'all', timeoutMs > 0 ? Math.max(1, deadline - Date.now()) : 0, outputFor(out, this.color, this.context.env), result.to);
   }
 }

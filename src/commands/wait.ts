@@ -1,9 +1,8 @@
 import { Command, Option } from 'clipanion';
 import { ClusterCommand } from '../cli/command.ts';
 import { parseDuration } from '../cli/duration.ts';
-import { TimeoutError, UsageError } from '../cli/errors.ts';
-import { interruptible } from '../cli/interrupt.ts';
-import type { WaitTarget } from '../calico/wait.ts';
+import { UsageError } from '../cli/errors.ts';
+import type { WaitTarget } from '../calico/rollout.ts';
 
 const TARGETS: WaitTarget[] = ['all', 'operator', 'calico', 'nodes'];
 
@@ -33,26 +32,7 @@ export class WaitCommand extends ClusterCommand {
     if (!TARGETS.includes(this.target as WaitTarget)) throw new UsageError(`invalid --for "${this.target}": expected one of ${TARGETS.join(', ')}`);
     const timeoutMs = parseDuration(this.timeout, '--timeout');
     const kube = await this.kube();
-    return waitAndReport(kube, this.target as WaitTarget, timeoutMs, this.context.stdout, isTTY(this.context.stdout));
+    const { waitAndReport, outputFor } = await import('../calico/wait.ts');
+    return waitAndReport(kube, this.target as WaitTarget, timeoutMs, outputFor(this.context.stdout, this.color, this.context.env));
   }
-}
-
-/** Shared with `apply --wait`. */
-export async function waitAndReport(kube: Awaited<ReturnType<ClusterCommand['kube']>>, target: WaitTarget, timeoutMs: number, out: NodeJS.WritableStream & { write(text: string): boolean }, tty: boolean, version?: string): Promise<number> {
-  const { runWait, finalTables } = await import('../calico/waiter.ts');
-  const { signal, dispose } = interruptible(timeoutMs, 'wait');
-  try {
-    const result = await runWait(kube, target, out as never, tty, signal, version);
-    if (!result.ready) {
-      throw new TimeoutError(`not ready after ${Math.round(result.seconds)}s (--timeout):\n${result.notReady.map((p) => `  ${p}`).join('\n')}\nRun "kubectl calico doctor" to find the cause.`);
-    }
-    out.write(`\nCalico is ready (${result.seconds.toFixed(1)}s).\n${await finalTables(kube)}`);
-    return 0;
-  } finally {
-    dispose();
-  }
-}
-
-function isTTY(stream: unknown): boolean {
-  return (stream as { isTTY?: boolean }).isTTY === true;
 }

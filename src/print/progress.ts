@@ -1,42 +1,95 @@
-// Progress of long operations: on a terminal a live block redrawn in place;
-// in a pipe or CI log, one timestamped line for each thing that changed.
+// Progress of long operations. On a terminal, a live block redrawn in place
+// that the terminal can hold: never taller than the screen (minus the
+// cursor's row), every line cut to the screen's width so none wraps, at most
+// ten redraws a second, redrawn after a resize. In a pipe or CI log, lines
+// with a time stamp, written only when the caller has something new.
 import type { Writable } from 'node:stream';
+import cliTruncate from 'cli-truncate';
+import stringWidth from 'string-width';
 
-export class Progress {
-  private readonly out: Writable;
-  private readonly tty: boolean;
-  private previous = new Map<string, string>();
-  private drawnLines = 0;
+export interface Screen {
+  columns: number;
+  rows: number;
+}
 
-  constructor(out: Writable, tty: boolean) {
+/** A terminal stream: what `process.stdout` is when it is a TTY. */
+export interface Terminal extends Writable {
+  columns?: number;
+  rows?: number;
+}
+
+const MIN_INTERVAL_MS = 100;
+
+export class LiveBlock {
+  private readonly out: Terminal;
+  private readonly render: (screen: Screen) => string[];
+  /** The lines on screen now, as written, and the width they were cut for. */
+  private drawn: string[] = [];
+  private drawnColumns = 0;
+  private lastDraw = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onResize = () => this.draw();
+
+  /** `render` is asked for the block's lines whenever it is drawn; it may give more than fit. */
+  constructor(out: Terminal, render: (screen: Screen) => string[]) {
     this.out = out;
-    this.tty = tty;
+    this.render = render;
+    out.on('resize', this.onResize);
   }
 
-  /** The current state, one line per thing, keyed by what it is. */
-  show(lines: Map<string, string>): void {
-    if (this.tty) {
-      const text = [...lines.values()].join('\n');
-      this.out.write(`${this.drawnLines ? `\x1b[${this.drawnLines}A\r\x1b[J` : ''}${text}\n`);
-      this.drawnLines = lines.size;
-    } else {
-      const stamp = new Date().toISOString().slice(11, 19);
-      for (const [key, line] of lines) if (this.previous.get(key) !== line) this.out.write(`${stamp} ${line}\n`);
-    }
-    this.previous = lines;
+  /** Something changed: redraw now, or as soon as the rate allows. */
+  update(): void {
+    if (this.timer) return;
+    const wait = this.lastDraw + MIN_INTERVAL_MS - performance.now();
+    if (wait <= 0) return this.draw();
+    this.timer = setTimeout(() => this.draw(), wait);
   }
 
-  /** A one-off message, kept above the live block. */
+  /** A message printed above the block, for good. */
   note(message: string): void {
-    if (this.tty && this.drawnLines) {
-      this.out.write(`\x1b[${this.drawnLines}A\r\x1b[J`);
-      this.drawnLines = 0;
-    }
-    this.out.write(this.tty ? `${message}\n` : `${new Date().toISOString().slice(11, 19)} ${message}\n`);
+    this.out.write(`${this.erase()}${message}\n${this.drawn.join('\n')}${this.drawn.length ? '\n' : ''}`);
   }
 
-  /** Leaves the last live block on screen as it is. */
+  /** Draws the final state once more and leaves it on screen. */
   finish(): void {
-    this.drawnLines = 0;
+    this.draw();
+    this.out.off('resize', this.onResize);
+    this.drawn = [];
   }
+
+  private draw(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lastDraw = performance.now();
+    const screen = screenOf(this.out);
+    const lines = fit(this.render(screen), screen);
+    this.out.write(`${this.erase()}${lines.join('\n')}${lines.length ? '\n' : ''}`);
+    this.drawn = lines;
+    this.drawnColumns = screen.columns;
+  }
+
+  /** Moves the cursor back to the first row of the block and clears from there. */
+  private erase(): string {
+    if (this.drawn.length === 0) return '';
+    const columns = screenOf(this.out).columns;
+    // A terminal narrowed since the last draw has re-wrapped the lines that no longer fit (xterm, VTE, tmux do).
+    const rows = columns < this.drawnColumns ? this.drawn.reduce((sum, line) => sum + Math.max(1, Math.ceil(stringWidth(line) / columns)), 0) : this.drawn.length;
+    return `\x1b[${rows}A\r\x1b[J`;
+  }
+}
+
+export function screenOf(out: Terminal): Screen {
+  return { columns: out.columns || 80, rows: out.rows || 24 };
+}
+
+/** At most rows − 1 lines (the cursor's row stays free), each cut to the width with `…`. */
+export function fit(lines: string[], screen: Screen): string[] {
+  const room = Math.max(1, screen.rows - 1);
+  const kept = lines.length > room ? [...lines.slice(0, room - 1), `… and ${lines.length - room + 1} more lines`] : lines;
+  return kept.map((line) => (stringWidth(line) > screen.columns ? cliTruncate(line, screen.columns, { position: 'end' }) : line));
+}
+
+/** A line for a log: `12:03:04 text`. */
+export function stamped(text: string): string {
+  return `${new Date().toISOString().slice(11, 19)} ${text}\n`;
 }

@@ -20,6 +20,8 @@ export interface TableOptions {
   withNamespace?: boolean;
   /** Colours a cell for a terminal; widths ignore the codes it adds. */
   decorate?: (column: string, text: string) => string;
+  /** Several kinds in one listing (`kubectl get daemonsets,deployments`): names become `daemonset.apps/<name>`. */
+  kind?: string;
 }
 
 const ANSI = /\x1b\[[0-9;]*m/g;
@@ -71,9 +73,10 @@ export function renderServerTable(table: ServerTable, options: TableOptions = {}
   const visible = table.columnDefinitions.map((c, i) => ({ ...c, index: i })).filter((c) => options.wide || c.priority === 0);
   const header = [...(options.withNamespace ? ['NAMESPACE'] : []), ...visible.map((c) => c.name.toUpperCase())];
   const decorate = options.decorate ?? ((_column: string, text: string) => text);
+  const nameColumn = options.kind ? visible.find((c) => c.format === 'name' && c.type === 'string') : undefined;
   const rows = table.rows.map((row) => [
     ...(options.withNamespace ? [row.object?.metadata?.namespace ?? ''] : []),
-    ...visible.map((c) => decorate(c.name, formatCell(row.cells[c.index]))),
+    ...visible.map((c) => decorate(c.name, `${c === nameColumn ? `${options.kind}/` : ''}${formatCell(row.cells[c.index])}`)),
   ]);
   if (rows.length === 0) return '';
   return tabwrite(options.noHeaders ? rows : [header, ...rows]);

@@ -21,15 +21,16 @@ function settle(clock: ManualClock): void {
   for (let i = 0; i < 20; i++) clock.advance(1_000);
 }
 
+/** The lines under `title:` up to the next section's title (a section may hold several tables, an empty line apart). */
 function section(output: string, title: string): string {
-  const start = output.indexOf(`${title}:\n`);
+  const start = output.indexOf(`\n${title}:\n`);
   assert.ok(start >= 0, `no "${title}" section in:\n${output}`);
-  const rest = output.slice(start + title.length + 2);
-  const end = rest.indexOf('\n\n');
+  const rest = output.slice(start + title.length + 3);
+  const end = rest.search(/\n\n(?=[A-Z][A-Za-z -]*:)/);
   return end < 0 ? rest : rest.slice(0, end + 1);
 }
 
-test('status tables are byte-identical to kubectl get (pods and nodes, normal and -o wide)', async () => {
+test('status tables are byte-identical to kubectl get (workloads, TigeraStatus; with --all pods and nodes), normal and -o wide', async () => {
   const clock = new ManualClock();
   await withCluster({ clock }, async (cluster) => {
     const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
@@ -40,9 +41,15 @@ test('status tables are byte-identical to kubectl get (pods and nodes, normal an
       const flags = wide ? ['-o', 'wide'] : [];
       const ours = await plugin(['status', ...flags], env);
       assert.equal(ours.code, 0, ours.stdout + ours.stderr);
-      assert.equal(section(ours.stdout, 'Pods in calico-system'), (await kubectl(['get', 'pods', '-n', 'calico-system', ...flags], env)).stdout);
-      assert.equal(section(ours.stdout, 'Nodes'), (await kubectl(['get', 'nodes', ...flags], env)).stdout);
       assert.equal(section(ours.stdout, 'TigeraStatus'), (await kubectl(['get', 'tigerastatus', ...flags], env)).stdout);
+      for (const ns of ['tigera-operator', 'calico-system', 'calico-apiserver']) {
+        assert.equal(section(ours.stdout, `Workloads in ${ns}`), (await kubectl(['get', 'daemonsets,deployments', '-n', ns, ...flags], env)).stdout, ns);
+      }
+      assert.match(ours.stdout, /\nNodes: 3 Ready\n$/, 'a healthy cluster ends with one line for its nodes');
+      assert.ok(!ours.stdout.includes('Pods in'), 'no pod tables without --all');
+      const all = await plugin(['status', '--all', ...flags], env);
+      assert.equal(section(all.stdout, 'Pods in calico-system'), (await kubectl(['get', 'pods', '-n', 'calico-system', ...flags], env)).stdout);
+      assert.equal(section(all.stdout, 'Nodes'), (await kubectl(['get', 'nodes', ...flags], env)).stdout);
     }
   });
 });
@@ -71,6 +78,8 @@ test('status: not installed, in progress, healthy and degraded — first line an
     clock.advance(5_000);
     const degraded = await expect(/^Calico v3\.29\.0: Degraded — Pod calico-system\/csi-node-driver-\w+ failed to pull container image for: calico-csi$/, 'Degraded', 1);
     assert.match(degraded.json.message, /failed to pull container image for: calico-csi/);
+    assert.match(degraded.text.stdout, /\nPods not ready: 3\nWORKLOAD +PODS +REASON +MESSAGE\ndaemonset\/csi-node-driver +3 +ImagePullBackOff +container calico-csi cannot pull image docker\.io\/calico\/csi:v3\.29\.0/);
+    assert.deepEqual(degraded.json.podsNotReady.map((g: { workload: string; reason: string; pods: string[] }) => [g.workload, g.reason, g.pods.length]), [['daemonset/csi-node-driver', 'ImagePullBackOff', 3]]);
   });
   const healthy = new ManualClock();
   await withCluster({ clock: healthy }, async (cluster) => {
@@ -88,6 +97,9 @@ test('status: not installed, in progress, healthy and degraded — first line an
     assert.deepEqual(json.installation.ipPools[0], { name: 'default-ipv4-ippool', cidr: '10.97.0.0/16', blockSize: 26, encapsulation: 'VXLANCrossSubnet', natOutgoing: 'Enabled', nodeSelector: 'all()' });
     assert.equal(json.pods.length, 11);
     assert.deepEqual(Object.keys(json.pods[0]), ['namespace', 'name', 'ready', 'status', 'restarts', 'age', 'ip', 'node', 'nominatedNode', 'readinessGates']);
+    assert.equal(json.nodes.length, 3);
+    assert.deepEqual(json.workloads.map((w: { namespace: string; kind: string; name: string }) => `${w.kind} ${w.namespace}/${w.name}`), ['Deployment tigera-operator/tigera-operator', 'DaemonSet calico-system/calico-node', 'DaemonSet calico-system/csi-node-driver', 'Deployment calico-system/calico-kube-controllers', 'Deployment calico-system/calico-typha', 'Deployment calico-apiserver/calico-apiserver']);
+    assert.deepEqual(json.podsNotReady, []);
     assert.ok(!JSON.stringify(json).includes('\x1b'));
   });
 });
@@ -106,7 +118,7 @@ test('colour only on request: NO_COLOR and a pipe give plain text, FORCE_COLOR c
   });
 });
 
-test('status -w in a pipe prints one line per change and exits 130 on Ctrl-C', async () => {
+test('status -w in a pipe prints a line when a count moves and when the state changes, and exits 130 on Ctrl-C', async () => {
   await withCluster({}, async (cluster) => {
     const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
     const child = spawn(BINARY, ['status', '-w'], { env });
@@ -115,8 +127,8 @@ test('status -w in a pipe prints one line per change and exits 130 on Ctrl-C', a
     try {
       await eventually(() => out.includes('Calico: Not installed') || undefined);
       await createCalico(env, path.dirname(cluster.kubeconfigPath));
-      await eventually(() => /Z pod\/calico-system\/calico-node-\w+: ready 1\/1, status Running, restarts 0\n/.test(out) || undefined, 20_000);
-      await eventually(() => /Z Calico v3\.29\.0: Available\n/.test(out) || undefined, 20_000);
+      await eventually(() => /\d\d:\d\d:\d\d daemonset\/calico-node: 3\/3 ready\n/.test(out) || undefined, 20_000);
+      await eventually(() => /\d\d:\d\d:\d\d Calico v3\.29\.0: Available\n/.test(out) || undefined, 20_000);
     } finally {
       child.kill('SIGINT');
     }

@@ -4,7 +4,7 @@
 import { containsAddress, containsCidr, overlaps, parseCidr } from '../cidr.ts';
 import { CALICO_NAMESPACES } from '../status.ts';
 import { calicoVersionForOperator, DEFAULT_CALICO_VERSION, KUBERNETES_SUPPORT } from '../versions.ts';
-import { podProblem } from '../wait.ts';
+import { podProblem } from '../pods.ts';
 import type { Facts, Node, Pod, Workload } from './facts.ts';
 import { fail, pass, skip, warn, type Check, type Permission, type Verdict } from './types.ts';
 

@@ -7,7 +7,7 @@ import { CliError, UsageError } from '../cli/errors.ts';
 import { replaceFile } from '../cli/files.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { parseCidrList, type Cidr } from './cidr.ts';
-import { checkPools, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork, type Finding } from './cluster-network.ts';
+import { checkPools, DEFAULT_BLOCK_SIZE, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork } from './cluster-network.ts';
 import { rewriteCustomResources, type PoolSettings } from './custom-resources.ts';
 import { cacheDirectory, fetchManifests, sha256, verificationFor, type Verification } from './manifests.ts';
 import { objectsCachePath, parseAndCache, PLAN_FILE, renderPlan, type Plan } from './plan.ts';
@@ -26,13 +26,20 @@ export interface ReleaseOptions {
 
 export interface InitOptions extends ReleaseOptions {
   podCidr: string | undefined;
-  blockSize: number;
-  blockSizeV6: number;
+  /** IPv4 and IPv6 block sizes; unset, Calico's default (DEFAULT_BLOCK_SIZE), which doctor assumes for the pool init would write. */
+  blockSize: number | undefined;
+  blockSizeV6: number | undefined;
   encapsulation: string;
   natOutgoing: string;
   nodeSelector: string;
   force: boolean;
   connect: () => Promise<KubeClient>;
+}
+
+/** A pool finding in init's words: the problem and what to do, in one line. */
+export interface Finding {
+  level: 'error' | 'warning';
+  message: string;
 }
 
 export interface WrittenRelease {
@@ -57,14 +64,15 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   checkDir(options.dir);
 
   const cluster = await clusterFacts(options);
-  const cidrs = given ?? (cluster.network ? discoverPodCidrs(cluster.network) : undefined);
+  const cidrs = given ?? (cluster.network ? discoverPodCidrs(cluster.network)?.cidrs : undefined);
   if (!cidrs) {
     throw new CliError(cluster.network
       ? "cannot find the cluster's pod subnet (no podSubnet in kube-system/kubeadm-config and no node podCIDRs): pass --pod-cidr"
       : `cannot check the cluster (${cluster.reason}) and no --pod-cidr was given: pass --pod-cidr`);
   }
   if (!given) checkBlockSizes(cidrs, options);
-  const findings = cluster.network ? checkPools(cidrs, cluster.network) : [];
+  const findings: Finding[] = (cluster.network ? checkPools(cidrs.map((cidr) => ({ cidr, blockSize: blockSizeFor(cidr, options) })), cluster.network, 'choosing') : [])
+    .map((f) => ({ level: f.level, message: `${f.problem}; ${f.fix}` }));
   const errors = findings.filter((f) => f.level === 'error');
   if (errors.length && !options.force) throw new CliError(`${errors.map((f) => f.message).join('\n')}\n(--force writes it anyway)`);
   for (const finding of findings) if (finding.level === 'warning' || options.force) options.warn(finding.message);
@@ -126,17 +134,22 @@ export async function writeRelease(options: ReleaseOptions, pools: PoolSettings[
 
 function checkBlockSizes(cidrs: Cidr[], options: InitOptions): void {
   for (const cidr of cidrs) {
-    const [size, flag, min, max] = cidr.family === 4 ? [options.blockSize, '--block-size', 20, 32] : [options.blockSizeV6, '--block-size-v6', 116, 128];
+    const size = blockSizeFor(cidr, options);
+    const [flag, min, max] = cidr.family === 4 ? ['--block-size', 20, 32] : ['--block-size-v6', 116, 128];
     if (size < min || size > max) throw new UsageError(`invalid ${flag} ${size}: Calico's IPv${cidr.family} block size must be ${min} to ${max}`);
     if (size < cidr.prefix) throw new UsageError(`invalid ${flag} ${size}: a /${size} block is larger than the pool ${cidr.text}; use a block size of at least ${cidr.prefix}`);
   }
 }
 
 function poolFor(cidr: Cidr, options: InitOptions): PoolSettings {
-  if (cidr.family === 4) return { cidr: cidr.text, blockSize: options.blockSize, encapsulation: options.encapsulation, natOutgoing: options.natOutgoing, nodeSelector: options.nodeSelector };
+  if (cidr.family === 4) return { cidr: cidr.text, blockSize: blockSizeFor(cidr, options), encapsulation: options.encapsulation, natOutgoing: options.natOutgoing, nodeSelector: options.nodeSelector };
   // IPIP cannot carry IPv6; Calico's IPv6 default for NAT is Disabled.
   const encapsulation = options.encapsulation.startsWith('IPIP') ? 'None' : options.encapsulation;
-  return { cidr: cidr.text, blockSize: options.blockSizeV6, encapsulation, natOutgoing: 'Disabled', nodeSelector: options.nodeSelector };
+  return { cidr: cidr.text, blockSize: blockSizeFor(cidr, options), encapsulation, natOutgoing: 'Disabled', nodeSelector: options.nodeSelector };
+}
+
+function blockSizeFor(cidr: Cidr, options: InitOptions): number {
+  return (cidr.family === 4 ? options.blockSize : options.blockSizeV6) ?? DEFAULT_BLOCK_SIZE[cidr.family];
 }
 
 async function clusterFacts(options: InitOptions): Promise<{ network?: ClusterNetwork; reason?: string }> {

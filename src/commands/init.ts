@@ -16,8 +16,9 @@ export class InitCommand extends ClusterCommand {
       Downloads the operator manifests of a Calico release (from the Calico project's release location, a mirror
       URL or a folder), verifies every file against sha256 sums pinned in this binary, and writes them to a folder
       with the IP pool set to the cluster's pod subnet: only the pool values change in custom-resources.yaml, every
-      other byte stays as upstream wrote it. The pool is checked against the cluster first: equal to kubeadm's
-      podSubnet is right; outside it, or overlapping the service subnet or a node's address, is refused unless
+      other byte stays as upstream wrote it. The pool is checked against the cluster first, as \`kubectl calico doctor\`
+      does (CAL-0701, CAL-0703, CAL-0704): equal to kubeadm's podSubnet is right; outside it, overlapping the service
+      subnet or a node's address, fewer blocks than nodes, or a kubeadm-config without podSubnet is refused unless
       \`--force\`. Without \`--pod-cidr\`, the podSubnet is read from kube-system/kubeadm-config (or the nodes'
       podCIDRs). Without a kubeconfig or a reachable cluster, \`init --pod-cidr …\` still writes the files and says it
       could not check; a kubeconfig that cannot be used (a missing file, bad YAML, an unknown \`--context\`) is an error.
@@ -33,8 +34,8 @@ export class InitCommand extends ClusterCommand {
   podCidr = Option.String('--pod-cidr', { description: 'The IP pool(s): one CIDR per IP family, comma-separated (default: the cluster\'s podSubnet)' });
   calicoVersion = Option.String('--calico-version', DEFAULT_CALICO_VERSION, { description: 'The Calico release to install' });
   dir = Option.String('--dir', './calico', { description: 'Where to write the manifests' });
-  blockSize = Option.String('--block-size', '26', { description: 'IPv4 block size, 20 to 32' });
-  blockSizeV6 = Option.String('--block-size-v6', '122', { description: 'IPv6 block size, 116 to 128' });
+  blockSize = Option.String('--block-size', { description: 'IPv4 block size, 20 to 32' });
+  blockSizeV6 = Option.String('--block-size-v6', { description: 'IPv6 block size, 116 to 128' });
   encapsulation = Option.String('--encapsulation', 'VXLANCrossSubnet', { description: `Pool encapsulation: ${ENCAPSULATIONS.join(', ')}` });
   natOutgoing = Option.String('--nat-outgoing', 'Enabled', { description: 'Enabled or Disabled' });
   nodeSelector = Option.String('--node-selector', 'all()', { description: 'Which nodes take addresses from the pool' });
@@ -58,8 +59,8 @@ export class InitCommand extends ClusterCommand {
       podCidr: this.podCidr,
       version: this.calicoVersion,
       dir: this.dir,
-      blockSize: integer(this.blockSize, '--block-size'),
-      blockSizeV6: integer(this.blockSizeV6, '--block-size-v6'),
+      blockSize: this.blockSize === undefined ? undefined : integer(this.blockSize, '--block-size'),
+      blockSizeV6: this.blockSizeV6 === undefined ? undefined : integer(this.blockSizeV6, '--block-size-v6'),
       encapsulation: this.encapsulation,
       natOutgoing: this.natOutgoing,
       nodeSelector: this.nodeSelector,

@@ -91,6 +91,45 @@ test('before the install: operator, CRDs, Installation, nodes and CoreDNS fail w
     expect(byId, 'CAL-0601', 'FAIL', /there is no Installation "default"/);
     expect(byId, 'CAL-0901', 'FAIL', /3 NotReady: kubernetes-master-01, kubernetes-worker-01, kubernetes-worker-02 \(container runtime network not ready: .*cni plugin not initialized\)/);
     expect(byId, 'CAL-0902', 'FAIL', /2 of 2 CoreDNS pods not ready \(Pending: 0\/3 nodes are available: 3 node\(s\) had untolerated taint \{node\.kubernetes\.io\/not-ready: \}/);
+    // The pool checks judge the pool init would write: the kubeadm podSubnet, with the default block size.
+    expect(byId, 'CAL-0701', 'PASS', /^no Installation yet: the pool init would write is the kubeadm podSubnet 10\.97\.0\.0\/16$/);
+    expect(byId, 'CAL-0703', 'PASS', /^no Installation yet: the pool init would write, 10\.97\.0\.0\/16 \(kubeadm podSubnet\), is clear of the service subnet 10\.96\.0\.0\/16 and the node addresses$/);
+    expect(byId, 'CAL-0704', 'PASS', /^no Installation yet: the pool init would write, 10\.97\.0\.0\/16 \(kubeadm podSubnet\), has 1024 blocks of \/26 for 3 nodes$/);
+  });
+});
+
+test('before the install on service-overlap: the pool init would write FAILs CAL-0703, naming both ranges and what to change first', async () => {
+  await frozen({ scenario: 'service-overlap' }, async (cluster) => {
+    const { code, byId } = await doctor(cluster, '--check', 'CAL-0701,CAL-0703,CAL-0704');
+    assert.equal(code, 1);
+    expect(byId, 'CAL-0701', 'PASS');
+    expect(byId, 'CAL-0703', 'FAIL', /^no Installation yet: the pool init would write, 10\.97\.0\.0\/16 \(kubeadm podSubnet\), overlaps the service subnet 10\.96\.0\.0\/12: pods whose IPs collide with Service ClusterIPs become unreachable$/);
+    assert.equal(byId.get('CAL-0703')!.fix, "choose a pod CIDR outside 10.96.0.0/12, and make it kubeadm's podSubnet in place of 10.97.0.0/16 (networking.podSubnet in kube-system/kubeadm-config's ClusterConfiguration: the operator only takes a pool inside the podSubnet), then run kubectl calico init");
+    expect(byId, 'CAL-0704', 'PASS');
+    // init refuses this very cluster with the same words.
+    const init = await kubectl(['calico', 'init', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', path.join(path.dirname(cluster.kubeconfigPath), 'calico')], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+    assert.equal(init.code, 1);
+    assert.equal(init.stderr, `error: the pool 10.97.0.0/16 overlaps the service subnet 10.96.0.0/12: pods whose IPs collide with Service ClusterIPs become unreachable; ${byId.get('CAL-0703')!.fix}\n(--force writes it anyway)\n`);
+  });
+});
+
+test('a kubeadm-config without podSubnet FAILs CAL-0701, naming the field and how to set it, before and after the install', async () => {
+  const dropPodSubnet = (cluster: TestCluster) => mutate(cluster, 'configmaps', 'kube-system', 'kubeadm-config', (o) => {
+    const data = o.data as Record<string, string>;
+    data.ClusterConfiguration = data.ClusterConfiguration!.replace(/^ {2}podSubnet: .*\n/m, '');
+  });
+  await frozen({}, async (cluster) => {
+    dropPodSubnet(cluster);
+    const { byId } = await doctor(cluster);
+    expect(byId, 'CAL-0701', 'FAIL', /^no Installation yet: kube-system\/kubeadm-config has no podSubnet \(networking\.podSubnet in its ClusterConfiguration\): the Tigera operator refuses such a cluster whatever the pool \("kubeadm configuration is missing required podSubnet field"/);
+    assert.equal(byId.get('CAL-0701')!.fix, "set networking.podSubnet in kube-system/kubeadm-config's ClusterConfiguration to 10.97.0.0/16 before installing Calico: kubectl edit configmap -n kube-system kubeadm-config (a new cluster: kubeadm init --pod-network-cidr 10.97.0.0/16)");
+    expect(byId, 'CAL-0703', 'PASS', /the pool init would write, 10\.97\.0\.0\/16 \(the range of the nodes' podCIDRs\), is clear of/);
+  });
+  await frozen({ install: '10.97.0.0/16' }, async (cluster) => {
+    dropPodSubnet(cluster);
+    const { byId } = await doctor(cluster, '--check', 'CAL-0701');
+    expect(byId, 'CAL-0701', 'FAIL', /^kube-system\/kubeadm-config has no podSubnet \(networking\.podSubnet in its ClusterConfiguration\)/);
+    assert.match(byId.get('CAL-0701')!.fix!, /^set networking\.podSubnet in kube-system\/kubeadm-config's ClusterConfiguration to 10\.97\.0\.0\/16: kubectl edit configmap/);
   });
 });
 
@@ -158,7 +197,8 @@ test('image pulls that fail: DaemonSets name the nodes, pods name the image and 
 test('IP pools: outside podSubnet, node addresses, podCIDRs, too few blocks, no enabled pool, services, encapsulation', async () => {
   await frozen({ install: '192.168.0.0/16' }, async (cluster) => {
     const { byId } = await doctor(cluster);
-    expect(byId, 'CAL-0701', 'FAIL', /pool 192\.168\.0\.0\/16 is outside the kubeadm podSubnet 10\.97\.0\.0\/16/);
+    expect(byId, 'CAL-0701', 'FAIL', /^the pool 192\.168\.0\.0\/16 is outside the cluster's podSubnet 10\.97\.0\.0\/16/);
+    assert.equal(byId.get('CAL-0701')!.fix, 'kubectl calico init --pod-cidr 10.97.0.0/16 --overwrite && kubectl calico apply --force');
     expect(byId, 'CAL-0702', 'WARN', /3 node podCIDR\(s\) outside every pool, e\.g\. kubernetes-master-01 10\.97\.0\.0\/24/);
     expect(byId, 'CAL-0703', 'FAIL', /pool 192\.168\.0\.0\/16 contains node kubernetes-master-01's InternalIP 192\.168\.56\.11/);
     expect(byId, 'CAL-0705', 'WARN', /no IPPool yet/);
@@ -168,7 +208,7 @@ test('IP pools: outside podSubnet, node addresses, podCIDRs, too few blocks, no 
     mutate(cluster, 'installations.operator.tigera.io', undefined, 'default', (o) => void ((o.spec as { calicoNetwork: { ipPools: { encapsulation: string }[] } }).calicoNetwork.ipPools[0]!.encapsulation = 'None'));
     mutate(cluster, 'nodes', undefined, 'kubernetes-worker-02', (o) => void ((o.status as { addresses: { type: string; address: string }[] }).addresses[0]!.address = '192.168.57.13'), 'status');
     const { byId } = await doctor(cluster);
-    expect(byId, 'CAL-0701', 'WARN', /pool 10\.97\.0\.0\/25 is inside the kubeadm podSubnet 10\.97\.0\.0\/16 but smaller/);
+    expect(byId, 'CAL-0701', 'WARN', /^the pool 10\.97\.0\.0\/25 is inside the cluster's podSubnet 10\.97\.0\.0\/16 but smaller/);
     expect(byId, 'CAL-0704', 'FAIL', /pool 10\.97\.0\.0\/25 with block size 26 has 2 blocks for 3 nodes/);
     expect(byId, 'CAL-0705', 'FAIL', /every IP pool is disabled \(default-ipv4-ippool\)/);
     expect(byId, 'CAL-1002', 'WARN', /encapsulation None with nodes in 2 \/24 subnets/);

@@ -37,17 +37,39 @@ test('containment and overlap', () => {
 
 const network = (extra: Partial<ClusterNetwork> = {}): ClusterNetwork => ({
   kubernetesVersion: 'v1.31.3', podSubnets: [parseCidr('10.97.0.0/16')], serviceSubnets: [parseCidr('10.96.0.0/16')],
-  nodePodCIDRs: [], nodeIPs: [{ node: 'kubernetes-master-01', ip: '192.168.56.11' }], kubeadmProblem: undefined, ...extra,
+  nodePodCIDRs: [], nodeIPs: [{ node: 'kubernetes-master-01', ip: '192.168.56.11' }], nodeCount: 1, kubeadmProblem: undefined, ...extra,
+});
+const pool = (cidr: string, blockSize = 26) => ({ cidr: parseCidr(cidr), blockSize });
+
+test('pool checks: equal passes, smaller warns, outside / service overlap / node address / no podSubnet refuse', () => {
+  assert.deepEqual(checkPools([pool('10.97.0.0/16')], network(), 'choosing'), []);
+  assert.equal(checkPools([pool('10.97.0.0/17')], network(), 'choosing')[0]!.level, 'warning');
+  const outside = checkPools([pool('192.168.0.0/16')], network(), 'choosing');
+  assert.deepEqual(outside.map((f) => [f.check, f.level]), [['pod-subnet', 'error'], ['no-overlap', 'error']]);
+  assert.match(outside[0]!.problem, /outside the cluster's podSubnet 10\.97\.0\.0\/16/);
+  assert.equal(outside[0]!.fix, 'use --pod-cidr 10.97.0.0/16');
+  assert.match(outside[1]!.problem, /contains node kubernetes-master-01's InternalIP 192\.168\.56\.11/);
+  const overlap = checkPools([pool('10.97.0.0/16')], network({ serviceSubnets: [parseCidr('10.96.0.0/12')] }), 'choosing');
+  assert.match(overlap[0]!.problem, /overlaps the service subnet 10\.96\.0\.0\/12/);
+  assert.equal(overlap[0]!.fix, "choose a pod CIDR outside 10.96.0.0/12, and make it kubeadm's podSubnet in place of 10.97.0.0/16 (networking.podSubnet in kube-system/kubeadm-config's ClusterConfiguration: the operator only takes a pool inside the podSubnet), then run kubectl calico init", 'the podSubnet overlaps too, so it must change as well');
+  assert.equal(checkPools([pool('10.96.0.0/16')], network(), 'choosing').find((f) => f.check === 'no-overlap')!.fix, 'choose a pod CIDR outside 10.96.0.0/16', 'a podSubnet clear of the service subnet stays');
+  const noPodSubnet = checkPools([pool('10.97.0.0/16')], network({ podSubnets: [] }), 'choosing');
+  assert.deepEqual(noPodSubnet.map((f) => [f.check, f.level]), [['pod-subnet', 'error']]);
+  assert.match(noPodSubnet[0]!.problem, /no podSubnet \(networking\.podSubnet in its ClusterConfiguration\)/);
+  assert.deepEqual(checkPools([pool('10.97.0.0/16')], network({ podSubnets: [], kubeadmProblem: 'kube-system/kubeadm-config does not exist' }), 'choosing'), [], 'not a kubeadm cluster: nothing to require');
 });
 
-test('pool checks: equal passes, smaller warns, outside / service overlap / node address refuse', () => {
-  assert.deepEqual(checkPools([parseCidr('10.97.0.0/16')], network()), []);
-  assert.equal(checkPools([parseCidr('10.97.0.0/17')], network())[0]!.level, 'warning');
-  const outside = checkPools([parseCidr('192.168.0.0/16')], network());
-  assert.deepEqual(outside.map((f) => f.level), ['error', 'error']);
-  assert.match(outside[0]!.message, /outside the cluster's podSubnet 10\.97\.0\.0\/16/);
-  assert.match(outside[1]!.message, /contains node kubernetes-master-01's InternalIP 192\.168\.56\.11/);
-  assert.match(checkPools([parseCidr('10.97.0.0/16')], network({ serviceSubnets: [parseCidr('10.96.0.0/12')] }))[0]!.message, /overlaps the service subnet 10\.96\.0\.0\/12/);
+test('pool checks: a block per node, with room to grow; installed pools get fixes that move them', () => {
+  const three = network({ nodeCount: 3, podSubnets: [parseCidr('10.97.0.0/24')] });
+  assert.deepEqual(checkPools([pool('10.97.0.0/24', 28)], three, 'choosing'), []);
+  const few = checkPools([pool('10.97.0.0/24')], three, 'choosing');
+  assert.deepEqual(few.map((f) => [f.check, f.level]), [['blocks', 'warning']]);
+  assert.match(few[0]!.problem, /^the pool 10\.97\.0\.0\/24 with block size 26 has 4 blocks for 3 nodes: little room to grow$/);
+  assert.match(few[0]!.fix, /^use a higher --block-size \(smaller blocks, more of them\) or a wider pod CIDR, and make it kubeadm's podSubnet in place of 10\.97\.0\.0\/24 /);
+  const short = checkPools([pool('10.97.0.0/25')], network({ nodeCount: 3 }), 'installed');
+  assert.deepEqual(short.map((f) => [f.check, f.level]), [['pod-subnet', 'warning'], ['blocks', 'error']]);
+  assert.equal(short[1]!.fix, 'add a larger pool (the block size cannot change in place)');
+  assert.match(checkPools([pool('10.97.0.0/16')], network({ serviceSubnets: [parseCidr('10.96.0.0/12')] }), 'installed')[0]!.fix, /^move the pods to a pool outside 10\.96\.0\.0\/12 \(a pool migration/);
 });
 
 test('Kubernetes support: a warning that names a release that fits', () => {

@@ -1,7 +1,8 @@
 // Every check doctor runs, as data plus a function (ids are stable and
 // documented in the README). Facts come from calico-facts.md: what each
 // failure looks like through the API, its cause, and its fix.
-import { containsAddress, containsCidr, overlaps, parseCidr } from '../cidr.ts';
+import { containsCidr, parseCidr } from '../cidr.ts';
+import { blockCount, checkPools, DEFAULT_BLOCK_SIZE, discoverPodCidrs, type ClusterNetwork, type JudgedPool, type PoolCheck, type PoolStage } from '../cluster-network.ts';
 import { CALICO_NAMESPACES } from '../status.ts';
 import { calicoVersionForOperator, DEFAULT_CALICO_VERSION, KUBERNETES_SUPPORT } from '../versions.ts';
 import { podProblem } from '../pods.ts';
@@ -32,6 +33,52 @@ async function poolCidrs(facts: Facts) {
       return [];
     }
   });
+}
+
+/** The IP pool checks read the Installation, the kubeadm-config and the nodes, installed or not. */
+const POOL_NEEDS: Permission[] = [read('nodes'), { verb: 'get', group: '', resource: 'configmaps', namespace: 'kube-system' }, { verb: 'get', group: OPERATOR, resource: 'installations' }];
+
+/** What CAL-0701/0703/0704 judge, with the judgement init makes (checkPools): the Installation's pools, or before there is one, the pool init would write. */
+interface JudgedPools {
+  stage: PoolStage;
+  pools: JudgedPool[];
+  network: ClusterNetwork;
+  /** The pools as a PASS finding names them, then `verb` agreeing with them. */
+  subject(verb: 'is' | 'has'): string;
+  /** Why there is no pool to judge. */
+  none: string;
+}
+
+async function judgedPools(facts: Facts): Promise<JudgedPools> {
+  const network = await facts.clusterNetwork();
+  if (await facts.installation()) {
+    const pools = (await poolCidrs(facts)).map(({ pool, cidr }) => ({ cidr, blockSize: pool.blockSize ?? DEFAULT_BLOCK_SIZE[cidr.family] }));
+    return { stage: 'installed', pools, network, subject: (verb) => `${plural(pools, 'pool')} ${cidrs(pools)} ${agree(pools, verb)}`, none: 'the Installation sets no IP pools' };
+  }
+  // What init without --pod-cidr writes, with its default block sizes.
+  const discovered = discoverPodCidrs(network);
+  const pools = (discovered?.cidrs ?? []).map((cidr) => ({ cidr, blockSize: DEFAULT_BLOCK_SIZE[cidr.family], name: `the pool init would write, ${cidr.text} (${discovered!.source}),` }));
+  return {
+    stage: 'choosing',
+    pools,
+    network,
+    subject: (verb) => `the ${plural(pools, 'pool')} init would write, ${cidrs(pools)} (${discovered?.source}), ${agree(pools, verb)}`,
+    none: "no Installation yet, and no pool init would write: kube-system/kubeadm-config has no podSubnet and the nodes no podCIDRs (init needs --pod-cidr)",
+  };
+}
+
+const cidrs = (pools: JudgedPool[]) => pools.map((p) => p.cidr.text).join(', ');
+const plural = (pools: JudgedPool[], noun: string) => (pools.length > 1 ? `${noun}s` : noun);
+const agree = (pools: JudgedPool[], verb: 'is' | 'has') => (pools.length > 1 ? { is: 'are', has: 'have' }[verb] : verb);
+
+/** One check's part of the judgement: its findings FAIL on an error, else WARN; none PASSes with `passed`. */
+function poolVerdict(judged: JudgedPools, check: PoolCheck, passed: string): Verdict {
+  const findings = checkPools(judged.pools, judged.network, judged.stage).filter((f) => f.check === check);
+  const preface = judged.stage === 'installed' ? '' : 'no Installation yet: ';
+  if (findings.length === 0) return judged.pools.length ? pass(`${preface}${passed}`) : skip(judged.none);
+  const finding = `${preface}${findings.map((f) => f.problem).join('; ')}`;
+  const fix = [...new Set(findings.map((f) => f.fix))].join('; ');
+  return findings.some((f) => f.level === 'error') ? fail(finding, fix) : warn(finding, fix);
 }
 
 const OTHER_CNIS: { name: string; match: (ds: Workload) => boolean }[] = [
@@ -159,19 +206,11 @@ export const CHECKS: Check[] = [
     },
   },
   {
-    id: 'CAL-0701', category: 'IP pools', check: 'Pool within kubeadm podSubnet', needs: [{ verb: 'get', group: '', resource: 'configmaps', namespace: 'kube-system' }, { verb: 'get', group: OPERATOR, resource: 'installations' }],
+    id: 'CAL-0701', category: 'IP pools', check: 'Pool within kubeadm podSubnet', needs: POOL_NEEDS,
     async run(facts) {
-      const pools = await poolCidrs(facts);
-      if (pools.length === 0) return skip('the Installation sets no IP pools');
-      const network = await facts.kubeadmNetwork();
-      if (!network?.podSubnets.length) return skip('kube-system/kubeadm-config has no podSubnet (not a kubeadm cluster?)');
-      for (const { cidr } of pools) {
-        const subnet = network.podSubnets.find((s) => s.family === cidr.family);
-        if (!subnet) continue;
-        if (!containsCidr(subnet, cidr)) return fail(`pool ${cidr.text} is outside the kubeadm podSubnet ${subnet.text}: the operator rejects it (ippools Degraded) and no node gets pod networking`, `kubectl calico init --pod-cidr ${subnet.text} --overwrite && kubectl calico apply --force`);
-        if (subnet.text !== cidr.text) return warn(`pool ${cidr.text} is inside the kubeadm podSubnet ${subnet.text} but smaller (the guide makes them equal)`, `kubectl calico init --pod-cidr ${subnet.text} --overwrite`);
-      }
-      return pass(`pools ${pools.map((p) => p.cidr.text).join(', ')} equal the kubeadm podSubnet`);
+      const judged = await judgedPools(facts);
+      if (judged.network.kubeadmProblem) return skip(judged.network.kubeadmProblem);
+      return poolVerdict(judged, 'pod-subnet', judged.stage === 'installed' ? `${judged.subject('is')} the kubeadm podSubnet` : `the ${plural(judged.pools, 'pool')} init would write ${agree(judged.pools, 'is')} the kubeadm podSubnet ${cidrs(judged.pools)}`);
     },
   },
   {
@@ -185,33 +224,19 @@ export const CHECKS: Check[] = [
     },
   },
   {
-    id: 'CAL-0703', category: 'IP pools', check: 'No overlap with services or nodes', needs: [read('nodes'), { verb: 'get', group: '', resource: 'configmaps', namespace: 'kube-system' }, { verb: 'get', group: OPERATOR, resource: 'installations' }],
+    id: 'CAL-0703', category: 'IP pools', check: 'No overlap with services or nodes', needs: POOL_NEEDS,
     async run(facts) {
-      const pools = await poolCidrs(facts);
-      if (pools.length === 0) return skip('the Installation sets no IP pools');
-      const network = await facts.kubeadmNetwork();
-      for (const { cidr } of pools) {
-        const service = network?.serviceSubnets.find((s) => overlaps(s, cidr));
-        if (service) return fail(`pool ${cidr.text} overlaps the service subnet ${service.text}: pods whose IPs collide with Service ClusterIPs become unreachable`, 'Choose a pod CIDR outside the service subnet before installing (changing it later is a pool migration)');
-        const node = (await facts.nodes()).find((n) => containsAddress(cidr, nodeIP(n) ?? ''));
-        if (node) return fail(`pool ${cidr.text} contains node ${node.metadata.name}'s InternalIP ${nodeIP(node)}`, "Choose a pod CIDR that excludes the nodes' network");
-      }
-      return pass(`pools clear of the service subnet${network?.serviceSubnets.length ? ` ${network.serviceSubnets.map((s) => s.text).join(', ')}` : ''} and the node addresses`);
+      const judged = await judgedPools(facts);
+      const services = judged.network.serviceSubnets.map((s) => ` ${s.text}`).join(',');
+      return poolVerdict(judged, 'no-overlap', `${judged.subject('is')} clear of the service subnet${services} and the node addresses`);
     },
   },
   {
-    id: 'CAL-0704', category: 'IP pools', check: 'Enough blocks for the nodes', needs: [read('nodes'), { verb: 'get', group: OPERATOR, resource: 'installations' }],
+    id: 'CAL-0704', category: 'IP pools', check: 'Enough blocks for the nodes', needs: POOL_NEEDS,
     async run(facts) {
-      const pools = await poolCidrs(facts);
-      if (pools.length === 0) return skip('the Installation sets no IP pools');
-      const nodes = (await facts.nodes()).length;
-      for (const { pool, cidr } of pools) {
-        const blockSize = pool.blockSize ?? (cidr.family === 4 ? 26 : 122);
-        const blocks = 2 ** Math.min(30, Math.max(0, blockSize - cidr.prefix));
-        if (blocks < nodes) return fail(`pool ${cidr.text} with block size ${blockSize} has ${blocks} blocks for ${nodes} nodes: some nodes get no block and borrow addresses`, 'Add a larger pool (the block size cannot change in place)');
-        if (blocks < nodes * 2) return warn(`pool ${cidr.text} with block size ${blockSize} has ${blocks} blocks for ${nodes} nodes: little room to grow`, 'Plan a larger pool before adding nodes');
-      }
-      return pass(`${pools.map(({ pool, cidr }) => `${cidr.text}: ${2 ** Math.min(30, (pool.blockSize ?? 26) - cidr.prefix)} blocks`).join(', ')} for ${nodes} nodes`);
+      const judged = await judgedPools(facts);
+      const blocks = judged.pools.map((p) => `${blockCount(p)} blocks of /${p.blockSize}`).join(' and ');
+      return poolVerdict(judged, 'blocks', `${judged.subject('has')} ${blocks} for ${judged.network.nodeCount} nodes`);
     },
   },
   {

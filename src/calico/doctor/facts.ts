@@ -3,8 +3,7 @@
 // big cluster's pods are never all fetched — only the Calico workloads
 // that are not ready get their pods listed.
 import type { KubeClient, Query } from '../../kube/client.ts';
-import { parse } from 'yaml';
-import { parseCidr, type Cidr } from '../cidr.ts';
+import { clusterNetwork, type ClusterNetwork } from '../cluster-network.ts';
 import type { Installation } from '../status.ts';
 
 export interface Meta {
@@ -119,14 +118,9 @@ export class Facts {
     return this.once('/version', () => this.kube.json<{ gitVersion: string }>('/version'));
   }
 
-  kubeadmNetwork(): Promise<{ podSubnets: Cidr[]; serviceSubnets: Cidr[] } | undefined> {
-    return this.once('kubeadm', async () => {
-      const config = await this.get<{ data?: Record<string, string> }>('/api/v1/namespaces/kube-system/configmaps/kubeadm-config');
-      if (!config) return undefined;
-      const networking = (parse(config.data?.ClusterConfiguration ?? '') as { networking?: { podSubnet?: string; serviceSubnet?: string } } | null)?.networking;
-      const cidrs = (text: string | undefined) => (text ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((s) => parseCidr(s, 'kubeadm-config'));
-      return { podSubnets: cidrs(networking?.podSubnet), serviceSubnets: cidrs(networking?.serviceSubnet ?? '10.96.0.0/12') };
-    });
+  /** What init reads to check a pool, from the objects the other checks read too. */
+  clusterNetwork(): Promise<ClusterNetwork> {
+    return this.once('cluster-network', async () => clusterNetwork((await this.version()).gitVersion, await this.configMap('kube-system', 'kubeadm-config'), await this.nodes()));
   }
 
   nodes = () => this.list<Node>('/api/v1/nodes');

@@ -1,6 +1,7 @@
 // Runs the checks: first whether the API server answers and which of the
 // permissions the checks need are granted (SelfSubjectAccessReview), then
 // every check that can run, concurrently; the others SKIP and say why.
+import { UsageError } from '../../cli/errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { ApiError, ConnectionError } from '../../kube/errors.ts';
 import { CHECKS } from './checks.ts';
@@ -41,7 +42,8 @@ export async function runDoctor(kube: KubeClient, only: Set<string> | undefined)
     try {
       return { ...base, ...(await check.run(facts)) };
     } catch (error) {
-      if (error instanceof ApiError || error instanceof ConnectionError) return { ...base, status: 'SKIP', finding: `could not run: ${error.message}` };
+      // A UsageError here is a value in the cluster that does not parse, such as a malformed podSubnet in kubeadm-config.
+      if (error instanceof ApiError || error instanceof ConnectionError || error instanceof UsageError) return { ...base, status: 'SKIP', finding: `could not run: ${error.message}` };
       throw error;
     }
   }));

@@ -24,7 +24,8 @@
 //   `Upgrade request required`. Of the kubelet's WebSocket protocols only
 //   v4.channel.k8s.io is simulated. A TTY merges stderr into stdout and turns
 //   LF into CRLF as a pty would; input is not echoed and resize messages are
-//   read and ignored.
+//   read and ignored. A program's output is sent when it ends, not as it is
+//   written; an unreachable kubelet fails at once, not after a dial timeout.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';

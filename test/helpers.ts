@@ -123,9 +123,10 @@ export const UNPULLABLE = 'example.invalid/unpullable';
  * Pods to exec into, in `default` (hostNetwork, so that no CNI is needed), running or deliberately not:
  * `agn` on kubernetes-worker-01 (containers `agnhost`, agnhost's image, and `node`, calico/node's), `lone` on
  * kubernetes-worker-02 (`agnhost`), `pulling` (its image never pulls) and `pending` (no node fits it); and users
- * `exec-get` (get on pods and pods/exec in `default`) and `exec-get-create` (create on pods/exec as well), by token.
+ * `exec-get` (get on pods and pods/exec in `default`), `exec-get-create` (create on pods/exec as well) and
+ * `exec-create` (get on pods, only create on pods/exec: what SPDY needed), by token.
  */
-export async function execPods(cluster: TestCluster): Promise<{ tokens: { get: string; getCreate: string } }> {
+export async function execPods(cluster: TestCluster): Promise<{ tokens: { get: string; getCreate: string; create: string } }> {
   const { api } = cluster;
   const type = (key: string) => api.registry.byKey(key)!;
   const write = { fieldManager: 'kubectl-client-side-apply' };
@@ -140,7 +141,7 @@ export async function execPods(cluster: TestCluster): Promise<{ tokens: { get: s
     api.create(type('rolebindings.rbac.authorization.k8s.io'), 'default', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace: 'default' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }] }, write);
     return cluster.addUser(name);
   };
-  const tokens = { get: role('exec-get', ['get']), getCreate: role('exec-get-create', ['get', 'create']) };
+  const tokens = { get: role('exec-get', ['get']), getCreate: role('exec-get-create', ['get', 'create']), create: role('exec-create', ['create']) };
   const state = (name: string) => ((api.store.get('pods', 'default', name)?.status as { containerStatuses?: { state: Record<string, { reason?: string }> }[] } | undefined)?.containerStatuses ?? []).map((s) => s.state);
   await eventually(() => state('agn').every((s) => s.running) && state('agn').length === 2 && state('lone')[0]?.running && state('pulling')[0]?.waiting?.reason?.includes('ImagePull'));
   return { tokens };

@@ -59,6 +59,9 @@ for (const version of ['v1.31.3', 'v1.35.0']) {
         assert.deepEqual(refusals, ['GET 403', 'POST 403']);
       }
       expect(await k(['exec', '--token', tokens.getCreate, 'agn', '-c', 'agnhost', '--', 'echo', 'hi']), 0, 'hi\n', '');
+      // `create` alone is what SPDY needs: the WebSocket GET is refused (no `get`) and kubectl falls back to SPDY,
+      // which a real cluster would run; here it ends in the refusal of SPDY, never silently in something else.
+      expect(await k(['exec', '--token', tokens.create, 'agn', '-c', 'agnhost', '--', 'echo', 'hi']), 1, '', 'Error from server (BadRequest): Upgrade request required\n');
 
       for (const minor of [30, 31, 32, 33]) {
         const client = `${CLIENTS}/kubectl.1.${minor}`;

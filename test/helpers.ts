@@ -22,12 +22,13 @@ export interface Result {
  * Runs a program without blocking the event loop (the test cluster lives in this process). Tests give the
  * plugin a --timeout below the 60 s limit here, so a stuck run reports what is stuck instead of being killed.
  */
-export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<Result> {
+export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: options.env ?? process.env, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile(file, args, { env: options.env ?? process.env, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
+    if (options.input !== undefined) child.stdin!.end(options.input);
   });
 }
 
@@ -113,4 +114,35 @@ export async function initialized(cluster: { kubeconfigPath: string }, version =
   const init = await calico('init', '--pod-cidr', '10.97.0.0/16', '--calico-version', version, '--manifests-from', path.join(SHARED_CALICO, version), '--dir', dir);
   if (init.code !== 0) throw new Error(`kubectl calico init failed: ${init.stderr}`);
   return { home, env, dir, calico };
+}
+
+/** An image that never pulls in execPods(): start the cluster with `podFaults: { failingImages: [UNPULLABLE] }`. */
+export const UNPULLABLE = 'example.invalid/unpullable';
+
+/**
+ * Pods to exec into, in `default` (hostNetwork, so that no CNI is needed), running or deliberately not:
+ * `agn` on kubernetes-worker-01 (containers `agnhost`, agnhost's image, and `node`, calico/node's), `lone` on
+ * kubernetes-worker-02 (`agnhost`), `pulling` (its image never pulls) and `pending` (no node fits it); and users
+ * `exec-get` (get on pods and pods/exec in `default`), `exec-get-create` (create on pods/exec as well) and
+ * `exec-create` (get on pods, only create on pods/exec: what SPDY needed), by token.
+ */
+export async function execPods(cluster: TestCluster): Promise<{ tokens: { get: string; getCreate: string; create: string } }> {
+  const { api } = cluster;
+  const type = (key: string) => api.registry.byKey(key)!;
+  const write = { fieldManager: 'kubectl-client-side-apply' };
+  const agnhost = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
+  const pod = (name: string, spec: object) => api.create(type('pods'), 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec }, write);
+  pod('agn', { hostNetwork: true, nodeName: 'kubernetes-worker-01', containers: [{ name: 'agnhost', image: agnhost }, { name: 'node', image: 'docker.io/calico/node:v3.29.0' }] });
+  pod('lone', { hostNetwork: true, nodeName: 'kubernetes-worker-02', containers: [{ name: 'agnhost', image: agnhost }] });
+  pod('pulling', { hostNetwork: true, nodeName: 'kubernetes-worker-02', containers: [{ name: 'app', image: `${UNPULLABLE}:1` }] });
+  pod('pending', { nodeSelector: { 'example.com/nowhere': 'true' }, containers: [{ name: 'app', image: agnhost }] });
+  const role = (name: string, verbs: string[]) => {
+    api.create(type('roles.rbac.authorization.k8s.io'), 'default', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: 'default' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }, { apiGroups: [''], resources: ['pods/exec'], verbs }] }, write);
+    api.create(type('rolebindings.rbac.authorization.k8s.io'), 'default', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace: 'default' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }] }, write);
+    return cluster.addUser(name);
+  };
+  const tokens = { get: role('exec-get', ['get']), getCreate: role('exec-get-create', ['get', 'create']), create: role('exec-create', ['create']) };
+  const state = (name: string) => ((api.store.get('pods', 'default', name)?.status as { containerStatuses?: { state: Record<string, { reason?: string }> }[] } | undefined)?.containerStatuses ?? []).map((s) => s.state);
+  await eventually(() => state('agn').every((s) => s.running) && state('agn').length === 2 && state('lone')[0]?.running && state('pulling')[0]?.waiting?.reason?.includes('ImagePull'));
+  return { tokens };
 }

@@ -5,7 +5,8 @@ import type { Logger } from '../cli/logger.ts';
 import { PLUGIN_NAME, PLUGIN_VERSION } from '../build-info.ts';
 import { ApiError, ConnectionError, connectionError, type KubeStatus } from './errors.ts';
 
-export type Query = Record<string, string | number | boolean | undefined>;
+/** Query parameters; a list is sent as the parameter repeated (pods/exec's `command`). */
+export type Query = Record<string, string | number | boolean | string[] | undefined>;
 
 export interface RequestOptions {
   method?: string;
@@ -23,6 +24,15 @@ export interface RawResponse {
   statusCode: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+}
+
+/** What a WebSocket client needs to open `url` as this client would request it. */
+export interface UpgradeRequest {
+  /** The https:// (or http://) URL; WebSocket clients take it for wss:// (ws://). */
+  url: string;
+  headers: http.OutgoingHttpHeaders;
+  /** TLS (CA, client certificate, server name, verification), basic auth and a proxy's agent, from the kubeconfig. */
+  connection: Pick<https.RequestOptions, 'ca' | 'cert' | 'key' | 'servername' | 'rejectUnauthorized' | 'auth' | 'agent'>;
 }
 
 export interface ClientSettings {
@@ -149,20 +159,57 @@ export class KubeClient {
   url(path: string, query?: Query): string {
     const url = new URL(this.server);
     url.pathname = url.pathname.replace(/\/$/, '') + path;
-    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (Array.isArray(value)) for (const item of value) url.searchParams.append(key, item);
+      else if (value !== undefined) url.searchParams.set(key, String(value));
+    }
     return url.toString();
   }
 
-  private async prepare(method: string, url: string, options: RequestOptions) {
+  /**
+   * A WebSocket upgrade (pods/exec) prepared like any request of this client:
+   * the same credentials (tokens, exec plugins, client certificates,
+   * impersonation), TLS settings and proxy, logged at -v 7+ with credentials
+   * masked. The caller opens it and reports the answer with logUpgrade().
+   */
+  async upgradeRequest(path: string, query: Query): Promise<UpgradeRequest> {
+    const url = this.url(path, query);
+    const tls = await this.credentials(url);
+    const headers = this.identified({ ...(tls.headers as http.OutgoingHttpHeaders) });
+    this.logRequest('GET', url, headers, undefined);
+    const { ca, cert, key, servername, rejectUnauthorized, auth } = tls;
+    return {
+      url,
+      headers,
+      connection: { ca, cert, key, servername, auth, ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }), ...(this.settings.proxied ? { agent: tls.agent } : {}) },
+    };
+  }
+
+  /** Logs how an upgrade request was answered, as request() logs a response (-v 6). */
+  logUpgrade(url: string, outcome: number | Error, started: number): void {
+    const ms = Math.round(performance.now() - started);
+    const answer = typeof outcome === 'number' ? `${outcome} ${http.STATUS_CODES[outcome] ?? ''}` : 'failed';
+    this.settings.logger.log(6, 'request.go', `GET ${url} ${answer} in ${ms} milliseconds${outcome instanceof Error ? `: ${outcome.message}` : ''}`);
+  }
+
+  /** The kubeconfig's TLS settings and credential headers (exec plugins run here). */
+  private async credentials(url: string): Promise<https.RequestOptions> {
     const tls: https.RequestOptions = { headers: {} };
     await this.settings.kubeConfig.applyToHTTPSOptions(tls);
     this.agent ??= this.settings.proxied ? (tls.agent as http.Agent) : makeAgent(url, tls);
-    const headers: http.OutgoingHttpHeaders = {
-      ...(tls.headers as http.OutgoingHttpHeaders),
-      Accept: options.accept ?? 'application/json',
-      'User-Agent': USER_AGENT,
-    };
+    return tls;
+  }
+
+  /** Adds who is asking: the User-Agent and --as-group impersonation. */
+  private identified(headers: http.OutgoingHttpHeaders): http.OutgoingHttpHeaders {
+    headers['User-Agent'] = USER_AGENT;
     if (this.settings.impersonateGroups.length > 0) headers['Impersonate-Group'] = this.settings.impersonateGroups;
+    return headers;
+  }
+
+  private async prepare(method: string, url: string, options: RequestOptions) {
+    const tls = await this.credentials(url);
+    const headers = this.identified({ ...(tls.headers as http.OutgoingHttpHeaders), Accept: options.accept ?? 'application/json' });
     let body: Buffer | undefined;
     if (options.body !== undefined) {
       body = Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { stringify } from 'yaml';
 import { Api } from './api.ts';
 import { Authenticator, Authorizer } from './auth.ts';
@@ -17,7 +18,7 @@ import { FAST_TIMINGS, Runtime, type PodFaults, type Timings } from './controlle
 import { startScheduler } from './controllers/scheduler.ts';
 import { startWorkloadControllers } from './controllers/workloads.ts';
 import { OpenApi } from './discovery.ts';
-import { createHandler, type Faults, type RequestLogEntry } from './http.ts';
+import { createHandler, upgradeListener, type Faults, type RequestLogEntry } from './http.ts';
 import { PodLogs } from './logs.ts';
 import { Registry } from './registry.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
@@ -36,6 +37,8 @@ export interface ClusterOptions {
   timings?: Partial<Timings>;
   podFaults?: Partial<PodFaults>;
   requestLogFile?: string;
+  /** Nodes whose kubelet the API server cannot dial (`i/o timeout`); `faults.unreachableKubelets` changes it live. */
+  unreachableKubelets?: string[];
   kubeconfigPath?: string;
   bookmarkIntervalMs?: number;
   random?: () => number;
@@ -55,6 +58,8 @@ export interface TestCluster {
   requestLog: RequestLogEntry[];
   /** The fault knobs, live: a test may change them while the cluster runs. */
   faults: Faults;
+  /** Adds a user authenticated by a bearer token (with `system:authenticated`); returns the token. */
+  addUser(name: string, groups?: string[]): string;
   stop(): Promise<void>;
 }
 
@@ -89,13 +94,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const requestLog: RequestLogEntry[] = [];
   if (options.requestLogFile) fs.writeFileSync(options.requestLogFile, '');
   const serverPair = serverCertificate(ca);
-  const faults: Faults = { latencyMs: options.latencyMs ?? 0, errorRate: options.errorRate ?? 0, dropWatchesAfterMs: options.dropWatchesAfterSeconds === undefined ? undefined : options.dropWatchesAfterSeconds * 1000, random: options.random ?? Math.random };
+  const faults: Faults = {
+    latencyMs: options.latencyMs ?? 0,
+    errorRate: options.errorRate ?? 0,
+    dropWatchesAfterMs: options.dropWatchesAfterSeconds === undefined ? undefined : options.dropWatchesAfterSeconds * 1000,
+    random: options.random ?? Math.random,
+    unreachableKubelets: new Map((options.unreachableKubelets ?? []).map((node) => [node, 'i/o timeout'])),
+  };
   const handler = createHandler({
     api,
     authenticator,
     authorizer: new Authorizer(store),
     openapi: new OpenApi(registry, kubernetesVersion),
     logs,
+    runtime,
     version: { major, minor, gitVersion: kubernetesVersion },
     faults,
     requestLog,
@@ -104,13 +116,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   });
   const server = https.createServer({ key: serverPair.key, cert: serverPair.cert, ca: [ca.cert], requestCert: true, rejectUnauthorized: false }, handler);
   server.keepAliveTimeout = 30_000;
+  // Upgraded connections (exec sessions) are no longer the HTTP server's to close.
+  const upgraded = new Set<Duplex>();
+  const onUpgrade = upgradeListener(handler);
+  server.on('upgrade', (request, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    onUpgrade(request, socket, head);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const kubeconfig = makeKubeconfig(url, ca, tokens);
   if (options.kubeconfigPath) fs.writeFileSync(options.kubeconfigPath, kubeconfig, { mode: 0o600 });
   return {
     url, scenario, kubernetesVersion, kubeconfig, kubeconfigPath: options.kubeconfigPath, tokens, ca, api, runtime, requestLog, faults,
+    addUser: (name, groups = []) => {
+      const token = randomBytes(16).toString('hex');
+      authenticator.addToken(token, { name, groups });
+      return token;
+    },
     stop: () => new Promise<void>((resolve) => {
+      for (const socket of upgraded) socket.destroy();
       server.closeAllConnections();
       server.close(() => resolve());
     }),

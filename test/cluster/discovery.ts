@@ -10,6 +10,7 @@ const SUBRESOURCE_VERBS: Record<string, string[]> = {
   log: ['get'],
   scale: ['get', 'patch', 'update'],
   finalize: ['update'],
+  exec: ['create', 'get'],
 };
 
 export const AGGREGATED_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
@@ -52,7 +53,7 @@ function aggregatedResource(type: RegisteredType, version: string): object {
     ...(type.shortNames.length ? { shortNames: type.shortNames } : {}),
     ...(type.categories.length ? { categories: type.categories } : {}),
     ...(type.subresources.length
-      ? { subresources: type.subresources.map((s) => ({ subresource: s, responseKind: s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : responseKind, verbs: SUBRESOURCE_VERBS[s] ?? ['get'] })) }
+      ? { subresources: type.subresources.map((s) => ({ subresource: s, responseKind: s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { ...responseKind, kind: subresourceKind(type, s) }, verbs: SUBRESOURCE_VERBS[s] ?? ['get'] })) }
       : {}),
   };
 }
@@ -85,9 +86,13 @@ export function apiResourceList(registry: Registry, group: string, version: stri
       ...(t.categories.length ? { categories: t.categories } : {}),
       storageVersionHash: createHash('sha256').update(t.key).digest('base64').slice(0, 11) + '=',
     },
-    ...t.subresources.map((s) => ({ name: `${t.resource}/${s}`, singularName: '', namespaced: t.namespaced, kind: s === 'scale' ? 'Scale' : t.kind, verbs: SUBRESOURCE_VERBS[s] ?? ['get'] })),
+    ...t.subresources.map((s) => ({ name: `${t.resource}/${s}`, singularName: '', namespaced: t.namespaced, kind: subresourceKind(t, s), verbs: SUBRESOURCE_VERBS[s] ?? ['get'] })),
   ]);
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+}
+
+function subresourceKind(type: RegisteredType, subresource: string): string {
+  return subresource === 'scale' ? 'Scale' : subresource === 'exec' ? 'PodExecOptions' : type.kind;
 }
 
 function typesIn(registry: Registry, group: string, version: string): RegisteredType[] {

@@ -1,12 +1,16 @@
 // The HTTPS front of the test cluster: authentication and authorization,
-// the fault knobs (latency, errors, dropped watches), the request log,
-// discovery and OpenAPI, and the resource endpoints of rest.ts.
+// the fault knobs (latency, errors, dropped watches, unreachable kubelets),
+// the request log, discovery and OpenAPI, and the resource endpoints of
+// rest.ts — for plain requests and for protocol upgrades (pods/exec) alike.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Api } from './api.ts';
 import { attributesOf, type Authenticator, type Authorizer, forbidden, PUBLIC_PATHS, ANONYMOUS } from './auth.ts';
 import { aggregatedDiscovery, aggregatedVersion, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions, type OpenApi } from './discovery.ts';
+import type { Runtime } from './controllers/runtime.ts';
+import type { KubeletDialFailure, Upgrade } from './exec.ts';
 import type { PodLogs } from './logs.ts';
 import { PatchError } from './patch.ts';
 import { handleResource, PlainNotFound } from './rest.ts';
@@ -23,6 +27,8 @@ export interface Faults {
   random: () => number;
   /** Requests this matches (method and path) are answered 500, every time: a server that breaks part-way through. */
   failing?: (method: string, path: string) => boolean;
+  /** Nodes whose kubelet the API server cannot dial (exec fails with `error dialing backend`), and how dialling fails. */
+  unreachableKubelets: Map<string, KubeletDialFailure>;
 }
 
 export interface RequestLogEntry {
@@ -41,6 +47,7 @@ export interface ServerDeps {
   authorizer: Authorizer;
   openapi: OpenApi;
   logs: PodLogs;
+  runtime: Runtime;
   version: { major: string; minor: string; gitVersion: string };
   faults: Faults;
   requestLog: RequestLogEntry[];
@@ -50,8 +57,11 @@ export interface ServerDeps {
 
 const MAX_BODY = 16 * 1024 * 1024;
 
-export function createHandler(deps: ServerDeps): (request: IncomingMessage, response: ServerResponse) => void {
-  return (request, response) => {
+/** Serves a request; an upgrade request also hands over its socket. */
+export type Handler = (request: IncomingMessage, response: ServerResponse, upgrade?: Upgrade) => void;
+
+export function createHandler(deps: ServerDeps): Handler {
+  return (request, response, upgrade) => {
     const started = performance.now();
     let user = ANONYMOUS.name;
     const log = () => {
@@ -71,7 +81,7 @@ export function createHandler(deps: ServerDeps): (request: IncomingMessage, resp
       if (deps.faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, deps.faults.latencyMs));
       const caller = deps.authenticator.authenticate(request);
       user = caller?.name ?? 'invalid-credentials';
-      const streaming = serve(deps, request, response, body, caller, log);
+      const streaming = serve(deps, request, response, body, caller, upgrade, log);
       if (streaming !== 'streaming') log();
     }).catch((error: unknown) => {
       sendError(response, error);
@@ -80,7 +90,7 @@ export function createHandler(deps: ServerDeps): (request: IncomingMessage, resp
   };
 }
 
-function serve(deps: ServerDeps, request: IncomingMessage, response: ServerResponse, body: Buffer, caller: ReturnType<Authenticator['authenticate']>, log: () => void): void | 'streaming' {
+function serve(deps: ServerDeps, request: IncomingMessage, response: ServerResponse, body: Buffer, caller: ReturnType<Authenticator['authenticate']>, upgrade: Upgrade | undefined, log: () => void): void | 'streaming' {
   const url = new URL(request.url ?? '/', 'https://127.0.0.1');
   const reply = (status: number, payload: unknown, headers: Record<string, string> = {}) => sendJson(response, status, payload, headers);
   try {
@@ -99,6 +109,7 @@ function serve(deps: ServerDeps, request: IncomingMessage, response: ServerRespo
       api: deps.api,
       authorizer: deps.authorizer,
       logs: deps.logs,
+      runtime: deps.runtime,
       request,
       response,
       url,
@@ -107,11 +118,33 @@ function serve(deps: ServerDeps, request: IncomingMessage, response: ServerRespo
       body,
       dropWatchesAfterMs: deps.faults.dropWatchesAfterMs,
       bookmarkIntervalMs: deps.bookmarkIntervalMs,
+      upgrade,
+      unreachableKubelets: deps.faults.unreachableKubelets,
       done: log,
     }, reply);
   } catch (error) {
     sendError(response, error);
   }
+}
+
+/**
+ * The HTTP server's 'upgrade' listener: every request asking for a protocol
+ * upgrade goes through the same handler as plain requests, with a response
+ * written on its socket, so that authentication, faults, authorization, the
+ * request log and every error answer are the same; an endpoint that upgrades
+ * (pods/exec over WebSocket) takes the socket over instead.
+ */
+export function upgradeListener(handler: Handler): (request: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (request, socket, head) => {
+    const response = new ServerResponse(request);
+    response.shouldKeepAlive = false;
+    response.assignSocket(socket as never);
+    response.on('finish', () => {
+      response.detachSocket(socket as never);
+      socket.end();
+    });
+    handler(request, response, { socket, head });
+  };
 }
 
 function publicEndpoint(deps: ServerDeps, path: string, reply: (status: number, body: unknown) => void, response: ServerResponse): void {

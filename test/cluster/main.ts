@@ -7,7 +7,7 @@ import { SCENARIOS } from './scenarios.ts';
 
 const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--kubernetes-version v1.31.3]
        [--latency-ms N] [--error-rate P] [--drop-watches-after S] [--speed X] [--request-log FILE]
-       [--failing-image SUBSTRING]... [--crashing-container NS/POD-PREFIX/CONTAINER]...
+       [--failing-image SUBSTRING]... [--crashing-container NS/POD-PREFIX/CONTAINER]... [--unreachable-kubelet NODE]...
 scenarios: ${Object.keys(SCENARIOS).join(', ')}`;
 
 function fail(message: string): never {
@@ -29,6 +29,7 @@ try {
       'request-log': { type: 'string' },
       'failing-image': { type: 'string', multiple: true },
       'crashing-container': { type: 'string', multiple: true },
+      'unreachable-kubelet': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -58,6 +59,7 @@ try {
     speed: number('speed', values.speed) || 1,
     requestLogFile: values['request-log'],
     podFaults: { failingImages: values['failing-image'] ?? [], crashingContainers: values['crashing-container'] ?? [] },
+    unreachableKubelets: values['unreachable-kubelet'],
   });
   process.stdout.write(`READY ${cluster.url}\n`);
   const stop = () => cluster.stop().then(() => process.exit(0));

@@ -1,10 +1,12 @@
 // The resource endpoints: list, watch, get, create, update, patch, delete
-// and deletecollection, subresources (status, log, finalize), and the
+// and deletecollection, subresources (status, log, exec, finalize), and the
 // access reviews, on top of the object semantics in api.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import type { Api, WriteOptions } from './api.ts';
 import type { Authorizer, UserInfo } from './auth.ts';
+import type { Runtime } from './controllers/runtime.ts';
+import { serveExec, type KubeletDialFailure, type Upgrade } from './exec.ts';
 import { PodLogs } from './logs.ts';
 import { jsonMergePatch, jsonPatch, strategicMergePatch } from './patch.ts';
 import { crdVersion, type RegisteredType } from './registry.ts';
@@ -20,6 +22,7 @@ export interface RestContext {
   api: Api;
   authorizer: Authorizer;
   logs: PodLogs;
+  runtime: Runtime;
   request: IncomingMessage;
   response: ServerResponse;
   url: URL;
@@ -28,7 +31,11 @@ export interface RestContext {
   body: Buffer;
   dropWatchesAfterMs: number | undefined;
   bookmarkIntervalMs: number;
-  /** Called when a long-running response (watch, log follow) ends. */
+  /** The socket of a request that asked for a protocol upgrade (pods/exec over WebSocket). */
+  upgrade: Upgrade | undefined;
+  /** Nodes whose kubelet the API server cannot dial, live. */
+  unreachableKubelets: ReadonlyMap<string, KubeletDialFailure>;
+  /** Called when a long-running response (watch, log follow, exec session) ends. */
   done: () => void;
 }
 
@@ -43,6 +50,10 @@ export function handleResource(ctx: RestContext, reply: Reply): void | 'streamin
   const namespace = type.namespaced ? info.namespace : undefined;
   if (type.virtual) return reply(201, review(ctx, type));
   if (info.subresource === 'log' && type.key === 'pods') return ctx.logs.serve(ctx, type, namespace!, info.name!);
+  if (info.subresource === 'exec' && type.key === 'pods') {
+    if (info.verb !== 'get' && info.verb !== 'create') throw methodNotAllowed();
+    return serveExec(ctx);
+  }
   if (info.subresource && !type.subresources.includes(info.subresource)) throw notFound(type, info.name ?? '');
   switch (info.verb) {
     case 'list':

@@ -4,6 +4,7 @@
 // ten redraws a second, redrawn after a resize. In a pipe or CI log, lines
 // with a time stamp, written only when the caller has something new.
 import type { Writable } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import cliTruncate from 'cli-truncate';
 import stringWidth from 'string-width';
 
@@ -73,9 +74,29 @@ export class LiveBlock {
     if (this.drawn.length === 0) return '';
     const columns = screenOf(this.out).columns;
     // A terminal narrowed since the last draw has re-wrapped the lines that no longer fit (xterm, VTE, tmux do).
-    const rows = columns < this.drawnColumns ? this.drawn.reduce((sum, line) => sum + Math.max(1, Math.ceil(stringWidth(line) / columns)), 0) : this.drawn.length;
+    const rows = columns < this.drawnColumns ? this.drawn.reduce((sum, line) => sum + rowsOf(line, columns), 0) : this.drawn.length;
     return `\x1b[${rows}A\r\x1b[J`;
   }
+}
+
+const graphemes = new Intl.Segmenter();
+
+/**
+ * The rows `line` takes when a terminal `columns` wide wraps it. A wide character that does not fit in a row's
+ * last column starts the next row (xterm.js, VTE), so this can be more than the width divided by `columns`.
+ */
+function rowsOf(line: string, columns: number): number {
+  let rows = 1;
+  let used = 0;
+  for (const { segment } of graphemes.segment(stripVTControlCharacters(line))) {
+    const width = stringWidth(segment);
+    if (used + width > columns) {
+      rows++;
+      used = 0;
+    }
+    used += width;
+  }
+  return rows;
 }
 
 export function screenOf(out: Terminal): Screen {

@@ -38,7 +38,10 @@ export async function followStatus(kube: KubeClient, out: Writable, view: ViewOp
         if (block) block.update();
         else if (!previous || fresh.state !== previous.state || fresh.version !== previous.version) out.write(stamped(headline(fresh, view.colors)));
       }, (error: unknown) => {
-        out.write(`error: ${(error as Error).message}\n`);
+        // Above the live block, which would otherwise be erased one row short on its next redraw.
+        const line = `error: ${(error as Error).message}`;
+        if (block) block.note(line);
+        else out.write(`${line}\n`);
       }).finally(() => {
         reading = false;
         if (again) {

@@ -183,9 +183,11 @@ export async function runUninstall(kube: KubeClient, plan: Plan, options: RunOpt
   return results;
 }
 
+/** Deleted and not deleted, both in the plan's order (concurrent deletes finish in any order). */
 function progress(results: UninstallResult[], plan: Plan): string {
   const done = new Set(results.filter((r) => r.action !== 'kept').map((r) => r.name));
-  return `deleted: ${[...done].join(', ') || 'nothing'}\nnot deleted: ${plan.remove.filter((f) => !done.has(f.name)).map((f) => f.name).join(', ') || 'nothing'}`;
+  const [deleted, left] = [plan.remove.filter((f) => done.has(f.name)), plan.remove.filter((f) => !done.has(f.name))];
+  return `deleted: ${deleted.map((f) => f.name).join(', ') || 'nothing'}\nnot deleted: ${left.map((f) => f.name).join(', ') || 'nothing'}`;
 }
 
 /** Concurrent deletes; after a failure the others still finish, so the report names exactly what was deleted. */

@@ -46,11 +46,6 @@ export class LiveBlock {
     this.timer = setTimeout(() => this.draw(), wait);
   }
 
-  /** A message printed above the block, for good. */
-  note(message: string): void {
-    this.out.write(`${this.erase()}${message}\n${this.drawn.join('\n')}${this.drawn.length ? '\n' : ''}`);
-  }
-
   /** Draws the final state once more and leaves it on screen. */
   finish(): void {
     this.draw();
@@ -64,6 +59,7 @@ export class LiveBlock {
     this.lastDraw = performance.now();
     const screen = screenOf(this.out);
     const lines = fit(this.render(screen), screen);
+    if (screen.columns === this.drawnColumns && lines.length === this.drawn.length && lines.every((line, i) => line === this.drawn[i])) return;
     this.out.write(`${this.erase()}${lines.join('\n')}${lines.length ? '\n' : ''}`);
     this.drawn = lines;
     this.drawnColumns = screen.columns;

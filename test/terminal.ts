@@ -65,10 +65,12 @@ export async function replay(stream: Stream, size: Size, options: { convertEol?:
 export interface Session {
   /** Resolves with the program's exit code (`script -e` passes it on). */
   exited: Promise<number>;
-  /** Everything written so far, colour codes and all, as text. */
-  text(): string;
-  /** Waits until the output, without colour codes, matches `pattern`. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** What was written so far, from byte `since`, as plain text: no colour or cursor codes, every line ending in `\n`. */
+  plain(since?: number): string;
+  /** How many bytes were written so far. */
+  written(): number;
+  /** Waits until plain(since) matches `pattern`. */
+  waitFor(pattern: RegExp, options?: { since?: number; timeoutMs?: number }): Promise<void>;
   /** Resizes the pty from outside, as a terminal window does: the kernel sends SIGWINCH to the program. */
   resize(size: Size): Promise<void>;
   /** Types Ctrl-C: the pty's line discipline sends SIGINT to the program. */
@@ -112,25 +114,33 @@ export function startInTerminal(argv: string[], options: { env: NodeJS.ProcessEn
     clearTimeout(killer);
     resolve(code ?? (signal ? 128 : 1));
   }));
-  const output = () => received.toString('utf8');
+  const plain = (since = 0) => stripColor(received.subarray(since).toString('utf8')).replace(/\r\n?/g, '\n');
   return {
     exited,
-    text: output,
-    async waitFor(pattern, timeoutMs = 20_000) {
+    plain,
+    written: () => received.length,
+    async waitFor(pattern, { since = 0, timeoutMs = 20_000 } = {}) {
       const deadline = performance.now() + timeoutMs;
-      while (!pattern.test(stripColor(output()))) {
-        if (performance.now() > deadline) throw new Error(`${pattern} did not appear on the terminal in ${timeoutMs} ms; it shows:\n${stripColor(output())}`);
+      while (!pattern.test(plain(since))) {
+        if (performance.now() > deadline) throw new Error(`${pattern} did not appear on the terminal in ${timeoutMs} ms; it wrote:\n${plain(since)}`);
         await sleep(20);
       }
     },
     async resize(size) {
-      // Between two redraws (at most ten a second), so the emulator is resized where the program's view of the size changes.
-      while (performance.now() - lastData < 40) await sleep(10);
       const program = programOf(child.pid!);
       if (!program) throw new Error('the program under script has exited');
-      const tty = fs.readlinkSync(`/proc/${program}/fd/0`);
+      // Stopped, the program writes nothing while the size changes: once what it wrote before has come through,
+      // the emulator resizes exactly between the bytes written for the old size and those for the new, as a
+      // terminal resizes itself and the pty in one go. (SIGSTOP, as SIGTSTP is discarded in script's orphaned
+      // process group; script stops itself when its child stops, and continues it when continued.)
+      process.kill(program, 'SIGSTOP');
+      while (stateOf(program) !== 'T') await sleep(5);
+      while (performance.now() - lastData < 50) await sleep(10);
       stream.push({ resize: size });
-      await exec('stty', ['-F', tty, 'cols', String(size.columns), 'rows', String(size.rows)]);
+      // Two ioctls, two SIGWINCHs, both pending until the program goes on: it reads the new size once.
+      await exec('stty', ['-F', fs.readlinkSync(`/proc/${program}/fd/0`), 'cols', String(size.columns), 'rows', String(size.rows)]);
+      child.kill('SIGCONT');
+      process.kill(program, 'SIGCONT'); // for a script that does not continue it
     },
     interrupt() {
       child.stdin.write('\x03');
@@ -150,16 +160,24 @@ export function startInTerminal(argv: string[], options: { env: NodeJS.ProcessEn
 /** The process `script` runs the command in (the shell, which exec'd the program). */
 function programOf(scriptPid: number): number | undefined {
   for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The fourth field of /proc/PID/stat is the parent's pid; the second, in parentheses, may hold spaces.
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === scriptPid) return Number(entry);
-    } catch {
-      // The process ended while we looked.
-    }
+    if (/^\d+$/.test(entry) && statOf(Number(entry))?.[1] === String(scriptPid)) return Number(entry);
   }
   return undefined;
+}
+
+/** A process's state: R running, S sleeping, T stopped… */
+function stateOf(pid: number): string | undefined {
+  return statOf(pid)?.[0];
+}
+
+/** The fields of /proc/PID/stat after the command name (which is in parentheses and may hold spaces): state, parent pid, … */
+function statOf(pid: number): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // it ended while we looked
+  }
 }
 
 function sleep(ms: number): Promise<void> {

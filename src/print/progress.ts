@@ -28,7 +28,8 @@ export class LiveBlock {
   private drawn: string[] = [];
   private drawnColumns = 0;
   private lastDraw = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the draw update() scheduled. */
+  private scheduled: (() => void) | undefined;
   private readonly onResize = () => this.draw();
 
   /** `render` is asked for the block's lines whenever it is drawn; it may give more than fit. */
@@ -38,12 +39,17 @@ export class LiveBlock {
     out.on('resize', this.onResize);
   }
 
-  /** Something changed: redraw now, or as soon as the rate allows. */
+  /** Something changed: redraw soon, as the rate allows. */
   update(): void {
-    if (this.timer) return;
-    const wait = this.lastDraw + MIN_INTERVAL_MS - performance.now();
-    if (wait <= 0) return this.draw();
-    this.timer = setTimeout(() => this.draw(), wait);
+    if (this.scheduled) return;
+    // Drawn at the end of a turn of the event loop (setImmediate), after its I/O: a SIGWINCH that came by then
+    // is handled first. A draw before it would erase by the old width, short of the rows the terminal re-wrapped.
+    let immediate: NodeJS.Immediate | undefined;
+    const timer = setTimeout(() => (immediate = setImmediate(() => this.draw())), Math.max(0, this.lastDraw + MIN_INTERVAL_MS - performance.now()));
+    this.scheduled = () => {
+      clearTimeout(timer);
+      clearImmediate(immediate);
+    };
   }
 
   /** Draws the final state once more and leaves it on screen. */
@@ -54,8 +60,8 @@ export class LiveBlock {
   }
 
   private draw(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.scheduled?.();
+    this.scheduled = undefined;
     this.lastDraw = performance.now();
     const screen = screenOf(this.out);
     const lines = fit(this.render(screen), screen);

@@ -15,6 +15,7 @@ class FakeTerminal extends Writable {
   writes = 0;
   private readonly initial: Size;
   private readonly stream: Stream = [];
+  private pending: Size | undefined;
 
   constructor(size: Size) {
     super();
@@ -29,10 +30,24 @@ class FakeTerminal extends Writable {
     done();
   }
 
+  /** The terminal resizes (and re-wraps), then Node handles the SIGWINCH. */
   resize(size: Size): void {
+    this.resizeTerminal(size);
+    this.sigwinch();
+  }
+
+  /** The terminal resizes and tells the pty; Node has not handled the SIGWINCH yet, so the stream's size is the old one. */
+  resizeTerminal(size: Size): void {
     this.stream.push({ resize: size });
-    this.columns = size.columns;
-    this.rows = size.rows;
+    this.pending = size;
+  }
+
+  /** Node handles the SIGWINCH: the stream takes the new size and emits 'resize'. */
+  sigwinch(): void {
+    if (!this.pending) return;
+    this.columns = this.pending.columns;
+    this.rows = this.pending.rows;
+    this.pending = undefined;
     this.emit('resize');
   }
 
@@ -43,17 +58,23 @@ class FakeTerminal extends Writable {
 }
 
 /**
- * Redraws are rate-limited by performance.now() and a timer: a test moves both with `later`. The emulator
- * parses on real timers, so `stop` comes before reading the terminal's contents.
+ * Redraws are rate-limited by performance.now() and a timer, then wait for the end of the event loop's turn
+ * (setImmediate): `tick` moves the clock and fires the timers due, `later` also lets that turn end. The
+ * emulator parses on real timers, so `stop` comes before reading the terminal's contents.
  */
-function fakeClock(t: TestContext): { later(ms?: number): void; stop(): void } {
+function fakeClock(t: TestContext): { tick(ms: number): void; later(ms?: number): Promise<void>; stop(): void } {
   let now = 1_000;
   t.mock.method(performance, 'now', () => now);
   t.mock.timers.enable({ apis: ['setTimeout'] });
+  const tick = (ms: number) => {
+    now += ms;
+    t.mock.timers.tick(ms);
+  };
   return {
-    later(ms = 100) {
-      now += ms;
-      t.mock.timers.tick(ms);
+    tick,
+    async later(ms = 100) {
+      tick(ms);
+      await new Promise((resolve) => setImmediate(resolve));
     },
     stop: () => t.mock.timers.reset(),
   };
@@ -71,8 +92,7 @@ const lines = (count: number, prefix: string) => Array.from({ length: count }, (
 test('a block taller than the terminal shows rows − 1 lines, the last saying how many more, all on the screen', async () => {
   const term = new FakeTerminal({ columns: 80, rows: 24 });
   term.write('$ kubectl calico wait\n');
-  const block = new LiveBlock(term, () => lines(100, 'line'));
-  block.update();
+  new LiveBlock(term, () => lines(100, 'line')).finish();
   const contents = await term.contents();
   assert.deepEqual(texts(contents), ['$ kubectl calico wait', ...lines(22, 'line'), '… and 78 more lines']);
   // 23 rows and the cursor's: the block fills the 24-row screen from its first row, which is still on it.
@@ -116,28 +136,33 @@ test('redrawn in place: 50 updates leave one block, showing the last state, belo
   const block = new LiveBlock(term, () => [`Waiting: step ${step}`, ...lines(step % 7, 'row'), 'end']);
   for (; step < 50; step++) {
     block.update();
-    clock.later();
+    await clock.later();
   }
   block.finish();
   clock.stop();
   assert.deepEqual(texts(await term.contents()), ['applied', 'Waiting: step 50', 'row 1', 'end']);
 });
 
-test('at most one redraw per 100 ms: a burst of updates draws once now and once when the interval is over', async (t) => {
+test('at most one redraw per 100 ms: a burst of updates in one turn draws once at its end; a stream of them, every 100 ms', async (t) => {
   const clock = fakeClock(t);
   const term = new FakeTerminal({ columns: 60, rows: 20 });
   let value = 0;
   const block = new LiveBlock(term, () => [`value ${value}`]);
   for (; value < 1000; value++) block.update();
-  assert.equal(term.writes, 1, 'the first update draws at once');
-  clock.later(99);
-  assert.equal(term.writes, 1, 'nothing more within 100 ms');
-  clock.later(1);
-  assert.equal(term.writes, 2, 'the latest state, once, when 100 ms are over');
-  clock.later(1_000);
+  await clock.later(0);
+  assert.equal(term.writes, 1, 'one draw for the burst');
+  for (let i = 0; i < 9; i++) {
+    value++;
+    block.update();
+    await clock.later(10);
+  }
+  assert.equal(term.writes, 1, 'updates every 10 ms: nothing more within 100 ms of the draw');
+  await clock.later(10);
+  assert.equal(term.writes, 2, 'the latest state, once, 100 ms after the last draw');
+  await clock.later(1_000);
   assert.equal(term.writes, 2, 'no redraw without an update');
   clock.stop();
-  assert.deepEqual(texts(await term.contents()), ['value 1000']);
+  assert.deepEqual(texts(await term.contents()), ['value 1009']);
 });
 
 test('an update that changes nothing on the block writes nothing', async (t) => {
@@ -147,60 +172,75 @@ test('an update that changes nothing on the block writes nothing', async (t) => 
   const block = new LiveBlock(term, () => ['Waiting for Calico', `${ready}/3 ready`]);
   block.update();
   for (let i = 0; i < 5; i++) {
-    clock.later();
+    await clock.later();
     block.update();
   }
+  await clock.later();
   assert.equal(term.writes, 1);
   ready = 2;
-  clock.later();
   block.update();
+  await clock.later();
   assert.equal(term.writes, 2);
   clock.stop();
   assert.deepEqual(texts(await term.contents()), ['Waiting for Calico', '2/3 ready']);
 });
 
-test('finish() draws the final state once and leaves it: later output follows it, later resizes do not redraw it', async () => {
+test('finish() draws the final state once and leaves it: later output follows it, later resizes do not redraw it', async (t) => {
+  const clock = fakeClock(t);
   const term = new FakeTerminal({ columns: 40, rows: 20 });
   let state = 'starting';
   const block = new LiveBlock(term, () => ['Waiting for Calico', `state: ${state}`]);
   block.update();
+  await clock.later();
   state = 'ready';
+  block.update();
   block.finish();
   term.write('\nCalico is ready.\n');
   const writes = term.writes;
   term.resize({ columns: 20, rows: 10 });
-  assert.equal(term.writes, writes, 'a resize after finish() writes nothing');
+  await clock.later();
+  assert.equal(term.writes, writes, 'a resize after finish() writes nothing, nor an update() before it');
+  clock.stop();
   assert.deepEqual(texts(await term.contents()), ['Waiting for Calico', 'state: ready', '', 'Calico is ready.']);
 });
 
-test('narrowed: the terminal re-wraps the drawn lines (wide characters that do not fit a row start the next one); the redraw erases them all', async () => {
+test('narrowed: the terminal re-wraps the drawn lines (wide characters that do not fit a row start the next one); the redraw erases them all', async (t) => {
+  const clock = fakeClock(t);
   const term = new FakeTerminal({ columns: 60, rows: 24 });
   term.write('before\n');
   let columns = 60;
   const block = new LiveBlock(term, () => [`Waiting (${columns} columns)`, `a${'中'.repeat(9)}b`, 'x'.repeat(59), `${'🚀'.repeat(15)}!`, 'tail']);
   block.update();
+  await clock.later();
   // At 10 columns `a中中中中中中中中中b` takes three rows (a+4, 5, b), not two (20 columns / 10).
   columns = 10;
   term.resize({ columns, rows: 24 });
+  clock.stop();
   const narrowed = texts(await term.contents());
   assert.deepEqual(narrowed, ['before', 'Waiting (…', 'a中中中中…', 'xxxxxxxxx…', '🚀🚀🚀🚀…', 'tail']);
 });
 
-test('widened: the block is redrawn once with what now fits', async () => {
+test('widened: the block is redrawn once with what now fits', async (t) => {
+  const clock = fakeClock(t);
   const term = new FakeTerminal({ columns: 30, rows: 10 });
   term.write('before\n');
   const block = new LiveBlock(term, () => ['Waiting', `${'word '.repeat(20)}end`, ...lines(20, 'line')]);
   block.update();
+  await clock.later();
   term.resize({ columns: 120, rows: 40 });
+  clock.stop();
   assert.deepEqual(texts(await term.contents()), ['before', 'Waiting', `${'word '.repeat(20)}end`, ...lines(20, 'line')]);
 });
 
-test('narrowed until the re-wrapped block is taller than the screen: only the rows the terminal pushed into the scrollback stay behind', async () => {
+test('narrowed until the re-wrapped block is taller than the screen: only the rows the terminal pushed into the scrollback stay behind', async (t) => {
+  const clock = fakeClock(t);
   const term = new FakeTerminal({ columns: 40, rows: 20 });
   for (let i = 1; i <= 30; i++) term.write(`output ${i}\n`);
   let step = 0;
   const block = new LiveBlock(term, () => [`Waiting: step ${step}`, ...lines(8, 'line').map((l) => l.padEnd(38, '.'))]);
   block.update();
+  await clock.later();
+  clock.stop();
   const before = await term.contents();
   const blockTop = before.rows.findIndex((r) => r.text === 'Waiting: step 0');
   // 9 lines, 8 of them 38 columns wide: 17 rows at 20 columns, more than the 11 above the cursor of a 12-row screen.
@@ -212,4 +252,23 @@ test('narrowed until the re-wrapped block is taller than the screen: only the ro
   assert.equal(pushedOut, 17 - 11, 'the rows above the screen stay: no program can erase the scrollback');
   assert.deepEqual(after.rows.slice(blockTop, blockTop + pushedOut).map((r) => r.text), ['Waiting: step 0', 'line 1..............', '..................', 'line 2..............', '..................', 'line 3..............']);
   assert.deepEqual(after.rows.slice(after.top).map((r) => r.text), ['Waiting: step 1', ...lines(8, 'line').map((l) => `${l.padEnd(19, '.')}…`)], 'the screen shows the block once, from its first row');
+});
+
+test('a redraw due when the terminal resized waits for the SIGWINCH of the same turn, and draws for the new width', async (t) => {
+  const clock = fakeClock(t);
+  const term = new FakeTerminal({ columns: 60, rows: 20 });
+  term.write('before\n');
+  let step = 0;
+  const block = new LiveBlock(term, () => [`Waiting: step ${step}`, 'x'.repeat(55), 'y'.repeat(55)]);
+  block.update();
+  await clock.later(0);
+  step = 1;
+  block.update();
+  // The terminal narrows while that redraw waits for its time; in the turn its timer fires, Node reads the SIGWINCH.
+  term.resizeTerminal({ columns: 20, rows: 20 });
+  clock.tick(100);
+  term.sigwinch();
+  await clock.later(0);
+  clock.stop();
+  assert.deepEqual(texts(await term.contents()), ['before', 'Waiting: step 1', `${'x'.repeat(19)}…`, `${'y'.repeat(19)}…`]);
 });

@@ -2,8 +2,9 @@
 // (`script` from util-linux, with `stty` setting the size inside it), keeps
 // the raw bytes it writes, and replays them into xterm.js (the emulator behind
 // VS Code's terminal) of the same size, resized at the same point of the byte
-// stream as the pty was. The result is the emulator's whole buffer,
-// scrollback included.
+// stream as the pty was (resize() changes the pty's size from outside, with
+// stty -F, which makes the kernel send SIGWINCH). The result is the
+// emulator's whole buffer, scrollback included.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify, stripVTControlCharacters as stripColor } from 'node:util';
@@ -131,10 +132,15 @@ export function startInTerminal(argv: string[], options: { env: NodeJS.ProcessEn
       if (!program) throw new Error('the program under script has exited');
       // Stopped, the program writes nothing while the size changes: once what it wrote before has come through,
       // the emulator resizes exactly between the bytes written for the old size and those for the new, as a
-      // terminal resizes itself and the pty in one go. (SIGSTOP, as SIGTSTP is discarded in script's orphaned
-      // process group; script stops itself when its child stops, and continues it when continued.)
+      // terminal resizes itself and the pty in one go. It also makes the harshest order likely: a redraw falls
+      // due in the very turn of the event loop in which the program reads the SIGWINCH. (SIGSTOP, as SIGTSTP is
+      // discarded in script's orphaned process group; script stops itself when its child stops, and continues it
+      // when continued.)
       process.kill(program, 'SIGSTOP');
-      while (stateOf(program) !== 'T') await sleep(5);
+      for (let state = stateOf(program); state !== 'T'; state = stateOf(program)) {
+        if (state === undefined || state === 'Z') throw new Error('the program under script exited before the resize');
+        await sleep(5);
+      }
       while (performance.now() - lastData < 50) await sleep(10);
       stream.push({ resize: size });
       // Two ioctls, two SIGWINCHs, both pending until the program goes on: it reads the new size once.

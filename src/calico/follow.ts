@@ -19,7 +19,10 @@ export async function followStatus(kube: KubeClient, out: Writable, view: ViewOp
   const tty = text && (out as { isTTY?: boolean }).isTTY === true;
   const rollout = new Rollout('all');
   let snapshot: StatusSnapshot | undefined;
-  const block = tty ? new LiveBlock(out as Terminal, () => (snapshot ? renderStatus(snapshot, view).trimEnd().split('\n') : [])) : undefined;
+  // On a terminal a failed read is the block's first line until a read succeeds: a line written below the
+  // live block would be erased by its next redraw, which would leave the block's old first line behind.
+  let readError: string | undefined;
+  const block = tty ? new LiveBlock(out as Terminal, () => [...(readError ? [readError] : []), ...(snapshot ? renderStatus(snapshot, view).trimEnd().split('\n') : [])]) : undefined;
   let reading = false;
   let again = false;
   let lastRead = 0;
@@ -35,10 +38,13 @@ export async function followStatus(kube: KubeClient, out: Writable, view: ViewOp
       readStatus(kube, { all: view.all }).then((fresh) => {
         const previous = snapshot;
         snapshot = fresh;
+        readError = undefined;
         if (block) block.update();
         else if (!previous || fresh.state !== previous.state || fresh.version !== previous.version) out.write(stamped(headline(fresh, view.colors)));
       }, (error: unknown) => {
-        out.write(`error: ${(error as Error).message}\n`);
+        readError = `error: ${(error as Error).message}`;
+        if (block) block.update();
+        else out.write(`${readError}\n`);
       }).finally(() => {
         reading = false;
         if (again) {

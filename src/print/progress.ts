@@ -4,6 +4,7 @@
 // ten redraws a second, redrawn after a resize. In a pipe or CI log, lines
 // with a time stamp, written only when the caller has something new.
 import type { Writable } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import cliTruncate from 'cli-truncate';
 import stringWidth from 'string-width';
 
@@ -27,7 +28,8 @@ export class LiveBlock {
   private drawn: string[] = [];
   private drawnColumns = 0;
   private lastDraw = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the draw update() scheduled. */
+  private scheduled: (() => void) | undefined;
   private readonly onResize = () => this.draw();
 
   /** `render` is asked for the block's lines whenever it is drawn; it may give more than fit. */
@@ -37,12 +39,17 @@ export class LiveBlock {
     out.on('resize', this.onResize);
   }
 
-  /** Something changed: redraw now, or as soon as the rate allows. */
+  /** Something changed: redraw soon, as the rate allows. */
   update(): void {
-    if (this.timer) return;
-    const wait = this.lastDraw + MIN_INTERVAL_MS - performance.now();
-    if (wait <= 0) return this.draw();
-    this.timer = setTimeout(() => this.draw(), wait);
+    if (this.scheduled) return;
+    // Drawn at the end of a turn of the event loop (setImmediate), after its I/O: a SIGWINCH that came by then
+    // is handled first. A draw before it would erase by the old width, short of the rows the terminal re-wrapped.
+    let immediate: NodeJS.Immediate | undefined;
+    const timer = setTimeout(() => (immediate = setImmediate(() => this.draw())), Math.max(0, this.lastDraw + MIN_INTERVAL_MS - performance.now()));
+    this.scheduled = () => {
+      clearTimeout(timer);
+      clearImmediate(immediate);
+    };
   }
 
   /** Draws the final state once more and leaves it on screen. */
@@ -53,8 +60,8 @@ export class LiveBlock {
   }
 
   private draw(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.scheduled?.();
+    this.scheduled = undefined;
     this.lastDraw = performance.now();
     const screen = screenOf(this.out);
     const lines = fit(this.render(screen), screen);
@@ -69,9 +76,29 @@ export class LiveBlock {
     if (this.drawn.length === 0) return '';
     const columns = screenOf(this.out).columns;
     // A terminal narrowed since the last draw has re-wrapped the lines that no longer fit (xterm, VTE, tmux do).
-    const rows = columns < this.drawnColumns ? this.drawn.reduce((sum, line) => sum + Math.max(1, Math.ceil(stringWidth(line) / columns)), 0) : this.drawn.length;
+    const rows = columns < this.drawnColumns ? this.drawn.reduce((sum, line) => sum + rowsOf(line, columns), 0) : this.drawn.length;
     return `\x1b[${rows}A\r\x1b[J`;
   }
+}
+
+const graphemes = new Intl.Segmenter();
+
+/**
+ * The rows `line` takes when a terminal `columns` wide wraps it. A wide character that does not fit in a row's
+ * last column starts the next row (xterm.js, VTE), so this can be more than the width divided by `columns`.
+ */
+function rowsOf(line: string, columns: number): number {
+  let rows = 1;
+  let used = 0;
+  for (const { segment } of graphemes.segment(stripVTControlCharacters(line))) {
+    const width = stringWidth(segment);
+    if (used + width > columns) {
+      rows++;
+      used = 0;
+    }
+    used += width;
+  }
+  return rows;
 }
 
 export function screenOf(out: Terminal): Screen {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { Logger } from '../cli/logger.ts';
@@ -88,6 +89,11 @@ export class KubeClient {
    * arrives; resolves when the server ends the stream. A non-2xx answer
    * rejects with ApiError; no request timeout applies once headers arrived.
    */
+  /** -v logging, for the layers above that report what they did with the server. */
+  get logger(): Logger {
+    return this.settings.logger;
+  }
+
   async stream(path: string, options: RequestOptions, onLine: (line: string) => void): Promise<void> {
     const url = this.url(path, options.query);
     const { headers } = await this.prepare('GET', url, options);
@@ -103,21 +109,24 @@ export class KubeClient {
           response.on('end', () => reject(apiError({ statusCode: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) })));
           return;
         }
-        let buffered = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          buffered += chunk;
+        // Lines are cut from each chunk by position; only an unfinished last line is carried to the next chunk.
+        const decoder = new StringDecoder('utf8');
+        let carried = '';
+        response.on('data', (chunk: Buffer) => {
+          const text = carried + decoder.write(chunk);
+          let start = 0;
           try {
-            for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-              const line = buffered.slice(0, nl).trim();
-              buffered = buffered.slice(nl + 1);
-              if (line) onLine(line);
+            for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+              const line = text.slice(start, nl);
+              start = nl + 1;
+              if (line.trim()) onLine(line);
             }
           } catch (error) {
             // What onLine throws (a watch's ERROR event, e.g. 410 Gone) ends this stream and goes to the caller.
             reject(error); // first: destroying the response rejects with a connection error of its own
             response.destroy();
           }
+          carried = text.slice(start);
         });
         response.on('end', resolve);
         response.on('error', (error) => reject(connectionError(error, this.server)));

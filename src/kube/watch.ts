@@ -28,7 +28,7 @@ interface Informer<T> {
 }
 
 /** Lists `target` and follows it until `signal` is aborted, reporting every change. */
-function inform<T extends KubeObjectLike>(client: KubeClient, target: WatchTarget, onChange: (change: Change<T>) => void, signal: AbortSignal): Informer<T> {
+function inform<T extends KubeObjectLike>(client: KubeClient, target: WatchTarget, onChange: (change: Change<T>) => void, signal: AbortSignal, received: { events: number; bytes: number }): Informer<T> {
   const items = new Map<string, T>();
   const query = target.query ?? {};
   let markSynced: () => void = () => {};
@@ -77,6 +77,8 @@ function inform<T extends KubeObjectLike>(client: KubeClient, target: WatchTarge
           failures = 0;
         }
         await client.stream(target.path, { query: { ...query, watch: 'true', resourceVersion, allowWatchBookmarks: 'true' }, signal, timeoutMs: 0 }, (line) => {
+          received.events++;
+          received.bytes += line.length;
           const event = JSON.parse(line) as { type: string; object: T & { code?: number } };
           if (event.type === 'ERROR') throw new ApiError(event.object.code ?? 500, event.object as never);
           if (event.object.metadata?.resourceVersion) resourceVersion = event.object.metadata.resourceVersion;
@@ -176,11 +178,12 @@ export async function watchUntil<T extends KubeObjectLike, R>(client: KubeClient
     scheduled = true;
     setImmediate(check);
   };
+  const received = { events: 0, bytes: 0 };
   const informers = targets.map((target, index) => {
     const informer = inform<T>(client, target, (change) => {
       options.onChange?.(change, index);
       changed();
-    }, stop.signal);
+    }, stop.signal, received);
     // A watch ends only when stopped; the first one to fail for good ends the wait.
     informer.done.catch(fail);
     return informer.synced;
@@ -193,5 +196,6 @@ export async function watchUntil<T extends KubeObjectLike, R>(client: KubeClient
   } finally {
     options.signal.removeEventListener('abort', onAbort);
     stop.abort();
+    client.logger.log(4, 'watch.go', `watched ${targets.length} lists: ${received.events} events, ${received.bytes} bytes`);
   }
 }

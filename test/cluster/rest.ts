@@ -89,8 +89,12 @@ function list(ctx: RestContext, type: RegisteredType, namespace: string | undefi
   const matches = selector(ctx, type);
   const limit = Number(url.searchParams.get('limit') ?? 0);
   const token = url.searchParams.get('continue');
-  const start = token ? decodeContinue(token) : undefined;
-  const revision = ctx.api.store.revision();
+  const continued = token ? decodeContinue(token) : undefined;
+  const start = continued?.start;
+  // Every page of a list answers for the revision of its first page, as kube-apiserver's snapshots do, so a
+  // watch from that revision sees what changed while the pages were read. (The test cluster keeps no snapshots:
+  // a later page shows objects as they are now, which such a watch then reports again.)
+  const revision = continued?.rv ?? ctx.api.store.revision();
   const all = ctx.api.store.list(type.key, namespace, start);
   const selected: KubeObject[] = [];
   let next: string | undefined;
@@ -314,11 +318,11 @@ function encodeContinue(revision: number, lastKey: string): string {
   return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: revision, start: `${lastKey}\u0000` })).toString('base64url');
 }
 
-function decodeContinue(token: string): string {
+function decodeContinue(token: string): { rv: number; start: string } {
   try {
-    const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: string; start?: string };
-    if (decoded.v !== 'meta.k8s.io/v1' || !decoded.start) throw new Error();
-    return decoded.start.replace(/\u0000$/, '');
+    const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: string; rv?: number; start?: string };
+    if (decoded.v !== 'meta.k8s.io/v1' || !decoded.start || typeof decoded.rv !== 'number') throw new Error();
+    return { rv: decoded.rv, start: decoded.start.replace(/\u0000$/, '') };
   } catch {
     throw badRequest('invalid continue token: continue key is not valid: server does not recognize this encoded version');
   }

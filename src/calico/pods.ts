@@ -2,7 +2,7 @@
 // reason and message they act on (ImagePullBackOff with the image,
 // CrashLoopBackOff with the last exit, Pending with the scheduler's words),
 // and which workload it belongs to. status, wait and doctor all judge pods here.
-import type { KubeObjectLike } from '../kube/watch.ts';
+import type { KubeObjectLike, TableRow } from '../kube/watch.ts';
 
 interface Condition {
   type: string;
@@ -33,60 +33,84 @@ export interface Pod extends KubeObjectLike {
 
 export interface PodState {
   ready: boolean;
-  /** The word kubectl's STATUS column would show, or the closest to it: ImagePullBackOff, Pending, ContainerCreating, Running… */
+  /**
+   * kubectl's STATUS column, as the server's table gives it: ContainerCreating, Pending, ImagePullBackOff,
+   * Init:0/2, Running… (ErrImagePull reads ImagePullBackOff: the kubelet alternates the two, one state to an admin).
+   */
   reason: string;
-  /** What to act on, e.g. `container calico-node cannot pull image docker.io/calico/node:v3.29.0`; empty when ready. */
-  message: string;
-  /** A failure by nature (a pull or a crash), not a step every pod passes through on its way to Ready. */
+  /** A failure by nature (a pull, a crash, a bad config), not a step every pod passes through on its way to Ready. */
   failing: boolean;
-  /** When the pod entered this state, as the cluster recorded it (ms since the epoch); undefined if it did not say. */
+  /** When the pod was made (ms since the epoch), for how long a start-up state has lasted; undefined if unknown. */
   since: number | undefined;
 }
 
-const FAILING = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CrashLoopBackOff', 'CreateContainerError', 'CreateContainerConfigError', 'RunContainerError', 'Error', 'OOMKilled', 'Evicted', 'Failed']);
+/** A pod as a row of the server's pod table (`kubectl get pods -o wide` cells by column name), with its metadata. */
+export interface PodRow extends TableRow {
+  metadata: Pod['metadata'];
+}
+
+const FAILING = new Set(['ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CrashLoopBackOff', 'CreateContainerError', 'CreateContainerConfigError', 'RunContainerError', 'Error', 'OOMKilled', 'Evicted', 'Failed', 'ContainerStatusUnknown', 'StartError']);
+
+/** A pod's state from its table row: what kubectl shows, so wait and status name states as `kubectl get pods` does. */
+export function podState(row: PodRow): PodState {
+  const status = String(row.cells.Status ?? '').replace(/ErrImagePull$/, 'ImagePullBackOff');
+  const [ready = 0, total = 0] = String(row.cells.Ready ?? '').split('/').map(Number);
+  const created = row.metadata.creationTimestamp ? Date.parse(row.metadata.creationTimestamp) : undefined;
+  return {
+    ready: status === 'Running' && total > 0 && ready === total && !row.metadata.deletionTimestamp,
+    reason: status || 'Unknown',
+    failing: FAILING.has(status.replace(/^Init:/, '')),
+    since: status === 'Running' ? undefined : created,
+  };
+}
+
+/** The node a pod row is on (the table's wide NODE column), if it is scheduled. */
+export function podNode(row: PodRow): string | undefined {
+  const node = row.cells.Node;
+  return typeof node === 'string' && node !== '' && node !== '<none>' ? node : undefined;
+}
 
 export function podReady(pod: Pod): boolean {
   return pod.status?.phase === 'Running' && !pod.metadata.deletionTimestamp && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-export function podState(pod: Pod): PodState {
+/**
+ * Why a pod is not ready, from the whole object, in the terms an admin acts on: the container that cannot pull
+ * and its image (with the registry's answer), the one that keeps exiting and its last exit, the scheduler's words.
+ */
+export function podDetail(pod: Pod): { reason: string; message: string } {
   const status = pod.status ?? {};
   const conditions = status.conditions ?? [];
-  const at = (time: string | undefined) => (time ? Date.parse(time) : undefined);
-  const state = (reason: string, message: string, since: string | undefined): PodState => ({ ready: false, reason, message, failing: FAILING.has(reason), since: at(since) });
-  if (podReady(pod)) return { ready: true, reason: 'Running', message: '', failing: false, since: at(conditions.find((c) => c.type === 'Ready')?.lastTransitionTime) };
-  if (pod.metadata.deletionTimestamp) return state('Terminating', 'being deleted', pod.metadata.deletionTimestamp);
-  if (status.phase === 'Failed') return state(status.reason ?? 'Failed', status.message ?? 'the pod failed', undefined);
-  const started = status.startTime ?? pod.metadata.creationTimestamp;
+  if (podReady(pod)) return { reason: 'Running', message: '' };
+  if (pod.metadata.deletionTimestamp) return { reason: 'Terminating', message: 'being deleted' };
+  if (status.phase === 'Failed') return { reason: status.reason ?? 'Failed', message: status.message ?? 'the pod failed' };
   const containers = [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])];
   for (const c of containers) {
     const reason = c.state?.waiting?.reason;
-    // The kubelet alternates ErrImagePull (with the registry's answer) and ImagePullBackOff: one state to an admin.
-    if (reason === 'ErrImagePull' || reason === 'ImagePullBackOff') return state('ImagePullBackOff', `container ${c.name} cannot pull image ${c.image}${reason === 'ErrImagePull' && c.state?.waiting?.message ? ` (${c.state.waiting.message})` : ''}`, started);
+    if (reason === 'ErrImagePull' || reason === 'ImagePullBackOff') return { reason: 'ImagePullBackOff', message: `container ${c.name} cannot pull image ${c.image}${reason === 'ErrImagePull' && c.state?.waiting?.message ? ` (${c.state.waiting.message})` : ''}` };
     if (reason === 'CrashLoopBackOff') {
       const last = c.lastState?.terminated;
-      return state(reason, `container ${c.name} keeps exiting${last ? ` (last exit code ${last.exitCode}${last.message ? `: ${last.message.trim()}` : ''})` : ''}`, started);
+      return { reason, message: `container ${c.name} keeps exiting${last ? ` (last exit code ${last.exitCode}${last.message ? `: ${last.message.trim()}` : ''})` : ''}` };
     }
-    if (reason && FAILING.has(reason)) return state(reason, `container ${c.name}: ${c.state?.waiting?.message ?? reason}`, started);
+    if (reason && FAILING.has(reason)) return { reason, message: `container ${c.name}: ${c.state?.waiting?.message ?? reason}` };
   }
   const scheduled = conditions.find((c) => c.type === 'PodScheduled');
-  if (scheduled?.status === 'False') return state('Pending', scheduled.message ?? scheduled.reason ?? 'not scheduled', scheduled.lastTransitionTime ?? pod.metadata.creationTimestamp);
-  if (!status.phase || !pod.spec?.nodeName) return state('Pending', 'not scheduled yet', pod.metadata.creationTimestamp);
+  if (scheduled?.status === 'False') return { reason: 'Pending', message: scheduled.message ?? scheduled.reason ?? 'not scheduled' };
+  if (!status.phase || !pod.spec?.nodeName) return { reason: 'Pending', message: 'not scheduled yet' };
   const waiting = containers.find((c) => c.state?.waiting?.reason)?.state?.waiting?.reason;
-  if (waiting) return state(waiting, waiting === 'ContainerCreating' || waiting === 'PodInitializing' ? 'starting' : waiting, started);
+  if (waiting) return { reason: waiting, message: waiting === 'ContainerCreating' || waiting === 'PodInitializing' ? 'starting' : waiting };
   const unready = (status.containerStatuses ?? []).filter((c) => !c.ready).map((c) => c.name);
-  const readyCondition = conditions.find((c) => c.type === 'Ready');
-  return state(status.phase, unready.length ? `containers not ready: ${unready.join(', ')}` : 'not ready', readyCondition?.lastTransitionTime ?? started);
+  return { reason: status.phase, message: unready.length ? `containers not ready: ${unready.join(', ')}` : 'not ready' };
 }
 
 /** Why a pod is not ready, in one phrase: `ImagePullBackOff: container … cannot pull image …`. */
 export function podProblem(pod: Pod): string {
-  const { reason, message } = podState(pod);
+  const { reason, message } = podDetail(pod);
   return `${reason}: ${message}`;
 }
 
 /** The workload that owns a pod, as `daemonset/calico-node` or `deployment/calico-typha` (`pod/<name>` for a bare pod). */
-export function workloadOf(pod: Pod): string {
+export function workloadOf(pod: { metadata: Pod['metadata'] }): string {
   const owner = pod.metadata.ownerReferences?.find((o) => o.controller) ?? pod.metadata.ownerReferences?.[0];
   if (owner?.kind === 'DaemonSet') return `daemonset/${owner.name}`;
   if (owner?.kind === 'ReplicaSet') {
@@ -99,8 +123,8 @@ export function workloadOf(pod: Pod): string {
 }
 
 /**
- * Messages that say the same thing fall in one group: numbers are blurred (`0/2000 nodes … 1500 node(s)` and `…
- * 1499 node(s)`), and so is a registry's answer in parentheses after an image pull failure.
+ * Pods (or nodes) fall in one group when these say the same: numbers are blurred (`0/2000 nodes … 1500 node(s)`
+ * and `… 1499 node(s)`), and so is a registry's answer in parentheses after an image pull failure.
  */
 export function groupKey(...parts: string[]): string {
   return parts.map((p) => p.replace(/(cannot pull image \S+) \(.*\)$/, '$1').replace(/\d+/g, '#')).join('\u0000');

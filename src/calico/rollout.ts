@@ -5,7 +5,7 @@
 // (a line when a count crosses a tenth, never a line per pod) and the
 // report of what is stuck on a timeout — grouped, capped, with totals.
 import type { Change, KubeObjectLike, WatchTarget } from '../kube/watch.ts';
-import { groupKey, podState, workloadOf, type Pod } from './pods.ts';
+import { groupKey, podNode, podState, workloadOf, type PodRow } from './pods.ts';
 import { CALICO_NAMESPACES, type CalicoState } from './status.ts';
 
 export type WaitTarget = 'all' | 'operator' | 'calico' | 'nodes';
@@ -35,11 +35,11 @@ interface InstallationObject extends KubeObjectLike {
 
 type Source = 'operator' | 'pods' | 'daemonsets' | 'deployments' | 'statuses' | 'nodes' | 'installation';
 
-/** The lists a rollout follows, each with what it is. */
+/** The lists a rollout follows, each with what it is. Pods come as table rows: thousands of them change many times. */
 export function rolloutTargets(version?: string): (WatchTarget & { source: Source })[] {
   return [
-    { source: 'operator', path: '/api/v1/namespaces/tigera-operator/pods', query: { labelSelector: 'name=tigera-operator' } },
-    ...CALICO_NAMESPACES.map((ns) => ({ source: 'pods' as const, path: `/api/v1/namespaces/${ns}/pods` })),
+    { source: 'operator', path: '/api/v1/namespaces/tigera-operator/pods', query: { labelSelector: 'name=tigera-operator' }, table: true },
+    ...CALICO_NAMESPACES.map((ns) => ({ source: 'pods' as const, path: `/api/v1/namespaces/${ns}/pods`, table: true })),
     { source: 'daemonsets', path: '/apis/apps/v1/namespaces/calico-system/daemonsets' },
     ...['tigera-operator', ...CALICO_NAMESPACES].map((ns) => ({ source: 'deployments' as const, path: `/apis/apps/v1/namespaces/${ns}/deployments` })),
     { source: 'statuses', path: '/apis/operator.tigera.io/v1/tigerastatuses', absentIsEmpty: true },
@@ -73,10 +73,14 @@ export interface Row {
 
 /** Pods (or nodes) in one state for one reason, e.g. 12 calico-node pods in ImagePullBackOff. */
 export interface Group {
+  id: string;
   /** `daemonset/calico-node`, or `nodes`. */
   subject: string;
   reason: string;
-  message: string;
+  /** What to act on (a pod's is read from one of them, see wanting()); undefined until then. */
+  message: string | undefined;
+  /** The message is being read. */
+  asked: boolean;
   /** Past the start-up grace, or failing by nature. */
   problem: boolean;
   members: Set<string>;
@@ -129,11 +133,11 @@ export class Rollout {
     switch (source) {
       case 'operator':
         if (gone) this.operatorPods.delete(change.object.metadata.name);
-        else this.operatorPods.set(change.object.metadata.name, podState(change.object as Pod).ready);
-        this.setPod(change.object as Pod, gone);
+        else this.operatorPods.set(change.object.metadata.name, podState(change.object as PodRow).ready);
+        this.setPod(change.object as PodRow, gone);
         return;
       case 'pods':
-        return this.setPod(change.object as Pod, gone);
+        return this.setPod(change.object as PodRow, gone);
       case 'daemonsets':
       case 'deployments':
         return this.setWorkload(source === 'daemonsets' ? 'daemonset' : 'deployment', change.object as Workload, gone);
@@ -186,7 +190,7 @@ export class Rollout {
       if (!covers(w.name === 'deployment/tigera-operator' ? 'operator' : 'calico')) continue;
       const groups = this.groupsOf(w.name);
       const top = groups[0];
-      const state = top ? `${top.reason}${top.members.size > 1 ? ` (${top.members.size})` : ''}: ${top.message}` : '';
+      const state = top ? `${top.reason}${top.members.size > 1 ? ` (${top.members.size})` : ''}${top.message ? `: ${top.message}` : ''}` : '';
       rows.push({ cells: [w.name, `${w.ready}/${w.desired}`, state], complete: w.rolledOut && w.ready >= w.desired, problem: top?.problem === true, ...(top ? { top } : {}) });
     }
     if (covers('nodes')) {
@@ -229,8 +233,9 @@ export class Rollout {
       this.logged.version = this.reportedVersion;
       lines.push(`installation/default: Calico ${this.reportedVersion}`);
     }
+    // A problem is logged once its message is read, so the line says what to act on.
     for (const group of this.problems()) {
-      if (moved(this.logged.counts, `problem\u0000${groupKey(group.subject, group.reason, group.message)}`, group.members.size, this.sizeOf(group.subject))) lines.push(`problem: ${describe(group)}`);
+      if (group.message !== undefined && moved(this.logged.counts, `problem\u0000${group.id}`, group.members.size, this.sizeOf(group.subject))) lines.push(`problem: ${describe(group)}`);
     }
     return lines;
   }
@@ -263,7 +268,7 @@ export class Rollout {
     return subject === 'nodes' ? this.nodes.size : this.workloads.get(subject)?.desired ?? 1;
   }
 
-  private setPod(pod: Pod, gone: boolean): void {
+  private setPod(pod: PodRow, gone: boolean): void {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     const old = this.pods.get(key);
     if (old) {
@@ -277,13 +282,15 @@ export class Rollout {
     else {
       const state = podState(pod);
       const subject = workloadOf(pod);
-      const entry: PodEntry = { group: '', ready: state.ready, node: pod.spec?.nodeName, calicoNode: pod.metadata.labels?.['k8s-app'] === 'calico-node' };
+      const entry: PodEntry = { group: '', ready: state.ready, node: podNode(pod), calicoNode: pod.metadata.labels?.['k8s-app'] === 'calico-node' };
       this.pods.set(key, entry);
       if (!state.ready) {
         this.unreadyPods++;
-        const problem = state.failing || (state.since !== undefined && this.now() - state.since > STARTUP_GRACE_MS);
-        this.move(entry, key, subject, state.reason, state.message, problem);
-        if (!problem) this.starting.set(key, { since: state.since ?? this.now(), promote: () => this.move(entry, key, subject, state.reason, state.message, true) });
+        // Without a time from the cluster (a Running pod turning unready), the grace starts when it is seen.
+        const since = state.since ?? this.now();
+        const problem = state.failing || this.now() - since > STARTUP_GRACE_MS;
+        this.move(entry, key, subject, state.reason, undefined, problem);
+        if (!problem) this.starting.set(key, { since, promote: () => this.move(entry, key, subject, state.reason, undefined, true) });
       }
       if (entry.calicoNode && entry.ready) isOn = entry.node;
     }
@@ -292,11 +299,29 @@ export class Rollout {
     if (isOn) this.setCalicoNode(isOn, true);
   }
 
-  private move(entry: PodEntry | NodeEntry, member: string, subject: string, reason: string, message: string, problem: boolean): void {
+  /** Groups whose message is not read yet and is shown (every problem, and each workload's first group), each with a pod to read it from. */
+  wanting(): { id: string; pod: string }[] {
+    const shown = new Set([...this.workloads.keys()].map((w) => this.groupsOf(w)[0]?.id));
+    return [...this.groups.values()]
+      .filter((g) => g.message === undefined && !g.asked && g.subject !== 'nodes' && (g.problem || shown.has(g.id)))
+      .map((g) => {
+        g.asked = true;
+        return { id: g.id, pod: g.members.values().next().value! };
+      });
+  }
+
+  /** The message read for a group (empty when the pod could not be read). */
+  describeGroup(id: string, message: string): void {
+    const group = this.groups.get(id);
+    if (group) group.message = message;
+  }
+
+  /** Puts a pod or node in the group of its state; a pod's group is by reason alone (its message is read later). */
+  private move(entry: PodEntry | NodeEntry, member: string, subject: string, reason: string, message: string | undefined, problem: boolean): void {
     if (entry.group) this.leave(entry.group, member);
-    const id = groupKey(subject, reason, message, problem ? 'problem' : '');
-    const group = this.groups.get(id) ?? { subject, reason, message, problem, members: new Set<string>() };
-    group.message = message;
+    const id = groupKey(subject, reason, message ?? '', problem ? 'problem' : '');
+    const group = this.groups.get(id) ?? { id, subject, reason, message, asked: false, problem, members: new Set<string>() };
+    if (message !== undefined) group.message = message;
     group.members.add(member);
     this.groups.set(id, group);
     entry.group = id;
@@ -397,5 +422,5 @@ function moved(logged: Map<string, { count: number; total: number }>, key: strin
 export function describe(group: Group): string {
   const count = group.members.size;
   const what = group.subject === 'nodes' ? `${count} node${count === 1 ? '' : 's'}` : `${count} pod${count === 1 ? '' : 's'}`;
-  return `${group.subject}: ${what} ${group.reason}: ${group.message}`;
+  return `${group.subject}: ${what} ${group.reason}${group.message ? `: ${group.message}` : ''}`;
 }

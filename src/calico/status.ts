@@ -7,7 +7,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { listTable } from '../kube/tables.ts';
 import type { ServerTable } from '../print/table.ts';
 import { INSTALLATION_PATH, OPERATOR_DEPLOYMENT_PATH, OPERATOR_NAMESPACE } from './installed.ts';
-import { groupKey, podState, workloadOf, type Pod } from './pods.ts';
+import { groupKey, podDetail, podState, workloadOf, type Pod, type PodRow } from './pods.ts';
 import { calicoVersionForOperator } from './versions.ts';
 
 export type CalicoState = 'Available' | 'Progressing' | 'Degraded' | 'Not installed';
@@ -124,10 +124,18 @@ export async function readStatus(kube: KubeClient, options: { all: boolean }): P
   };
 }
 
+/** A table's pods as rows (cells by column name) with their objects: the row says the state, the object why. */
+function podsOf(table: ServerTable): { row: PodRow; pod: Pod }[] {
+  const names = table.columnDefinitions.map((c) => c.name);
+  return table.rows.filter((r) => (r.object as Pod | undefined)?.metadata).map((r) => {
+    const pod = r.object as Pod;
+    return { row: { metadata: pod.metadata, cells: Object.fromEntries(names.map((name, i) => [name, r.cells[i]])) }, pod };
+  });
+}
+
 /** The pods that are not ready: from every pod when they were all listed, else from the workloads short of ready. */
-async function unreadyPods(kube: KubeClient, workloads: NamespaceWorkloads[], allPods: { table: ServerTable }[] | undefined): Promise<Pod[]> {
-  const objects = (table: ServerTable) => table.rows.map((r) => r.object as Pod).filter((p) => p?.metadata);
-  if (allPods) return allPods.flatMap((p) => objects(p.table)).filter((p) => !podState(p).ready);
+async function unreadyPods(kube: KubeClient, workloads: NamespaceWorkloads[], allPods: { table: ServerTable }[] | undefined): Promise<{ row: PodRow; pod: Pod }[]> {
+  if (allPods) return allPods.flatMap((p) => podsOf(p.table)).filter((p) => !podState(p.row).ready);
   const short = workloads.flatMap(({ daemonSets, deployments }) => [...daemonSets.rows, ...deployments.rows])
     .map((row) => row.object as WorkloadObject)
     .filter((w) => w?.metadata && !workloadReady(w));
@@ -135,7 +143,7 @@ async function unreadyPods(kube: KubeClient, workloads: NamespaceWorkloads[], al
     const selector = Object.entries(w.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
     return listTable(kube, `/api/v1/namespaces/${w.metadata!.namespace}/pods`, { includeObject: 'Object', ...(selector ? { labelSelector: selector } : {}) });
   }));
-  return lists.flatMap(objects).filter((p) => !podState(p).ready);
+  return lists.flatMap(podsOf).filter((p) => !podState(p.row).ready);
 }
 
 function workloadReady(w: WorkloadObject): boolean {
@@ -145,13 +153,14 @@ function workloadReady(w: WorkloadObject): boolean {
   return (s.readyReplicas ?? 0) >= replicas && (s.availableReplicas ?? 0) >= replicas;
 }
 
-export function groupPods(pods: Pod[]): PodGroup[] {
+/** Pods by workload and state (kubectl's STATUS), the message read from the first of each group. */
+export function groupPods(pods: { row: PodRow; pod: Pod }[]): PodGroup[] {
   const groups = new Map<string, PodGroup>();
-  for (const pod of pods) {
-    const { reason, message } = podState(pod);
+  for (const { row, pod } of pods) {
+    const { reason } = podState(row);
     const workload = workloadOf(pod);
-    const key = groupKey(workload, reason, message);
-    const group = groups.get(key) ?? { workload, reason, message, pods: [] };
+    const key = groupKey(workload, reason);
+    const group = groups.get(key) ?? { workload, reason, message: podDetail(pod).message, pods: [] };
     group.pods.push(`${pod.metadata.namespace}/${pod.metadata.name}`);
     groups.set(key, group);
   }

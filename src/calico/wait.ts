@@ -11,18 +11,48 @@ import { watchUntil } from '../kube/watch.ts';
 import { colorEnabled, palette, type Palette } from '../print/color.ts';
 import { LiveBlock, stamped, type Screen, type Terminal } from '../print/progress.ts';
 import { tabwrite } from '../print/table.ts';
+import { podDetail, type Pod } from './pods.ts';
 import { Rollout, rolloutTargets, type WaitTarget } from './rollout.ts';
 import { readStatus } from './status.ts';
 import { renderStatus } from './status-view.ts';
 
-/** Follows the rollout's lists into `rollout` until it is done (with `untilDone`) or `signal` ends it; `onUpdate` after each burst and each second. */
+/** Pod reads at once for the messages of the groups shown (a group's message comes from one of its pods). */
+const MESSAGE_READS = 4;
+
+/**
+ * Follows the rollout's lists into `rollout` until it is done (with `untilDone`) or `signal` ends it; `onUpdate`
+ * after each burst, each second, and when a group's message has been read.
+ */
 export async function followRollout(kube: KubeClient, rollout: Rollout, options: { signal: AbortSignal; untilDone: boolean; onUpdate: () => void }): Promise<void> {
   const targets = rolloutTargets(rollout.version);
   let synced = false;
+  const queue: { id: string; pod: string }[] = [];
+  let reading = 0;
+  // Reads the pods that explain the groups shown, a few at a time; a pod that cannot be read leaves its group without words.
+  const readMessages = () => {
+    queue.push(...rollout.wanting());
+    while (reading < MESSAGE_READS && queue.length) {
+      const { id, pod } = queue.shift()!;
+      const [namespace, name] = pod.split('/');
+      reading++;
+      kube.optional<Pod>(`/api/v1/namespaces/${namespace}/pods/${name}`, { signal: options.signal })
+        .then((object) => rollout.describeGroup(id, object ? podDetail(object).message : ''), () => rollout.describeGroup(id, ''))
+        .finally(() => {
+          reading--;
+          if (options.signal.aborted) return;
+          options.onUpdate();
+          readMessages();
+        });
+    }
+  };
+  const update = () => {
+    readMessages();
+    options.onUpdate();
+  };
   const ticker = setInterval(() => {
     if (!synced) return;
     rollout.tick();
-    options.onUpdate();
+    update();
   }, 1000);
   try {
     await watchUntil(kube, targets, {
@@ -30,7 +60,7 @@ export async function followRollout(kube: KubeClient, rollout: Rollout, options:
       onChange: (change, index) => rollout.apply(targets[index]!.source, change),
       until: () => {
         synced = true;
-        options.onUpdate();
+        update();
         return options.untilDone && rollout.done() ? true : undefined;
       },
     });
@@ -93,7 +123,7 @@ export function waitBlock(rollout: Rollout, seconds: number, screen: Screen, col
   const room = screen.rows - 1 - lines.length - 1;
   if (problems.length && room > 0) {
     const shown = problems.length > room ? problems.slice(0, room - 1) : problems;
-    lines.push(colors.bad('Problems:'), ...shown.map((g) => `  ${g.subject}: ${g.members.size} ${g.subject === 'nodes' ? 'NotReady' : g.reason}: ${g.message}`));
+    lines.push(colors.bad('Problems:'), ...shown.map((g) => `  ${g.subject}: ${g.members.size} ${g.subject === 'nodes' ? 'NotReady' : g.reason}${g.message ? `: ${g.message}` : ''}`));
     if (shown.length < problems.length) lines.push(`  … and ${problems.length - shown.length} more`);
   }
   return lines;

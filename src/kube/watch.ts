@@ -4,14 +4,24 @@
 // reported as they arrive — nothing polls. `watchUntil` is the one way every
 // command waits on the cluster: informers over some lists until a condition
 // on what they saw holds.
+import type { ServerTable } from '../print/table.ts';
 import type { KubeClient, Query } from './client.ts';
 import { ApiError, ConnectionError } from './errors.ts';
+import { TABLE_ACCEPT } from './tables.ts';
 
 export interface KubeObjectLike {
   metadata: { name: string; namespace?: string; resourceVersion?: string };
 }
 
 export type Change<T> = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T };
+
+/**
+ * An object as a row of the server's table, what `kubectl get -w` streams: its metadata (labels, owners,
+ * timestamps; no spec, no status) and its cells by column name (`Status`, `Ready`, `Node` …).
+ */
+export interface TableRow extends KubeObjectLike {
+  cells: Record<string, unknown>;
+}
 
 interface ListBody<T> {
   metadata: { resourceVersion?: string; continue?: string };
@@ -48,15 +58,22 @@ function inform<T extends KubeObjectLike>(client: KubeClient, target: WatchTarge
     for (const [k, old] of items) if (!fresh.has(k)) emit({ type: 'DELETED', object: old });
     for (const [k, item] of fresh) emit({ type: items.has(k) ? 'MODIFIED' : 'ADDED', object: item });
   };
+  // Tables name their columns once, in a list and in a watch's first event; rows are read by those names.
+  let columns: string[] = [];
+  const rowsOf = (table: ServerTable): T[] => {
+    if (table.columnDefinitions?.length) columns = table.columnDefinitions.map((c) => c.name);
+    return table.rows.map((row) => ({ metadata: row.object?.metadata ?? { name: String(row.cells[0]) }, cells: Object.fromEntries(columns.map((name, i) => [name, row.cells[i]])) }) as unknown as T);
+  };
+  const wire = target.table ? { accept: TABLE_ACCEPT, query: { ...query, includeObject: 'Metadata' } } : { query };
   const relist = async (): Promise<string> => {
     const fresh = new Map<string, T>();
     let resourceVersion = '';
     let token: string | undefined;
     do {
-      const page = await client.json<ListBody<T>>(target.path, { query: { ...query, limit: 500, continue: token }, signal });
-      for (const item of page.items) fresh.set(key(item), item);
-      resourceVersion = page.metadata.resourceVersion ?? '';
-      token = page.metadata.continue || undefined;
+      const page = await client.json<ListBody<T> & ServerTable>(target.path, { ...wire, query: { ...wire.query, limit: 500, continue: token }, signal });
+      for (const item of target.table ? rowsOf(page) : page.items) fresh.set(key(item), item);
+      resourceVersion = page.metadata?.resourceVersion ?? '';
+      token = page.metadata?.continue || undefined;
     } while (token);
     replace(fresh);
     return resourceVersion;
@@ -76,13 +93,15 @@ function inform<T extends KubeObjectLike>(client: KubeClient, target: WatchTarge
           listed = true;
           failures = 0;
         }
-        await client.stream(target.path, { query: { ...query, watch: 'true', resourceVersion, allowWatchBookmarks: 'true' }, signal, timeoutMs: 0 }, (line) => {
+        await client.stream(target.path, { ...wire, query: { ...wire.query, watch: 'true', resourceVersion, allowWatchBookmarks: 'true' }, signal, timeoutMs: 0 }, (line) => {
           received.events++;
           received.bytes += line.length;
-          const event = JSON.parse(line) as { type: string; object: T & { code?: number } };
+          const event = JSON.parse(line) as { type: string; object: T & ServerTable & { code?: number } };
           if (event.type === 'ERROR') throw new ApiError(event.object.code ?? 500, event.object as never);
           if (event.object.metadata?.resourceVersion) resourceVersion = event.object.metadata.resourceVersion;
-          if (event.type !== 'BOOKMARK') emit({ type: event.type as Change<T>['type'], object: event.object });
+          if (event.type !== 'BOOKMARK') {
+            for (const object of target.table ? rowsOf(event.object) : [event.object]) emit({ type: event.type as Change<T>['type'], object });
+          }
           failures = 0;
         });
       } catch (error) {
@@ -129,6 +148,11 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 export interface WatchTarget {
   path: string;
   query?: Query;
+  /**
+   * As the server's table rows (TableRow), not whole objects: a pod row is a few hundred bytes where the pod is
+   * kilobytes, which is what following thousands of pods costs.
+   */
+  table?: boolean;
   /** A list that answers 404 (its CRD is not installed yet, or went) is empty, and is looked at again now and then, instead of failing the watch. */
   absentIsEmpty?: boolean;
 }

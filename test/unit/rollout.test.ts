@@ -14,19 +14,12 @@ function node(name: string, ready: boolean): KubeObjectLike {
   return { metadata: { name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', message: ready ? 'kubelet is posting ready status' : CNI }] } } as KubeObjectLike;
 }
 
+/** A pod as the server's table row streams it (`kubectl get pods -o wide -w`): metadata and cells. */
 function pod(name: string, owner: { kind: string; name: string }, nodeName: string | undefined, state: 'creating' | 'ready' | 'pull' | 'backoff' | 'pending', since: number, labels: Record<string, string> = {}): KubeObjectLike {
-  const container = { name: 'calico-node', image: 'docker.io/calico/node:v3.29.0', ready: state === 'ready', state: {} as object };
-  if (state === 'creating') container.state = { waiting: { reason: 'ContainerCreating' } };
-  if (state === 'pull') container.state = { waiting: { reason: 'ErrImagePull', message: 'rpc error: not found' } };
-  if (state === 'backoff') container.state = { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } };
-  if (state === 'ready') container.state = { running: {} };
-  const conditions = state === 'pending'
-    ? [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/2000 nodes are available: 2000 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.', lastTransitionTime: at(since) }]
-    : [{ type: 'Ready', status: state === 'ready' ? 'True' : 'False', lastTransitionTime: at(since) }, { type: 'PodScheduled', status: 'True' }];
+  const status = { creating: 'ContainerCreating', ready: 'Running', pull: 'ErrImagePull', backoff: 'ImagePullBackOff', pending: 'Pending' }[state];
   return {
     metadata: { name, namespace: 'calico-system', creationTimestamp: at(since), labels, ownerReferences: [{ ...owner, controller: true }] },
-    spec: { nodeName, containers: [{ name: 'calico-node' }] },
-    status: { phase: state === 'ready' ? 'Running' : 'Pending', startTime: state === 'pending' ? undefined : at(since), conditions, containerStatuses: state === 'pending' ? undefined : [container] },
+    cells: { Name: name, Ready: state === 'ready' ? '1/1' : '0/1', Status: status, Restarts: 0, Age: '1s', IP: '', Node: nodeName ?? '<none>', 'Nominated Node': '<none>', 'Readiness Gates': '<none>' },
   } as unknown as KubeObjectLike;
 }
 
@@ -116,10 +109,17 @@ test('ErrImagePull and ImagePullBackOff are one problem: a flapping pull logs on
   const rollout = new Rollout('all', undefined, () => now);
   rollout.apply('daemonsets', added(daemonSet('calico-node', 20, 0)));
   const lines: string[] = [];
+  const read: string[] = [];
   for (let round = 0; round < 10; round++) {
     for (let i = 0; i < 20; i++) rollout.apply('pods', (round === 0 ? added : modified)(pod(`calico-node-${i}`, { kind: 'DaemonSet', name: 'calico-node' }, `w${i}`, (round + i) % 2 ? 'pull' : 'backoff', 0)));
+    // The message of a group is read from one of its pods, once.
+    for (const { id, pod: member } of rollout.wanting()) {
+      read.push(member);
+      rollout.describeGroup(id, 'container calico-node cannot pull image docker.io/calico/node:v3.29.0 (rpc error: not found)');
+    }
     lines.push(...rollout.log());
   }
+  assert.deepEqual(read, ['calico-system/calico-node-0']);
   const problems = lines.filter((l) => l.startsWith('problem:'));
   assert.deepEqual(problems, ['problem: daemonset/calico-node: 20 pods ImagePullBackOff: container calico-node cannot pull image docker.io/calico/node:v3.29.0 (rpc error: not found)']);
   const stuck = rollout.stuck(3);

@@ -40,6 +40,7 @@ export class Runtime {
   /** Nodes whose container runtime has a working CNI config (Calico's install-cni wrote one). */
   private readonly cniReady = new Set<string>();
   private readonly cniListeners: ((node: string) => void)[] = [];
+  private lastEventNanos = 0n;
 
   constructor(api: Api, clock: Clock, logs: PodLogs, timings: Timings, faults: PodFaults) {
     this.api = api;
@@ -99,6 +100,17 @@ export class Runtime {
     return timestamp(this.clock.now());
   }
 
+  /**
+   * client-go names an Event `<object>.<UnixNano in hex>`; the nanoseconds
+   * are made up within the clock's millisecond, and kept increasing so that
+   * two events of one object never get the same name (a create would fail).
+   */
+  private eventNanos(): bigint {
+    const nanos = BigInt(this.clock.now().getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6));
+    this.lastEventNanos = nanos > this.lastEventNanos ? nanos : this.lastEventNanos + 1n;
+    return this.lastEventNanos;
+  }
+
   /** Records a core/v1 Event, folding repeats into a count like client-go's recorder. */
   event(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, source: { component: string; host?: string }, fieldPath?: string): void {
     const eventsType = this.type('events');
@@ -119,7 +131,7 @@ export class Runtime {
     this.api.create(eventsType, namespace, {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${involved.metadata.name}.${(this.clock.now().getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`, namespace },
+      metadata: { name: `${involved.metadata.name}.${this.eventNanos().toString(16)}`, namespace },
       involvedObject: {
         kind: involved.kind,
         namespace: involved.metadata.namespace,

@@ -17,8 +17,14 @@ export type Listener = (event: StoreEvent) => void;
 
 interface Table {
   objects: Map<string, KubeObject>;
-  /** Sorted `namespace/name` keys, rebuilt lazily after inserts and removals. */
-  sorted: string[] | undefined;
+  /**
+   * `namespace/name` keys in order as of the last read; keys inserted since
+   * wait in `inserted` and are merged in (and removed ones dropped) on the
+   * next read, so a burst of creates costs one sort of the burst, not of the table.
+   */
+  sorted: string[];
+  inserted: string[];
+  removed: boolean;
 }
 
 export class Store {
@@ -63,6 +69,14 @@ export class Store {
     return result;
   }
 
+  /** Where an object stands among its resource's objects in key order (-1 when it is not there). */
+  position(key: string, namespace: string | undefined, name: string): number {
+    const table = this.tables.get(key);
+    const id = storageKey(namespace, name);
+    if (!table?.objects.has(id)) return -1;
+    return lowerBound(this.sortedKeys(table), id);
+  }
+
   count(key: string): number {
     return this.tables.get(key)?.objects.size ?? 0;
   }
@@ -78,7 +92,7 @@ export class Store {
     if (existing && sameContent(existing, object)) return existing;
     const revision = ++this.rev;
     const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(revision) } };
-    if (!existing) table.sorted = undefined;
+    if (!existing) table.inserted.push(id);
     table.objects.set(id, stored);
     this.emit({ type: existing ? 'MODIFIED' : 'ADDED', key, object: stored, revision });
     return stored;
@@ -90,7 +104,7 @@ export class Store {
     const existing = table?.objects.get(id);
     if (!table || !existing) return undefined;
     table.objects.delete(id);
-    table.sorted = undefined;
+    table.removed = true;
     const revision = ++this.rev;
     const removed = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(revision) } };
     this.emit({ type: 'DELETED', key, object: removed, revision });
@@ -127,13 +141,28 @@ export class Store {
 
   private table(key: string): Table {
     let table = this.tables.get(key);
-    if (!table) this.tables.set(key, (table = { objects: new Map(), sorted: undefined }));
+    if (!table) this.tables.set(key, (table = { objects: new Map(), sorted: [], inserted: [], removed: false }));
     return table;
   }
 
   private sortedKeys(table: Table): string[] {
-    table.sorted ??= [...table.objects.keys()].sort();
-    return table.sorted;
+    if (table.inserted.length === 0 && !table.removed) return table.sorted;
+    const inserted = table.inserted.sort();
+    const merged: string[] = [];
+    const take = (k: string) => {
+      // A key removed, or removed and inserted again, since the last read appears once if it is there now.
+      if (table.objects.has(k) && merged[merged.length - 1] !== k) merged.push(k);
+    };
+    let i = 0;
+    for (const k of table.sorted) {
+      while (i < inserted.length && inserted[i]! <= k) take(inserted[i++]!);
+      take(k);
+    }
+    while (i < inserted.length) take(inserted[i++]!);
+    table.sorted = merged;
+    table.inserted = [];
+    table.removed = false;
+    return merged;
   }
 }
 

@@ -21,8 +21,7 @@ export function allocatePodIP(rt: Runtime, node: string): string {
   if (pool) {
     const [base, prefix] = parseV4(pool.cidr);
     const blockSize = pool.blockSize ?? 26;
-    const nodes = rt.api.store.list('nodes').map((n) => n.metadata.name);
-    const blockIndex = Math.max(0, nodes.indexOf(node));
+    const blockIndex = Math.max(0, rt.api.store.position('nodes', undefined, node));
     const blockAddresses = 2 ** (32 - blockSize);
     const blocks = 2 ** Math.max(0, blockSize - prefix);
     return formatV4(base + (blockIndex % blocks) * blockAddresses + (next % (blockAddresses - 1)));

@@ -6,7 +6,7 @@ import { timestamp } from '../api.ts';
 import type { Clock } from '../clock.ts';
 import type { PodLogs } from '../logs.ts';
 import type { RegisteredType } from '../registry.ts';
-import type { StoreEvent } from '../store.ts';
+import { storageKey, type Store, type StoreEvent } from '../store.ts';
 import type { KubeObject } from '../types.ts';
 
 /** Delays of the simulated machinery, in cluster milliseconds. */
@@ -40,7 +40,12 @@ export class Runtime {
   /** Nodes whose container runtime has a working CNI config (Calico's install-cni wrote one). */
   private readonly cniReady = new Set<string>();
   private readonly cniListeners: ((node: string) => void)[] = [];
+  /** What each component's event recorder remembers: the Event it wrote for an object, reason and message. */
+  private readonly recordedEvents = new Map<string, { namespace: string; name: string }>();
   private lastEventNanos = 0n;
+  /** Pods by `spec.nodeName` (the scheduler's and the kubelets' view), and by their controller's uid. */
+  readonly podsByNode: Index;
+  readonly podsByOwner: Index;
 
   constructor(api: Api, clock: Clock, logs: PodLogs, timings: Timings, faults: PodFaults) {
     this.api = api;
@@ -48,6 +53,8 @@ export class Runtime {
     this.logs = logs;
     this.timings = timings;
     this.faults = faults;
+    this.podsByNode = new Index(api.store, 'pods', (pod) => (pod.spec as { nodeName?: string }).nodeName);
+    this.podsByOwner = new Index(api.store, 'pods', (pod) => pod.metadata.ownerReferences?.find((r) => r.controller)?.uid);
   }
 
   networkReady(node: string): boolean {
@@ -116,10 +123,10 @@ export class Runtime {
     const eventsType = this.type('events');
     const namespace = involved.metadata.namespace ?? 'default';
     if (!this.api.store.get('namespaces', undefined, namespace) || this.api.store.get('namespaces', undefined, namespace)?.metadata.deletionTimestamp) return;
-    const existing = this.api.store.list('events', namespace).find((e) => {
-      const ev = e as unknown as { involvedObject: { uid: string; fieldPath?: string }; reason: string; message: string };
-      return ev.involvedObject.uid === involved.metadata.uid && ev.reason === reason && ev.message === message && ev.involvedObject.fieldPath === fieldPath;
-    });
+    // client-go's EventCorrelator: a repeat is found in the recorder's cache, not by listing events.
+    const repeatKey = JSON.stringify([involved.metadata.uid, reason, message, fieldPath]);
+    const recorded = this.recordedEvents.get(repeatKey);
+    const existing = recorded && this.api.store.get('events', recorded.namespace, recorded.name);
     const now = this.now();
     if (existing) {
       this.api.mutate(eventsType, namespace, existing.metadata.name, (e) => {
@@ -128,7 +135,7 @@ export class Runtime {
       }, { fieldManager: source.component });
       return;
     }
-    this.api.create(eventsType, namespace, {
+    const created = this.api.create(eventsType, namespace, {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name: `${involved.metadata.name}.${this.eventNanos().toString(16)}`, namespace },
@@ -152,10 +159,55 @@ export class Runtime {
       reportingComponent: source.component,
       reportingInstance: source.host ?? '',
     }, { fieldManager: source.component });
+    this.recordedEvents.set(repeatKey, { namespace, name: created.metadata.name });
   }
 }
 
 function isGone(error: unknown): boolean {
   const code = (error as { code?: number })?.code;
   return code === 404;
+}
+
+/**
+ * Objects of one resource grouped by a value of theirs (pods by node, by
+ * owner), kept current from the store's changes like an informer's indexer:
+ * a controller reads a group without listing the whole resource.
+ */
+export class Index {
+  private readonly groups = new Map<string, Map<string, KubeObject>>();
+  private readonly groupOf = new Map<string, string>();
+
+  constructor(store: Store, resource: string, valueOf: (object: KubeObject) => string | undefined) {
+    const update = (object: KubeObject, deleted: boolean) => {
+      const id = storageKey(object.metadata.namespace, object.metadata.name);
+      const before = this.groupOf.get(id);
+      const after = deleted ? undefined : valueOf(object);
+      if (before !== undefined && before !== after) {
+        const group = this.groups.get(before)!;
+        group.delete(id);
+        if (group.size === 0) this.groups.delete(before);
+        this.groupOf.delete(id);
+      }
+      if (after === undefined) return;
+      let group = this.groups.get(after);
+      if (!group) this.groups.set(after, (group = new Map()));
+      group.set(id, object);
+      this.groupOf.set(id, after);
+    };
+    for (const object of store.list(resource)) update(object, false);
+    store.subscribe((event) => {
+      if (event.key === resource) update(event.object, event.type === 'DELETED');
+    });
+  }
+
+  /** The objects whose value is `value`, in key order (as a list of the resource would give them). */
+  get(value: string): KubeObject[] {
+    const group = this.groups.get(value);
+    if (!group) return [];
+    return [...group.keys()].sort().map((id) => group.get(id)!);
+  }
+
+  count(value: string): number {
+    return this.groups.get(value)?.size ?? 0;
+  }
 }

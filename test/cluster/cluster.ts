@@ -26,6 +26,8 @@ import { clientCertificate, createCertificateAuthority, serverCertificate, type 
 
 export interface ClusterOptions {
   scenario?: string;
+  /** Nodes of a kubeadm scenario (default 3): one control plane, the rest workers. */
+  nodes?: number;
   kubernetesVersion?: string;
   latencyMs?: number;
   errorRate?: number;
@@ -59,8 +61,9 @@ export interface TestCluster {
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
-  const scenario = SCENARIOS[options.scenario ?? 'kubeadm-3-nodes'];
-  if (!scenario) throw new Error(`unknown scenario "${options.scenario}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  const makeScenario = SCENARIOS[options.scenario ?? 'kubeadm-3-nodes'];
+  if (!makeScenario) throw new Error(`unknown scenario "${options.scenario}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  const scenario = makeScenario({ nodes: options.nodes });
   const kubernetesVersion = options.kubernetesVersion ?? 'v1.31.3';
   const match = /^v(\d+)\.(\d+)\.(\d+)$/.exec(kubernetesVersion);
   if (!match) throw new Error(`--kubernetes-version must look like v1.31.3, not "${kubernetesVersion}"`);

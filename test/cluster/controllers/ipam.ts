@@ -37,12 +37,12 @@ function calicoPool(rt: Runtime): { cidr: string; blockSize?: number } | undefin
   return pool?.spec?.cidr ? { cidr: pool.spec.cidr, ...(pool.spec.blockSize ? { blockSize: pool.spec.blockSize } : {}) } : undefined;
 }
 
-function parseV4(cidr: string): [number, number] {
+export function parseV4(cidr: string): [number, number] {
   const [address = '0.0.0.0', bits = '32'] = cidr.split('/');
   const value = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
   return [value, Number(bits)];
 }
 
-function formatV4(value: number): string {
+export function formatV4(value: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 }

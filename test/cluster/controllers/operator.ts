@@ -291,9 +291,10 @@ function markNetworks(rt: Runtime): void {
     const node = (pod.spec as { nodeName?: string }).nodeName;
     if (!node || rt.networkReady(node)) continue;
     rt.setNetworkReady(node, true);
-    const ip = (pod.status as { hostIP?: string }).hostIP ?? '';
+    // Autodetection (firstFound) reads the host interface; a node no scenario built has only its hostIP to go by.
+    const address = rt.hostAddress(node) ?? `${(pod.status as { hostIP?: string }).hostIP ?? ''}/32`;
     rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
-      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4Address': `${ip}/24`, 'projectcalico.org/IPv4VXLANTunnelAddr': '' };
+      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4Address': address, 'projectcalico.org/IPv4VXLANTunnelAddr': '' };
     }, { fieldManager: 'calico-node' });
     rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
       const status = (n.status ??= {}) as { conditions?: object[] };

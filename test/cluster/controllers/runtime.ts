@@ -46,6 +46,8 @@ export class Runtime {
   /** Pods by `spec.nodeName` (the scheduler's and the kubelets' view), and by their controller's uid. */
   readonly podsByNode: Index;
   readonly podsByOwner: Index;
+  /** Each node's address on its host interface, with the prefix length of its network. */
+  private readonly hostAddresses = new Map<string, string>();
 
   constructor(api: Api, clock: Clock, logs: PodLogs, timings: Timings, faults: PodFaults) {
     this.api = api;
@@ -66,6 +68,15 @@ export class Runtime {
     if (ready) this.cniReady.add(node);
     else this.cniReady.delete(node);
     for (const listener of this.cniListeners) listener(node);
+  }
+
+  /** Where the scenario put a node's host: what calico-node's address autodetection finds there. */
+  setHostAddress(node: string, cidr: string): void {
+    this.hostAddresses.set(node, cidr);
+  }
+
+  hostAddress(node: string): string | undefined {
+    return this.hostAddresses.get(node);
   }
 
   onNetworkChange(listener: (node: string) => void): void {

@@ -2,7 +2,7 @@
 // (`{"f:spec":{"f:containers":{"k:{\"name\":\"x\"}":{".":{},"f:image":{}}}}}`)
 // and the operations server-side apply needs on them: which fields an object
 // sets, who owns what, conflicts, and removing fields a manager gave up.
-import { jsonEqual } from './store.ts';
+import { jsonCopy, jsonEqual } from './store.ts';
 
 export type FieldSet = { [element: string]: FieldSet };
 
@@ -149,7 +149,7 @@ function findKeyed(list: unknown, element: string): unknown {
 
 /** Removes every leaf of `set` from `object` (a copy is returned). */
 export function removeFields(object: Record<string, unknown>, set: FieldSet): Record<string, unknown> {
-  const copy = structuredClone(object);
+  const copy = jsonCopy(object);
   for (const path of leaves(set).sort((a, b) => b.length - a.length)) removePath(copy, path);
   return copy;
 }
@@ -175,7 +175,7 @@ function removePath(root: unknown, path: string[]): void {
  */
 export function mergeApplied(current: unknown, applied: unknown, schema: Schema, path: string[] = []): unknown {
   if (Array.isArray(applied)) return mergeList(Array.isArray(current) ? current : [], applied, schema, path);
-  if (!isPlainObject(applied) || !isPlainObject(current) || schema.atomicMap?.(path)) return structuredClone(applied);
+  if (!isPlainObject(applied) || !isPlainObject(current) || schema.atomicMap?.(path)) return jsonCopy(applied);
   const result: Record<string, unknown> = { ...current };
   for (const [key, value] of Object.entries(applied)) result[key] = mergeApplied(current[key], value, schema, [...path, key]);
   return result;
@@ -183,14 +183,14 @@ export function mergeApplied(current: unknown, applied: unknown, schema: Schema,
 
 function mergeList(current: unknown[], applied: unknown[], schema: Schema, path: string[]): unknown[] {
   const type = schema.listType(path);
-  if (type === 'atomic') return structuredClone(applied);
+  if (type === 'atomic') return jsonCopy(applied);
   if (type === 'set') return [...current, ...applied.filter((v) => !current.some((c) => jsonEqual(c, v)))];
   const result = [...current];
   for (const item of applied) {
     const key = isPlainObject(item) ? itemKey(item, type.keys) : '';
     const index = result.findIndex((c) => isPlainObject(c) && itemKey(c, type.keys) === key);
     if (index >= 0) result[index] = mergeApplied(result[index], item, schema, path);
-    else result.push(structuredClone(item));
+    else result.push(jsonCopy(item));
   }
   return result;
 }

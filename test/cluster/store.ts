@@ -30,7 +30,9 @@ interface Table {
 export class Store {
   private rev = 1;
   private readonly tables = new Map<string, Table>();
-  private readonly history: StoreEvent[] = [];
+  /** Changes, oldest first, from `historyStart` on (the slots before it are cut off in bulk, not one by one). */
+  private history: StoreEvent[] = [];
+  private historyStart = 0;
   /** How many changes watches can resume across; live, so a test can make resuming fail with 410. */
   historyLimit: number;
   private readonly listeners = new Set<Listener>();
@@ -123,19 +125,23 @@ export class Store {
 
   /** Changes after `revision`, or undefined when history no longer reaches back that far. */
   changesSince(revision: number): StoreEvent[] | undefined {
-    const oldest = this.history[0]?.revision ?? this.rev + 1;
+    const oldest = this.history[this.historyStart]?.revision ?? this.rev + 1;
     if (revision < oldest - 1 && revision < this.rev) return undefined;
-    const start = lowerBoundBy(this.history, revision + 1);
+    const start = lowerBoundBy(this.history, this.historyStart, revision + 1);
     return this.history.slice(start);
   }
 
   oldestRevision(): number {
-    return this.history[0]?.revision ?? this.rev;
+    return this.history[this.historyStart]?.revision ?? this.rev;
   }
 
   private emit(event: StoreEvent): void {
     this.history.push(event);
-    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    this.historyStart = Math.max(this.historyStart, this.history.length - this.historyLimit);
+    if (this.historyStart >= 4096) {
+      this.history = this.history.slice(this.historyStart);
+      this.historyStart = 0;
+    }
     for (const listener of [...this.listeners]) listener(event);
   }
 
@@ -194,6 +200,15 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return left.length === definedKeys(right).length && left.every((k) => jsonEqual((a as Record<string, unknown>)[k], right[k]));
 }
 
+/** A deep copy of a JSON value; several times faster than structuredClone on API objects, which are nothing else. */
+export function jsonCopy<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => jsonCopy(item)) as T;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = jsonCopy((value as Record<string, unknown>)[key]);
+  return copy as T;
+}
+
 function definedKeys(object: Record<string, unknown>): string[] {
   return Object.keys(object).filter((k) => object[k] !== undefined);
 }
@@ -209,8 +224,8 @@ function lowerBound(keys: string[], target: string): number {
   return lo;
 }
 
-function lowerBoundBy(events: StoreEvent[], revision: number): number {
-  let lo = 0;
+function lowerBoundBy(events: StoreEvent[], from: number, revision: number): number {
+  let lo = from;
   let hi = events.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;

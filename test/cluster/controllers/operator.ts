@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { calicoVersionForOperator } from '../../../src/calico/versions.ts';
+import { jsonCopy } from '../store.ts';
 import type { KubeObject, NewObject } from '../types.ts';
 import { postNodeStatus } from './kubelet.ts';
 import type { Runtime } from './runtime.ts';
@@ -267,7 +268,7 @@ function ensure(rt: Runtime, component: Component): void {
   } else if (existing.metadata.annotations?.[HASH_ANNOTATION] !== hash) {
     rt.api.mutate(type, namespace, name, (o) => {
       o.metadata.annotations = { ...o.metadata.annotations, [HASH_ANNOTATION]: hash };
-      o.spec = { ...(o.spec as object), ...structuredClone(component.object.spec as object) };
+      o.spec = { ...(o.spec as object), ...jsonCopy(component.object.spec as object) };
     }, MANAGER);
   }
 }
@@ -394,7 +395,7 @@ function fillInstallationStatus(rt: Runtime, version: string, installation: Inst
   const encapsulation = pools[0]?.encapsulation ?? 'IPIP';
   const mtu = installation.spec?.calicoNetwork?.mtu ?? (encapsulation.startsWith('VXLAN') ? 1450 : encapsulation.startsWith('IPIP') ? 1480 : 1500);
   rt.api.mutate(type, undefined, 'default', (object) => {
-    object.status = { variant: 'Calico', mtu, imageSet: '', calicoVersion: version, computed: structuredClone(object.spec), conditions: installationConditions(rt) };
+    object.status = { variant: 'Calico', mtu, imageSet: '', calicoVersion: version, computed: jsonCopy(object.spec), conditions: installationConditions(rt) };
   }, { ...MANAGER, subresource: 'status' });
 }
 

@@ -43,7 +43,7 @@ export class Runtime {
   /** What each component's event recorder remembers: the Event it wrote for an object, reason and message. */
   private readonly recordedEvents = new Map<string, { namespace: string; name: string }>();
   private lastEventNanos = 0n;
-  /** Pods by `spec.nodeName` (the scheduler's and the kubelets' view), and by their controller's uid. */
+  /** Pods by `spec.nodeName` ('' until bound: the scheduler's queue) and by their controller's uid. */
   readonly podsByNode: Index;
   readonly podsByOwner: Index;
   /** Each node's address on its host interface, with the prefix length of its network. */
@@ -55,7 +55,7 @@ export class Runtime {
     this.logs = logs;
     this.timings = timings;
     this.faults = faults;
-    this.podsByNode = new Index(api.store, 'pods', (pod) => (pod.spec as { nodeName?: string }).nodeName);
+    this.podsByNode = new Index(api.store, 'pods', (pod) => (pod.spec as { nodeName?: string }).nodeName ?? '');
     this.podsByOwner = new Index(api.store, 'pods', (pod) => pod.metadata.ownerReferences?.find((r) => r.controller)?.uid);
   }
 

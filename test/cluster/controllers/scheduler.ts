@@ -15,8 +15,8 @@ export function startScheduler(rt: Runtime): void {
   });
   // A node changed: retry every pending pod, once per burst of node events.
   rt.watch(['nodes'], () => rt.enqueue('schedule/pending', rt.timings.schedule, () => {
-    for (const pod of rt.api.store.list('pods')) {
-      if (!(pod.spec as { nodeName?: string }).nodeName && !pod.metadata.deletionTimestamp) schedule(rt, pod.metadata.namespace!, pod.metadata.name);
+    for (const pod of rt.podsByNode.get('')) {
+      if (!pod.metadata.deletionTimestamp) schedule(rt, pod.metadata.namespace!, pod.metadata.name);
     }
   }));
 }

@@ -2,9 +2,9 @@
 // Calico install: Deployments roll out through ReplicaSets, ReplicaSets and
 // DaemonSets keep their pods, and each reports status as the real ones do.
 import { createHash } from 'node:crypto';
-import { labelSelectorFromObject, matchesLabels } from '../selectors.ts';
+import { jsonCopy } from '../store.ts';
 import type { KubeObject, OwnerReference } from '../types.ts';
-import { tolerates, type Taint, type Toleration } from './placement.ts';
+import { matchesNodeSelector, tolerates, type Taint, type Toleration } from './placement.ts';
 import type { Runtime } from './runtime.ts';
 
 const DEPLOYMENTS = 'deployments.apps';
@@ -239,7 +239,7 @@ function reconcileDaemonSet(rt: Runtime, namespace: string, name: string): void 
 }
 
 function daemonFits(node: KubeObject, nodeSelector: Record<string, string> | undefined, tolerations: Toleration[]): boolean {
-  if (!matchesLabels(labelSelectorFromObject({ matchLabels: nodeSelector ?? {} }), node.metadata.labels)) return false;
+  if (!matchesNodeSelector(nodeSelector, node)) return false;
   const taints = ((node.spec as { taints?: Taint[] } | undefined)?.taints ?? []).filter((t) => t.effect !== 'PreferNoSchedule');
   return taints.every((taint) => tolerates(tolerations, taint));
 }
@@ -261,7 +261,7 @@ function createPod(rt: Runtime, owner: KubeObject, namespace: string, generateNa
       ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
       ownerReferences: [ownerRef(owner)],
     },
-    spec: structuredClone(template.spec),
+    spec: jsonCopy(template.spec),
   }, { fieldManager: 'kube-controller-manager' });
 }
 

@@ -4,7 +4,7 @@
 // lifecycle, status subresources and dry runs.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.ts';
-import { describePath, difference, fieldsOfObject, has, intersection, isEmpty, leaves, mergeApplied, removeFields, union, valueAt, type FieldSet } from './fieldset.ts';
+import { describePath, difference, fieldsOfObject, has, intersection, isEmpty, leaves, mergeApplied, removeFields, stepInto, union, valueAt, type FieldSet } from './fieldset.ts';
 import { admit, defaultObject, validateObject } from './kinds.ts';
 import { schemaFor, tracksGeneration, type RegisteredType, type Registry } from './registry.ts';
 import { apiVersionOf } from './resources.ts';
@@ -108,7 +108,7 @@ export class Api {
   /** Read-modify-write with a function, as controllers do it (no conflicts: they run in one thread). */
   mutate(type: RegisteredType, namespace: string | undefined, name: string, change: (object: KubeObject) => void, options: WriteOptions): KubeObject {
     const old = this.get(type, namespace, name);
-    // managedFields are never changed in place: the copy shares them with the stored object.
+    // The change works on a copy; managedFields are never changed in place, so the copy shares them.
     const managedFields = old.metadata.managedFields;
     const next = jsonCopy(managedFields ? { ...old, metadata: { ...old.metadata, managedFields: [] } } : old);
     if (managedFields) next.metadata.managedFields = managedFields;
@@ -227,8 +227,9 @@ export class Api {
       else managed.push(entry);
     }
     // Entries of the other subresource own fields this write could not change: they were pruned
-    // when last written, unless the entries are the client's (then all are checked).
-    if (old && base === old.metadata.managedFields) return prune(managed, nextFields, (m) => m.subresource === options.subresource);
+    // when last written, unless the entries are the client's (then all are checked). A create
+    // has only its own entry.
+    if (!old || base === old.metadata.managedFields) return prune(managed, nextFields, (m) => m.subresource === options.subresource);
     return prune(managed, fieldsOfObject(next, schema));
   }
 }
@@ -252,10 +253,9 @@ function markCrdTerminating(crd: KubeObject, finalizers: Set<string>, now: Date)
 function subresourceView(type: RegisteredType, old: KubeObject, input: KubeObject, subresource: string | undefined): KubeObject {
   if (!type.subresources.includes('status')) return input;
   if (subresource === 'status') {
-    // Everything but the status is the stored object's (copied once; stored managedFields are never changed in place).
-    const { status: _status, metadata: { managedFields: stored, ...metadata }, ...rest } = old;
-    const managedFields = input.metadata?.managedFields ?? stored;
-    return { ...old, ...jsonCopy(rest), status: input.status, metadata: { ...old.metadata, ...jsonCopy(metadata), ...(managedFields ? { managedFields } : {}) } };
+    // Everything but the status is the stored object's, shared: stored objects are never changed in place.
+    const managedFields = input.metadata?.managedFields ?? old.metadata.managedFields;
+    return { ...old, status: input.status, metadata: { ...old.metadata, ...(managedFields ? { managedFields } : {}) } };
   }
   const { status: _ignored, ...rest } = input;
   return old.status === undefined ? (rest as KubeObject) : { ...rest, status: old.status } as KubeObject;
@@ -342,7 +342,7 @@ function changedFields(old: unknown, next: unknown, fields: FieldSet): FieldSet 
       if (old === undefined) changed['.'] = {};
       continue;
     }
-    const [before, after] = [valueAt(old, [element]), valueAt(next, [element])];
+    const [before, after] = [stepInto(old, element), stepInto(next, element)];
     if (isEmpty(child)) {
       if (!jsonEqual(before, after)) changed[element] = {};
     } else {
@@ -420,9 +420,14 @@ function versionOf(apiVersion: string | undefined): string | undefined {
   return apiVersion?.split('/').pop();
 }
 
+/** RFC 3339 to the second, as the API writes times; remembered for the second, since every write asks. */
 export function timestamp(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
+  const second = Math.floor(date.getTime() / 1000);
+  if (second !== lastStamp.second) Object.assign(lastStamp, { second, text: `${date.toISOString().slice(0, 19)}Z` });
+  return lastStamp.text;
 }
+
+const lastStamp = { second: NaN, text: '' };
 
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 

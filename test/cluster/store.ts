@@ -1,6 +1,7 @@
 // The test cluster's etcd: every object by resource, namespace and name, one
-// cluster-wide resourceVersion counter, and a bounded history of changes so
-// watches can resume from a resourceVersion (older ones get 410 Gone).
+// cluster-wide resourceVersion counter, and per resource a bounded history of
+// changes, like kube-apiserver's watch cache, so watches can resume from a
+// resourceVersion (older ones get 410 Gone).
 import type { KubeObject } from './types.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -27,17 +28,29 @@ interface Table {
   removed: boolean;
 }
 
+/** One resource's recent changes, oldest first from `start` (slots before it are cut off in bulk, not one by one). */
+interface History {
+  changes: StoreEvent[];
+  start: number;
+  /** The revision of the newest change no longer held: a watch from before it cannot resume. */
+  dropped: number;
+}
+
 export class Store {
   private rev = 1;
   private readonly tables = new Map<string, Table>();
-  /** Changes, oldest first, from `historyStart` on (the slots before it are cut off in bulk, not one by one). */
-  private history: StoreEvent[] = [];
-  private historyStart = 0;
-  /** How many changes watches can resume across; live, so a test can make resuming fail with 410. */
+  private readonly histories = new Map<string, History>();
+  /**
+   * How many changes of one resource watches can resume across; live, so a
+   * test can make resuming fail with 410. kube-apiserver's watch cache holds
+   * 75 s of changes, at most 100 × 1024 per resource: the default here. A
+   * 2,000-node Calico install makes ~50,000 changes of pods (~125,000 in
+   * all), so a watch of any resource can resume across the whole of it.
+   */
   historyLimit: number;
   private readonly listeners = new Set<Listener>();
 
-  constructor(historyLimit = 20_000) {
+  constructor(historyLimit = 100 * 1024) {
     this.historyLimit = historyLimit;
   }
 
@@ -123,24 +136,32 @@ export class Store {
     return () => this.listeners.delete(listener);
   }
 
-  /** Changes after `revision`, or undefined when history no longer reaches back that far. */
-  changesSince(revision: number): StoreEvent[] | undefined {
-    const oldest = this.history[this.historyStart]?.revision ?? this.rev + 1;
-    if (revision < oldest - 1 && revision < this.rev) return undefined;
-    const start = lowerBoundBy(this.history, this.historyStart, revision + 1);
-    return this.history.slice(start);
+  /** Changes of resource `key` after `revision`, or undefined when its history no longer reaches back that far. */
+  changesSince(key: string, revision: number): StoreEvent[] | undefined {
+    const history = this.histories.get(key);
+    if (!history) return [];
+    if (revision < history.dropped) return undefined;
+    return history.changes.slice(lowerBoundBy(history.changes, history.start, revision + 1));
   }
 
-  oldestRevision(): number {
-    return this.history[this.historyStart]?.revision ?? this.rev;
+  /** The oldest revision a watch of `key` can resume from. */
+  oldestRevision(key: string): number {
+    const history = this.histories.get(key);
+    return history?.changes[history.start]?.revision ?? this.rev;
   }
 
   private emit(event: StoreEvent): void {
-    this.history.push(event);
-    this.historyStart = Math.max(this.historyStart, this.history.length - this.historyLimit);
-    if (this.historyStart >= 4096) {
-      this.history = this.history.slice(this.historyStart);
-      this.historyStart = 0;
+    let history = this.histories.get(event.key);
+    if (!history) this.histories.set(event.key, (history = { changes: [], start: 0, dropped: 0 }));
+    history.changes.push(event);
+    const start = history.changes.length - this.historyLimit;
+    if (start > history.start) {
+      history.dropped = history.changes[start - 1]!.revision;
+      history.start = start;
+    }
+    if (history.start >= 4096) {
+      history.changes = history.changes.slice(history.start);
+      history.start = 0;
     }
     for (const listener of [...this.listeners]) listener(event);
   }

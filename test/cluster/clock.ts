@@ -1,6 +1,7 @@
 // The test cluster's notion of time. Controllers schedule everything through
 // a Clock, so a test can run a scenario on a ManualClock without sleeping,
-// and `--speed` can make a real-time cluster faster or slower.
+// `--speed` can make a real-time cluster faster or slower, and a cluster
+// that starts with Calico installed hurries through the install.
 
 export interface Timer {
   cancel(): void;

@@ -4,12 +4,12 @@
 // lifecycle, status subresources and dry runs.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.ts';
-import { describePath, difference, fieldsOfObject, has, intersection, isEmpty, leaves, mergeApplied, removeFields, union, valueAt, type FieldSet } from './fieldset.ts';
+import { describePath, difference, fieldsOfObject, has, intersection, isEmpty, leaves, mergeApplied, removeFields, stepInto, union, valueAt, type FieldSet } from './fieldset.ts';
 import { admit, defaultObject, validateObject } from './kinds.ts';
 import { schemaFor, tracksGeneration, type RegisteredType, type Registry } from './registry.ts';
 import { apiVersionOf } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, MODIFIED, notFound, StatusError } from './status.ts';
-import { jsonEqual, type Store } from './store.ts';
+import { jsonCopy, jsonEqual, type Store } from './store.ts';
 import type { KubeObject, ManagedFieldsEntry, NewObject, ObjectMeta } from './types.ts';
 
 export interface WriteOptions {
@@ -62,7 +62,7 @@ export class Api {
   }
 
   create(type: RegisteredType, namespace: string | undefined, input: NewObject, options: WriteOptions, managed?: ManagedFieldsEntry[]): KubeObject {
-    const object = structuredClone(input) as KubeObject;
+    const object = jsonCopy(input) as KubeObject;
     object.apiVersion = options.apiVersion ?? apiVersionOf(type);
     object.kind = type.kind;
     const metadata = (object.metadata ??= {} as ObjectMeta);
@@ -85,7 +85,7 @@ export class Api {
     if (type.subresources.includes('status') && !type.virtual) delete object.status;
     defaultObject(type, object, this.clock.now());
     validateObject(type, object, undefined, this.minor);
-    metadata.managedFields = prune(managed ?? this.updatedFields(type, undefined, object, options), object, type);
+    metadata.managedFields = managed ? prune(managed, presentFields(object, type)) : this.updatedFields(type, undefined, object, options);
     if (options.dryRun) return object;
     return this.store.put(type.key, object);
   }
@@ -102,13 +102,16 @@ export class Api {
     if (input.metadata?.name && input.metadata.name !== name) {
       throw badRequest(`the name of the object (${input.metadata.name}) does not match the name on the URL (${name})`);
     }
-    return this.commit(type, old, structuredClone(input), options);
+    return this.commit(type, old, jsonCopy(input), options);
   }
 
   /** Read-modify-write with a function, as controllers do it (no conflicts: they run in one thread). */
   mutate(type: RegisteredType, namespace: string | undefined, name: string, change: (object: KubeObject) => void, options: WriteOptions): KubeObject {
     const old = this.get(type, namespace, name);
-    const next = structuredClone(old);
+    // The change works on a copy; managedFields are never changed in place, so the copy shares them.
+    const managedFields = old.metadata.managedFields;
+    const next = jsonCopy(managedFields ? { ...old, metadata: { ...old.metadata, managedFields: [] } } : old);
+    if (managedFields) next.metadata.managedFields = managedFields;
     change(next);
     return this.commit(type, old, next, options);
   }
@@ -152,7 +155,7 @@ export class Api {
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
       throw conflict(type, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
     }
-    const marked = structuredClone(old);
+    const marked = jsonCopy(old);
     const finalizers = new Set(marked.metadata.finalizers ?? []);
     if (type.key === CRD_KEY && !old.metadata.deletionTimestamp) markCrdTerminating(marked, finalizers, this.clock.now());
     if (options.propagationPolicy === 'Foreground') finalizers.add('foregroundDeletion');
@@ -200,7 +203,7 @@ export class Api {
     if (keep.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) delete next.metadata.finalizers;
     validateObject(type, next, old, this.minor);
     if (!managedDone) next.metadata.managedFields = this.updatedFields(type, old, next, options);
-    else next.metadata.managedFields = prune(next.metadata.managedFields ?? [], next, type);
+    else next.metadata.managedFields = prune(next.metadata.managedFields ?? [], presentFields(next, type));
     if (keep.deletionTimestamp && !next.metadata.finalizers?.length && type.key !== 'namespaces') {
       if (options.dryRun) return next;
       return this.store.remove(type.key, keep.namespace, keep.name) ?? next;
@@ -212,10 +215,10 @@ export class Api {
   /** managedFields after an Update by `options.fieldManager`: it owns what it changed. */
   private updatedFields(type: RegisteredType, old: KubeObject | undefined, next: KubeObject, options: WriteOptions): ManagedFieldsEntry[] {
     const schema = schemaFor(type, versionOf(next.apiVersion));
-    const include = includeFields(type, options.subresource);
-    const nextFields = fieldsOfObject(next, schema, include);
+    const nextFields = fieldsOfObject(next, schema, includeFields(type, options.subresource));
     const changed = old ? changedFields(old, next, nextFields) : nextFields;
-    const managed = baseManagedFields(old, next).map((m) => (m.subresource === options.subresource ? withFields(m, difference(m.fieldsV1 as FieldSet, changed)) : m));
+    const base = baseManagedFields(old, next);
+    const managed = base.map((m) => (m.subresource === options.subresource ? withFields(m, difference(m.fieldsV1 as FieldSet, changed)) : m));
     if (!isEmpty(changed)) {
       const index = managed.findIndex((m) => m.manager === options.fieldManager && m.operation === 'Update' && m.subresource === options.subresource);
       const previous = index >= 0 ? (managed[index]!.fieldsV1 as FieldSet) : {};
@@ -223,7 +226,11 @@ export class Api {
       if (index >= 0) managed[index] = entry;
       else managed.push(entry);
     }
-    return prune(managed, next, type);
+    // Entries of the other subresource own fields this write could not change: they were pruned
+    // when last written, unless the entries are the client's (then all are checked). A create
+    // has only its own entry.
+    if (!old || base === old.metadata.managedFields) return prune(managed, nextFields, (m) => m.subresource === options.subresource);
+    return prune(managed, fieldsOfObject(next, schema));
   }
 }
 
@@ -246,8 +253,9 @@ function markCrdTerminating(crd: KubeObject, finalizers: Set<string>, now: Date)
 function subresourceView(type: RegisteredType, old: KubeObject, input: KubeObject, subresource: string | undefined): KubeObject {
   if (!type.subresources.includes('status')) return input;
   if (subresource === 'status') {
+    // Everything but the status is the stored object's, shared: stored objects are never changed in place.
     const managedFields = input.metadata?.managedFields ?? old.metadata.managedFields;
-    return { ...structuredClone(old), status: input.status, metadata: { ...structuredClone(old.metadata), ...(managedFields ? { managedFields } : {}) } };
+    return { ...old, status: input.status, metadata: { ...old.metadata, ...(managedFields ? { managedFields } : {}) } };
   }
   const { status: _ignored, ...rest } = input;
   return old.status === undefined ? (rest as KubeObject) : { ...rest, status: old.status } as KubeObject;
@@ -323,35 +331,53 @@ function checkApplied(type: RegisteredType, name: string, applied: KubeObject, o
   }
 }
 
-function changedFields(old: KubeObject, next: KubeObject, nextFields: FieldSet): FieldSet {
+/**
+ * The fields of `fields` whose value differs between `old` and `next` (a
+ * list element: that it is new), found in one walk down both objects.
+ */
+function changedFields(old: unknown, next: unknown, fields: FieldSet): FieldSet {
   const changed: FieldSet = {};
-  for (const path of leaves(nextFields)) {
-    if (path[path.length - 1] === '.' ? valueAt(old, path.slice(0, -1)) === undefined : !jsonEqual(valueAt(old, path), valueAt(next, path))) {
-      Object.assign(changed, union(changed, pathSet(path)));
+  for (const [element, child] of Object.entries(fields)) {
+    if (element === '.') {
+      if (old === undefined) changed['.'] = {};
+      continue;
+    }
+    const [before, after] = [stepInto(old, element), stepInto(next, element)];
+    if (isEmpty(child)) {
+      if (!jsonEqual(before, after)) changed[element] = {};
+    } else {
+      const below = changedFields(before, after, child);
+      if (!isEmpty(below)) changed[element] = below;
     }
   }
   return changed;
 }
 
-/** Drops owned fields the object no longer has, and entries left with nothing. */
-function prune(managed: ManagedFieldsEntry[], object: KubeObject, type: RegisteredType): ManagedFieldsEntry[] {
-  const schema = schemaFor(type, versionOf(object.apiVersion));
-  const present = fieldsOfObject(object, schema);
+/** Every field the object sets, as its type's schema describes them. */
+function presentFields(object: KubeObject, type: RegisteredType): FieldSet {
+  return fieldsOfObject(object, schemaFor(type, versionOf(object.apiVersion)));
+}
+
+/** Drops owned fields the object no longer has (`present` are those it has), and entries left with nothing. */
+function prune(managed: ManagedFieldsEntry[], present: FieldSet, affected: (entry: ManagedFieldsEntry) => boolean = () => true): ManagedFieldsEntry[] {
   return managed
-    .map((m) => withFields(m, keepPresent(m.fieldsV1 as FieldSet, present)))
+    .map((m) => (affected(m) ? withFields(m, keepPresent(m.fieldsV1 as FieldSet, present)) : m))
     .filter((m) => !isEmpty(m.fieldsV1 as FieldSet))
     .sort((a, b) => (a.operation === b.operation ? a.time.localeCompare(b.time) : a.operation === 'Apply' ? -1 : 1));
 }
 
+/** `owned` less what is not in `present`: the same set when nothing goes (field sets are never changed in place). */
 function keepPresent(owned: FieldSet, present: FieldSet): FieldSet {
-  const result: FieldSet = {};
-  for (const [element, child] of Object.entries(owned)) {
+  const entries = Object.entries(owned);
+  let result: FieldSet | undefined;
+  entries.forEach(([element, child], i) => {
     const there = present[element];
-    if (!there) continue;
-    result[element] = isEmpty(child) ? {} : keepPresent(child, there);
-    if (!isEmpty(child) && isEmpty(result[element]!) && !has(child, ['.'])) delete result[element];
-  }
-  return result;
+    let kept = there && (isEmpty(child) ? child : keepPresent(child, there));
+    if (kept && !isEmpty(child) && isEmpty(kept) && !has(child, ['.'])) kept = undefined;
+    if (kept !== child) result ??= Object.fromEntries(entries.slice(0, i));
+    if (result && kept) result[element] = kept;
+  });
+  return result ?? owned;
 }
 
 function pathSet(path: string[]): FieldSet {
@@ -359,6 +385,7 @@ function pathSet(path: string[]): FieldSet {
 }
 
 function withFields(entry: ManagedFieldsEntry, fields: FieldSet): ManagedFieldsEntry {
+  if (fields === entry.fieldsV1) return entry;
   return { ...entry, fieldsV1: fields };
 }
 
@@ -393,9 +420,14 @@ function versionOf(apiVersion: string | undefined): string | undefined {
   return apiVersion?.split('/').pop();
 }
 
+/** RFC 3339 to the second, as the API writes times; remembered for the second, since every write asks. */
 export function timestamp(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
+  const second = Math.floor(date.getTime() / 1000);
+  if (second !== lastStamp.second) Object.assign(lastStamp, { second, text: `${date.toISOString().slice(0, 19)}Z` });
+  return lastStamp.text;
 }
+
+const lastStamp = { second: NaN, text: '' };
 
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 

@@ -1,6 +1,7 @@
 // The test cluster's notion of time. Controllers schedule everything through
 // a Clock, so a test can run a scenario on a ManualClock without sleeping,
-// and `--speed` can make a real-time cluster faster or slower.
+// `--speed` can make a real-time cluster faster or slower, and a cluster
+// that starts with Calico installed hurries through the install.
 
 export interface Timer {
   cancel(): void;
@@ -10,14 +11,38 @@ export interface Clock {
   now(): Date;
   /** Runs `fn` after `ms` of cluster time. */
   after(ms: number, fn: () => void): Timer;
+  /**
+   * Lets the simulation run as fast as it can until `done()` (a cluster
+   * seeded with Calico converging), then at its own pace again; throws when
+   * `done()` is still false after `limitMs` (of wall time on a RealClock).
+   */
+  hurry(done: () => boolean, limitMs: number): Promise<void>;
 }
+
+/** How much faster than wall time a RealClock runs while it hurries: the fast timings' delays become a few ms at most. */
+const HURRY_SPEED = 100;
 
 /** Wall-clock time; `speed` > 1 makes cluster-time delays shorter. */
 export class RealClock implements Clock {
-  readonly speed: number;
+  private speed: number;
   constructor(speed = 1) {
     this.speed = speed;
   }
+
+  async hurry(done: () => boolean, limitMs: number): Promise<void> {
+    const pace = this.speed;
+    const deadline = Date.now() + limitMs;
+    this.speed = HURRY_SPEED;
+    try {
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`not done after ${limitMs / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    } finally {
+      this.speed = pace;
+    }
+  }
+
   now(): Date {
     return new Date();
   }
@@ -46,6 +71,13 @@ export class ManualClock implements Clock {
     const entry = { at: this.current + Math.max(0, ms), seq: this.seq++, fn };
     this.queue.push(entry);
     return { cancel: () => void (this.queue = this.queue.filter((e) => e !== entry)) };
+  }
+
+  async hurry(done: () => boolean, limitMs: number): Promise<void> {
+    for (let elapsed = 0; !done(); elapsed += 100) {
+      if (elapsed > limitMs) throw new Error(`not done after ${limitMs / 1000} s`);
+      this.advance(100);
+    }
   }
 
   /** Moves time forward by `ms`, running every timer that falls due, in order. */

@@ -19,6 +19,7 @@ import { startScheduler } from './controllers/scheduler.ts';
 import { startWorkloadControllers } from './controllers/workloads.ts';
 import { OpenApi } from './discovery.ts';
 import { createHandler, upgradeListener, type Faults, type RequestLogEntry } from './http.ts';
+import { installCalico } from './install.ts';
 import { PodLogs } from './logs.ts';
 import { Registry } from './registry.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
@@ -27,6 +28,10 @@ import { clientCertificate, createCertificateAuthority, serverCertificate, type 
 
 export interface ClusterOptions {
   scenario?: string;
+  /** Nodes of a kubeadm scenario (default 3): one control plane, the rest workers. */
+  nodes?: number;
+  /** A Calico release (`v3.29.0`) installed as the guide installs it, and converged, before the cluster is handed over. */
+  calico?: string;
   kubernetesVersion?: string;
   latencyMs?: number;
   errorRate?: number;
@@ -64,8 +69,10 @@ export interface TestCluster {
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
-  const scenario = SCENARIOS[options.scenario ?? 'kubeadm-3-nodes'];
-  if (!scenario) throw new Error(`unknown scenario "${options.scenario}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  const makeScenario = SCENARIOS[options.scenario ?? 'kubeadm-3-nodes'];
+  if (!makeScenario) throw new Error(`unknown scenario "${options.scenario}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  const scenario = makeScenario({ nodes: options.nodes });
+  if (options.calico && scenario.controllers === false) throw new Error(`--calico applies to the kubeadm scenarios; "${scenario.name}" is a fixed snapshot`);
   const kubernetesVersion = options.kubernetesVersion ?? 'v1.31.3';
   const match = /^v(\d+)\.(\d+)\.(\d+)$/.exec(kubernetesVersion);
   if (!match) throw new Error(`--kubernetes-version must look like v1.31.3, not "${kubernetesVersion}"`);
@@ -86,6 +93,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     startOperator(runtime);
   }
   scenario.seed(runtime, kubernetesVersion);
+  if (options.calico) await installCalico(runtime, options.calico, scenario.podSubnet);
 
   const tokens = { admin: randomBytes(16).toString('hex'), viewer: randomBytes(16).toString('hex') };
   const authenticator = new Authenticator();

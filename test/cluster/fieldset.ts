@@ -2,7 +2,7 @@
 // (`{"f:spec":{"f:containers":{"k:{\"name\":\"x\"}":{".":{},"f:image":{}}}}}`)
 // and the operations server-side apply needs on them: which fields an object
 // sets, who owns what, conflicts, and removing fields a manager gave up.
-import { jsonEqual } from './store.ts';
+import { jsonCopy, jsonEqual } from './store.ts';
 
 export type FieldSet = { [element: string]: FieldSet };
 
@@ -37,12 +37,19 @@ export function fieldsOfObject(object: Record<string, unknown>, schema: Schema, 
   return set;
 }
 
+/** The fields under `value`; `path` (field names from the top) is extended and restored on the way down, not copied. */
 function fieldsOf(value: unknown, schema: Schema, path: string[]): FieldSet {
   if (Array.isArray(value)) return listFields(value, schema, path);
   if (value === null || typeof value !== 'object') return {};
   if (schema.atomicMap?.(path)) return {};
   const set: FieldSet = {};
-  for (const [key, child] of Object.entries(value)) if (child !== undefined) set[`f:${key}`] = fieldsOf(child, schema, [...path, key]);
+  for (const key of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child === undefined) continue;
+    path.push(key);
+    set[`f:${key}`] = fieldsOf(child, schema, path);
+    path.pop();
+  }
   return set;
 }
 
@@ -128,28 +135,44 @@ export function isEmpty(set: FieldSet): boolean {
 /** The value a field path points at, or undefined when absent. */
 export function valueAt(object: unknown, path: readonly string[]): unknown {
   let node: unknown = object;
-  for (const element of path) {
-    if (node === undefined || node === null) return undefined;
-    if (element === '.') continue;
-    if (element.startsWith('f:')) node = (node as Record<string, unknown>)[element.slice(2)];
-    else if (element.startsWith('k:')) node = findKeyed(node, element);
-    else if (element.startsWith('v:')) {
-      const wanted = element.slice(2);
-      node = Array.isArray(node) ? node.find((v) => JSON.stringify(v) === wanted) : undefined;
-    }
+  for (const element of path) node = stepInto(node, element);
+  return node;
+}
+
+/** The value one path element down from `node` (`.`, an element itself, stays). */
+export function stepInto(node: unknown, element: string): unknown {
+  if (node === undefined || node === null) return undefined;
+  if (element === '.') return node;
+  if (element.startsWith('f:')) return (node as Record<string, unknown>)[element.slice(2)];
+  if (element.startsWith('k:')) return findKeyed(node, element);
+  if (element.startsWith('v:')) {
+    const wanted = element.slice(2);
+    return Array.isArray(node) ? node.find((v) => JSON.stringify(v) === wanted) : undefined;
   }
   return node;
 }
 
 function findKeyed(list: unknown, element: string): unknown {
   if (!Array.isArray(list)) return undefined;
-  const key = JSON.parse(element.slice(2)) as Record<string, unknown>;
-  return list.find((item) => item && typeof item === 'object' && Object.entries(key).every(([k, v]) => jsonEqual((item as Record<string, unknown>)[k], v)));
+  const key = listKey(element);
+  return list.find((item) => item && typeof item === 'object' && key.every(([k, v]) => jsonEqual((item as Record<string, unknown>)[k], v)));
 }
+
+/** The key fields of a `k:{...}` element, parsed once: the same few elements (conditions, containers) come back on every write. */
+function listKey(element: string): [string, unknown][] {
+  let key = listKeys.get(element);
+  if (!key) {
+    if (listKeys.size >= 10_000) listKeys.clear();
+    listKeys.set(element, (key = Object.entries(JSON.parse(element.slice(2)) as Record<string, unknown>)));
+  }
+  return key;
+}
+
+const listKeys = new Map<string, [string, unknown][]>();
 
 /** Removes every leaf of `set` from `object` (a copy is returned). */
 export function removeFields(object: Record<string, unknown>, set: FieldSet): Record<string, unknown> {
-  const copy = structuredClone(object);
+  const copy = jsonCopy(object);
   for (const path of leaves(set).sort((a, b) => b.length - a.length)) removePath(copy, path);
   return copy;
 }
@@ -175,7 +198,7 @@ function removePath(root: unknown, path: string[]): void {
  */
 export function mergeApplied(current: unknown, applied: unknown, schema: Schema, path: string[] = []): unknown {
   if (Array.isArray(applied)) return mergeList(Array.isArray(current) ? current : [], applied, schema, path);
-  if (!isPlainObject(applied) || !isPlainObject(current) || schema.atomicMap?.(path)) return structuredClone(applied);
+  if (!isPlainObject(applied) || !isPlainObject(current) || schema.atomicMap?.(path)) return jsonCopy(applied);
   const result: Record<string, unknown> = { ...current };
   for (const [key, value] of Object.entries(applied)) result[key] = mergeApplied(current[key], value, schema, [...path, key]);
   return result;
@@ -183,14 +206,14 @@ export function mergeApplied(current: unknown, applied: unknown, schema: Schema,
 
 function mergeList(current: unknown[], applied: unknown[], schema: Schema, path: string[]): unknown[] {
   const type = schema.listType(path);
-  if (type === 'atomic') return structuredClone(applied);
+  if (type === 'atomic') return jsonCopy(applied);
   if (type === 'set') return [...current, ...applied.filter((v) => !current.some((c) => jsonEqual(c, v)))];
   const result = [...current];
   for (const item of applied) {
     const key = isPlainObject(item) ? itemKey(item, type.keys) : '';
     const index = result.findIndex((c) => isPlainObject(c) && itemKey(c, type.keys) === key);
     if (index >= 0) result[index] = mergeApplied(result[index], item, schema, path);
-    else result.push(structuredClone(item));
+    else result.push(jsonCopy(item));
   }
   return result;
 }

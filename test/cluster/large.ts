@@ -4,11 +4,10 @@
 // controllers through 50,000 pod start-ups would take minutes), and the
 // controllers then keep them as they are.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { timestamp } from './api.ts';
 import type { Runtime } from './controllers/runtime.ts';
+import { CALICO_RELEASES, manifestObjects } from './install.ts';
 import { seedRbac, type Scenario, type ScenarioData } from './scenarios.ts';
 import type { KubeObject, NewObject } from './types.ts';
 
@@ -16,7 +15,7 @@ const NODES = 5000;
 const PODS = 50_000;
 const APP_NAMESPACES = 50;
 const CALICO = 'v3.29.0';
-const MANIFESTS = path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'calico', CALICO);
+const MANIFESTS = path.join(CALICO_RELEASES, CALICO);
 
 export const LARGE: Scenario = {
   name: 'large',
@@ -35,9 +34,7 @@ function seedLarge(rt: Runtime, data: ScenarioData, version: string): void {
     put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
   }
   seedRbac(rt);
-  for (const document of parseAllDocuments(fs.readFileSync(path.join(MANIFESTS, 'tigera-operator.yaml'), 'utf8'))) {
-    const object = document.toJS() as NewObject | null;
-    if (!object?.kind) continue;
+  for (const object of manifestObjects(path.join(MANIFESTS, 'tigera-operator.yaml'))) {
     const type = rt.api.registry.byKind(object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '', object.kind);
     if (!type) continue;
     if (object.kind === 'CustomResourceDefinition') rt.api.registry.registerCrd(finalObject(object, created) as never);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.ts';
 import { SCENARIOS } from './scenarios.ts';
 
-const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--kubernetes-version v1.31.3]
+const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--nodes N] [--calico v3.29.0] [--kubernetes-version v1.31.3]
        [--latency-ms N] [--error-rate P] [--drop-watches-after S] [--speed X] [--request-log FILE]
        [--failing-image SUBSTRING]... [--crashing-container NS/POD-PREFIX/CONTAINER]... [--unreachable-kubelet NODE]...
 scenarios: ${Object.keys(SCENARIOS).join(', ')}`;
@@ -21,6 +21,8 @@ try {
     options: {
       scenario: { type: 'string', default: 'kubeadm-3-nodes' },
       kubeconfig: { type: 'string' },
+      nodes: { type: 'string' },
+      calico: { type: 'string' },
       'kubernetes-version': { type: 'string', default: 'v1.31.3' },
       'latency-ms': { type: 'string', default: '0' },
       'error-rate': { type: 'string', default: '0' },
@@ -51,6 +53,8 @@ const number = (flag: string, text: string | undefined): number | undefined => {
 try {
   const cluster = await startCluster({
     scenario: values.scenario,
+    nodes: number('nodes', values.nodes),
+    calico: values.calico,
     kubernetesVersion: values['kubernetes-version'],
     kubeconfigPath: values.kubeconfig,
     latencyMs: number('latency-ms', values['latency-ms']),

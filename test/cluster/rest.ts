@@ -14,6 +14,7 @@ import { apiVersionOf } from './resources.ts';
 import type { RequestInfo } from './routes.ts';
 import { convertFieldSelector, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, selectableFields, SelectorError } from './selectors.ts';
 import { badRequest, methodNotAllowed, notFound, notFoundPath, StatusError, unsupportedMediaType } from './status.ts';
+import { jsonCopy } from './store.ts';
 import { toTable, wantsTable, type IncludeObject } from './tables.ts';
 import type { KubeObject } from './types.ts';
 import { serveWatch, withVersion } from './watch.ts';
@@ -200,7 +201,7 @@ function patch(ctx: RestContext, type: RegisteredType, namespace: string | undef
   };
   // The patched object keeps the current resourceVersion unless the patch set one: then it is a precondition.
   const current = withVersion(ctx.api.get(type, namespace, name), type, ctx.info.version);
-  const result = ctx.api.update(type, namespace, name, apply(structuredClone(current)), options);
+  const result = ctx.api.update(type, namespace, name, apply(jsonCopy(current)), options);
   reply(200, shown(ctx, type, result));
 }
 

@@ -3,11 +3,14 @@
 // control plane would have created; the controllers then bring it to life.
 import type { NewObject } from './types.ts';
 import { LARGE } from './large.ts';
+import { formatV4, parseV4 } from './controllers/ipam.ts';
 import type { Runtime } from './controllers/runtime.ts';
 
 export interface ScenarioNode {
   name: string;
+  /** Its InternalIP, and the prefix length of the network its interface is on. */
   ip: string;
+  ipPrefixLength: number;
   podCIDR: string;
   controlPlane: boolean;
 }
@@ -26,33 +29,70 @@ export interface Scenario extends ScenarioData {
   controllers?: boolean;
 }
 
-const GUIDE_NODES: ScenarioNode[] = [
-  { name: 'kubernetes-master-01', ip: '192.168.56.11', podCIDR: '10.97.0.0/24', controlPlane: true },
-  { name: 'kubernetes-worker-01', ip: '192.168.56.12', podCIDR: '10.97.1.0/24', controlPlane: false },
-  { name: 'kubernetes-worker-02', ip: '192.168.56.13', podCIDR: '10.97.2.0/24', controlPlane: false },
-];
+export interface ScenarioOptions {
+  /** Nodes of a kubeadm scenario: one control plane and the rest workers (default 3, the guide's). */
+  nodes?: number;
+}
 
-function kubeadmScenario(data: ScenarioData): Scenario {
+/** Kubernetes supports clusters of up to 5,000 nodes; the address plans below are sized for that. */
+export const MAX_NODES = 5000;
+
+export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario> = {
+  large: ({ nodes }) => {
+    if (nodes !== undefined) throw new Error(`--nodes applies to the kubeadm scenarios; "large" is a fixed snapshot of ${LARGE.description}`);
+    return LARGE;
+  },
+  'kubeadm-3-nodes': ({ nodes = 3 }) => kubeadmScenario('kubeadm-3-nodes', nodes, '10.96.0.0/16', '10.128.0.0', (cluster) =>
+    `The install guide's cluster: kubeadm, ${cluster}, serviceSubnet 10.96.0.0/16`),
+  'service-overlap': ({ nodes = 3 }) => kubeadmScenario('service-overlap', nodes, '10.96.0.0/12', '10.96.0.0', (_cluster, podSubnet) =>
+    `As kubeadm-3-nodes${nodes === 3 ? '' : ` with ${plural(nodes, 'node')}`}, but with kubeadm's default serviceSubnet 10.96.0.0/12, which ${Number(podSubnet.split('/')[1]) >= 12 ? 'contains' : 'overlaps'} the pod subnet ${podSubnet}`),
+};
+
+/**
+ * The guide's cluster with `count` nodes: `kubernetes-master-01` and
+ * `kubernetes-worker-01`… (numbers zero-padded to the width of `count`, at
+ * least 2), on the host-only network 192.168.56.0/24 from .11 on. A bigger
+ * cluster needs what its admin would have had to choose: a node network
+ * grown around 192.168.56.0 (a /21 for 2,000 nodes), and a podSubnet that
+ * holds a /24 podCIDR per node (kube-controller-manager's default mask), so
+ * larger than the guide's 10.97.0.0/16 past 256 nodes: the smallest prefix
+ * that fits, at `largePodBase` (10.128.0.0/13 for 2,000 nodes). Calico's
+ * default /26 blocks then number 4 per node, enough for its IPAM.
+ */
+function kubeadmScenario(name: string, count: number, serviceSubnet: string, largePodBase: string, describe: (cluster: string, podSubnet: string) => string): Scenario {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_NODES) throw new Error(`--nodes must be a whole number from 1 to ${MAX_NODES}, not ${count}`);
+  const width = Math.max(2, String(count).length);
+  const number = (n: number) => String(n).padStart(width, '0');
+  const nodeBits = Math.max(8, Math.ceil(Math.log2(count + 12)));
+  const nodeNetwork = network('192.168.56.0', 32 - nodeBits);
+  const podBits = Math.max(8, Math.ceil(Math.log2(count)));
+  const podSubnet = podBits === 8 ? '10.97.0.0/16' : network(largePodBase, 24 - podBits);
+  const [podBase] = parseV4(podSubnet);
+  const [nodeBase, nodePrefix] = parseV4(nodeNetwork);
+  const nodes: ScenarioNode[] = Array.from({ length: count }, (_, i) => ({
+    name: i === 0 ? `kubernetes-master-${number(1)}` : `kubernetes-worker-${number(i)}`,
+    ip: formatV4(nodeBase + 11 + i),
+    ipPrefixLength: nodePrefix,
+    podCIDR: `${formatV4(podBase + i * 256)}/24`,
+    controlPlane: i === 0,
+  }));
+  const cluster = count === 3
+    ? `3 nodes NotReady without a CNI, podSubnet ${podSubnet}`
+    : `${plural(count, 'node')} (1 control plane, ${plural(count - 1, 'worker')}, on ${nodeNetwork}) NotReady without a CNI, podSubnet ${podSubnet}${podBits === 8 ? '' : ' (sized for a /24 podCIDR per node: a /16 has 256)'}`;
+  const data: ScenarioData = { name, description: describe(cluster, podSubnet), nodes, podSubnet, serviceSubnet };
   return { ...data, seed: (rt, version) => seedKubeadm(rt, data, version) };
 }
 
-export const SCENARIOS: Record<string, Scenario> = {
-  large: LARGE,
-  'kubeadm-3-nodes': kubeadmScenario({
-    name: 'kubeadm-3-nodes',
-    description: "The install guide's cluster: kubeadm, 3 nodes NotReady without a CNI, podSubnet 10.97.0.0/16, serviceSubnet 10.96.0.0/16",
-    nodes: GUIDE_NODES,
-    podSubnet: '10.97.0.0/16',
-    serviceSubnet: '10.96.0.0/16',
-  }),
-  'service-overlap': kubeadmScenario({
-    name: 'service-overlap',
-    description: "As kubeadm-3-nodes, but with kubeadm's default serviceSubnet 10.96.0.0/12, which contains the pod subnet 10.97.0.0/16",
-    nodes: GUIDE_NODES,
-    podSubnet: '10.97.0.0/16',
-    serviceSubnet: '10.96.0.0/12',
-  }),
-};
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** The network of the given prefix length that holds `address`. */
+function network(address: string, prefixLength: number): string {
+  const [value] = parseV4(address);
+  const size = 2 ** (32 - prefixLength);
+  return `${formatV4(Math.floor(value / size) * size)}/${prefixLength}`;
+}
 
 const APISERVER = { fieldManager: 'kube-apiserver' };
 const KUBEADM = { fieldManager: 'kubeadm' };
@@ -131,6 +171,7 @@ function clusterConfiguration(data: ScenarioData, version: string, master: Scena
 
 function seedNode(rt: Runtime, node: ScenarioNode, version: string): void {
   const type = rt.type('nodes');
+  rt.setHostAddress(node.name, `${node.ip}/${node.ipPrefixLength}`);
   const labels: Record<string, string> = {
     'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
     'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux',

@@ -1,6 +1,7 @@
 // The test cluster's etcd: every object by resource, namespace and name, one
-// cluster-wide resourceVersion counter, and a bounded history of changes so
-// watches can resume from a resourceVersion (older ones get 410 Gone).
+// cluster-wide resourceVersion counter, and per resource a bounded history of
+// changes, like kube-apiserver's watch cache, so watches can resume from a
+// resourceVersion (older ones get 410 Gone).
 import type { KubeObject } from './types.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -17,19 +18,39 @@ export type Listener = (event: StoreEvent) => void;
 
 interface Table {
   objects: Map<string, KubeObject>;
-  /** Sorted `namespace/name` keys, rebuilt lazily after inserts and removals. */
-  sorted: string[] | undefined;
+  /**
+   * `namespace/name` keys in order as of the last read; keys inserted since
+   * wait in `inserted` and are merged in (and removed ones dropped) on the
+   * next read, so a burst of creates costs one sort of the burst, not of the table.
+   */
+  sorted: string[];
+  inserted: string[];
+  removed: boolean;
+}
+
+/** One resource's recent changes, oldest first from `start` (slots before it are cut off in bulk, not one by one). */
+interface History {
+  changes: StoreEvent[];
+  start: number;
+  /** The revision of the newest change no longer held: a watch from before it cannot resume. */
+  dropped: number;
 }
 
 export class Store {
   private rev = 1;
   private readonly tables = new Map<string, Table>();
-  private readonly history: StoreEvent[] = [];
-  /** How many changes watches can resume across; live, so a test can make resuming fail with 410. */
+  private readonly histories = new Map<string, History>();
+  /**
+   * How many changes of one resource watches can resume across; live, so a
+   * test can make resuming fail with 410. kube-apiserver's watch cache holds
+   * 75 s of changes, at most 100 × 1024 per resource: the default here. A
+   * 2,000-node Calico install makes ~50,000 changes of pods (~125,000 in
+   * all), so a watch of any resource can resume across the whole of it.
+   */
   historyLimit: number;
   private readonly listeners = new Set<Listener>();
 
-  constructor(historyLimit = 20_000) {
+  constructor(historyLimit = 100 * 1024) {
     this.historyLimit = historyLimit;
   }
 
@@ -63,6 +84,14 @@ export class Store {
     return result;
   }
 
+  /** Where an object stands among its resource's objects in key order (-1 when it is not there). */
+  position(key: string, namespace: string | undefined, name: string): number {
+    const table = this.tables.get(key);
+    const id = storageKey(namespace, name);
+    if (!table?.objects.has(id)) return -1;
+    return lowerBound(this.sortedKeys(table), id);
+  }
+
   count(key: string): number {
     return this.tables.get(key)?.objects.size ?? 0;
   }
@@ -78,7 +107,7 @@ export class Store {
     if (existing && sameContent(existing, object)) return existing;
     const revision = ++this.rev;
     const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(revision) } };
-    if (!existing) table.sorted = undefined;
+    if (!existing) table.inserted.push(id);
     table.objects.set(id, stored);
     this.emit({ type: existing ? 'MODIFIED' : 'ADDED', key, object: stored, revision });
     return stored;
@@ -90,7 +119,7 @@ export class Store {
     const existing = table?.objects.get(id);
     if (!table || !existing) return undefined;
     table.objects.delete(id);
-    table.sorted = undefined;
+    table.removed = true;
     const revision = ++this.rev;
     const removed = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(revision) } };
     this.emit({ type: 'DELETED', key, object: removed, revision });
@@ -107,33 +136,60 @@ export class Store {
     return () => this.listeners.delete(listener);
   }
 
-  /** Changes after `revision`, or undefined when history no longer reaches back that far. */
-  changesSince(revision: number): StoreEvent[] | undefined {
-    const oldest = this.history[0]?.revision ?? this.rev + 1;
-    if (revision < oldest - 1 && revision < this.rev) return undefined;
-    const start = lowerBoundBy(this.history, revision + 1);
-    return this.history.slice(start);
+  /** Changes of resource `key` after `revision`, or undefined when its history no longer reaches back that far. */
+  changesSince(key: string, revision: number): StoreEvent[] | undefined {
+    const history = this.histories.get(key);
+    if (!history) return [];
+    if (revision < history.dropped) return undefined;
+    return history.changes.slice(lowerBoundBy(history.changes, history.start, revision + 1));
   }
 
-  oldestRevision(): number {
-    return this.history[0]?.revision ?? this.rev;
+  /** The oldest revision a watch of `key` can resume from. */
+  oldestRevision(key: string): number {
+    const history = this.histories.get(key);
+    return history?.changes[history.start]?.revision ?? this.rev;
   }
 
   private emit(event: StoreEvent): void {
-    this.history.push(event);
-    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    let history = this.histories.get(event.key);
+    if (!history) this.histories.set(event.key, (history = { changes: [], start: 0, dropped: 0 }));
+    history.changes.push(event);
+    const start = history.changes.length - this.historyLimit;
+    if (start > history.start) {
+      history.dropped = history.changes[start - 1]!.revision;
+      history.start = start;
+    }
+    if (history.start >= 4096) {
+      history.changes = history.changes.slice(history.start);
+      history.start = 0;
+    }
     for (const listener of [...this.listeners]) listener(event);
   }
 
   private table(key: string): Table {
     let table = this.tables.get(key);
-    if (!table) this.tables.set(key, (table = { objects: new Map(), sorted: undefined }));
+    if (!table) this.tables.set(key, (table = { objects: new Map(), sorted: [], inserted: [], removed: false }));
     return table;
   }
 
   private sortedKeys(table: Table): string[] {
-    table.sorted ??= [...table.objects.keys()].sort();
-    return table.sorted;
+    if (table.inserted.length === 0 && !table.removed) return table.sorted;
+    const inserted = table.inserted.sort();
+    const merged: string[] = [];
+    const take = (k: string) => {
+      // A key removed, or removed and inserted again, since the last read appears once if it is there now.
+      if (table.objects.has(k) && merged[merged.length - 1] !== k) merged.push(k);
+    };
+    let i = 0;
+    for (const k of table.sorted) {
+      while (i < inserted.length && inserted[i]! <= k) take(inserted[i++]!);
+      take(k);
+    }
+    while (i < inserted.length) take(inserted[i++]!);
+    table.sorted = merged;
+    table.inserted = [];
+    table.removed = false;
+    return merged;
   }
 }
 
@@ -165,6 +221,15 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return left.length === definedKeys(right).length && left.every((k) => jsonEqual((a as Record<string, unknown>)[k], right[k]));
 }
 
+/** A deep copy of a JSON value; several times faster than structuredClone on API objects, which are nothing else. */
+export function jsonCopy<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => jsonCopy(item)) as T;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = jsonCopy((value as Record<string, unknown>)[key]);
+  return copy as T;
+}
+
 function definedKeys(object: Record<string, unknown>): string[] {
   return Object.keys(object).filter((k) => object[k] !== undefined);
 }
@@ -180,8 +245,8 @@ function lowerBound(keys: string[], target: string): number {
   return lo;
 }
 
-function lowerBoundBy(events: StoreEvent[], revision: number): number {
-  let lo = 0;
+function lowerBoundBy(events: StoreEvent[], from: number, revision: number): number {
+  let lo = from;
   let hi = events.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;

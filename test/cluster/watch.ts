@@ -62,17 +62,17 @@ export function serveWatch(response: ServerResponse, request: WatchRequest, onCl
     }
   } else {
     const from = Number(request.resourceVersion);
-    const replay = Number.isFinite(from) ? api.store.changesSince(from) : undefined;
+    const replay = Number.isFinite(from) ? api.store.changesSince(type.key, from) : undefined;
     if (!replay) {
-      const oldest = api.store.oldestRevision() - 1;
+      const oldest = api.store.oldestRevision(type.key) - 1;
       response.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${request.resourceVersion} (${oldest})`, reason: 'Expired', code: 410 } })}\n`);
       onClose();
       return;
     }
     // What matched at `from` is what matches now, less what the replay adds, plus what it removes.
     for (const object of current) seen.add(idOf(object));
-    for (const event of replay) if (event.key === type.key && event.type === 'ADDED') seen.delete(idOf(event.object));
-    for (const event of replay) if (event.key === type.key && event.type === 'DELETED') seen.add(idOf(event.object));
+    for (const event of replay) if (event.type === 'ADDED') seen.delete(idOf(event.object));
+    for (const event of replay) if (event.type === 'DELETED') seen.add(idOf(event.object));
     for (const event of replay) deliver(event);
   }
 

@@ -129,7 +129,8 @@ test('watch history: changes since a revision, or nothing when it is too old (41
   const type = registry.byKey('configmaps')!;
   const start = store.revision();
   api.create(type, 'demo', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }, { fieldManager: 'test' });
-  assert.deepEqual(store.changesSince(start)?.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED c']);
+  assert.deepEqual(store.changesSince('configmaps', start)?.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED c']);
   for (let i = 0; i < 60; i++) api.create(type, 'demo', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `x${i}` } }, { fieldManager: 'test' });
-  assert.equal(store.changesSince(start), undefined);
+  assert.equal(store.changesSince('configmaps', start), undefined);
+  assert.deepEqual(store.changesSince('namespaces', start), [], 'another resource resumes: each has its own history');
 });

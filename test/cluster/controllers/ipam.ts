@@ -21,8 +21,7 @@ export function allocatePodIP(rt: Runtime, node: string): string {
   if (pool) {
     const [base, prefix] = parseV4(pool.cidr);
     const blockSize = pool.blockSize ?? 26;
-    const nodes = rt.api.store.list('nodes').map((n) => n.metadata.name);
-    const blockIndex = Math.max(0, nodes.indexOf(node));
+    const blockIndex = Math.max(0, rt.api.store.position('nodes', undefined, node));
     const blockAddresses = 2 ** (32 - blockSize);
     const blocks = 2 ** Math.max(0, blockSize - prefix);
     return formatV4(base + (blockIndex % blocks) * blockAddresses + (next % (blockAddresses - 1)));
@@ -38,12 +37,12 @@ function calicoPool(rt: Runtime): { cidr: string; blockSize?: number } | undefin
   return pool?.spec?.cidr ? { cidr: pool.spec.cidr, ...(pool.spec.blockSize ? { blockSize: pool.spec.blockSize } : {}) } : undefined;
 }
 
-function parseV4(cidr: string): [number, number] {
+export function parseV4(cidr: string): [number, number] {
   const [address = '0.0.0.0', bits = '32'] = cidr.split('/');
   const value = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
   return [value, Number(bits)];
 }
 
-function formatV4(value: number): string {
+export function formatV4(value: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 }

@@ -69,8 +69,8 @@ export function startKubelets(rt: Runtime): void {
     }
   });
   rt.onNetworkChange((node) => {
-    for (const pod of rt.api.store.list('pods')) {
-      if ((pod.spec as PodSpec).nodeName === node && (pod.status as PodStatus)?.startTime && !(pod.status as PodStatus).podIP) {
+    for (const pod of rt.podsByNode.get(node)) {
+      if ((pod.status as PodStatus)?.startTime && !(pod.status as PodStatus).podIP) {
         rt.enqueue(`sandbox/${pod.metadata.uid}`, rt.timings.containerStart, () => sandbox(rt, pod.metadata.namespace!, pod.metadata.name, pod.metadata.uid));
       }
     }

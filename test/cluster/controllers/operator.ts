@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { calicoVersionForOperator } from '../../../src/calico/versions.ts';
+import { jsonCopy } from '../store.ts';
 import type { KubeObject, NewObject } from '../types.ts';
 import { postNodeStatus } from './kubelet.ts';
 import type { Runtime } from './runtime.ts';
@@ -267,7 +268,7 @@ function ensure(rt: Runtime, component: Component): void {
   } else if (existing.metadata.annotations?.[HASH_ANNOTATION] !== hash) {
     rt.api.mutate(type, namespace, name, (o) => {
       o.metadata.annotations = { ...o.metadata.annotations, [HASH_ANNOTATION]: hash };
-      o.spec = { ...(o.spec as object), ...structuredClone(component.object.spec as object) };
+      o.spec = { ...(o.spec as object), ...jsonCopy(component.object.spec as object) };
     }, MANAGER);
   }
 }
@@ -291,9 +292,10 @@ function markNetworks(rt: Runtime): void {
     const node = (pod.spec as { nodeName?: string }).nodeName;
     if (!node || rt.networkReady(node)) continue;
     rt.setNetworkReady(node, true);
-    const ip = (pod.status as { hostIP?: string }).hostIP ?? '';
+    // Autodetection (firstFound) reads the host interface; a node no scenario built has only its hostIP to go by.
+    const address = rt.hostAddress(node) ?? `${(pod.status as { hostIP?: string }).hostIP ?? ''}/32`;
     rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
-      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4Address': `${ip}/24`, 'projectcalico.org/IPv4VXLANTunnelAddr': '' };
+      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4Address': address, 'projectcalico.org/IPv4VXLANTunnelAddr': '' };
     }, { fieldManager: 'calico-node' });
     rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
       const status = (n.status ??= {}) as { conditions?: object[] };
@@ -393,7 +395,7 @@ function fillInstallationStatus(rt: Runtime, version: string, installation: Inst
   const encapsulation = pools[0]?.encapsulation ?? 'IPIP';
   const mtu = installation.spec?.calicoNetwork?.mtu ?? (encapsulation.startsWith('VXLAN') ? 1450 : encapsulation.startsWith('IPIP') ? 1480 : 1500);
   rt.api.mutate(type, undefined, 'default', (object) => {
-    object.status = { variant: 'Calico', mtu, imageSet: '', calicoVersion: version, computed: structuredClone(object.spec), conditions: installationConditions(rt) };
+    object.status = { variant: 'Calico', mtu, imageSet: '', calicoVersion: version, computed: jsonCopy(object.spec), conditions: installationConditions(rt) };
   }, { ...MANAGER, subresource: 'status' });
 }
 

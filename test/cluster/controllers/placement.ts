@@ -1,7 +1,6 @@
 // Where a pod may run: taints and tolerations, node selectors and required
 // node affinity, as the scheduler's filter plugins judge them, with the
 // reasons they give when a node does not fit.
-import { labelSelectorFromObject, matchesLabels } from '../selectors.ts';
 import type { KubeObject } from '../types.ts';
 
 export interface Taint {
@@ -50,12 +49,18 @@ export function unfit(pod: KubeObject, node: KubeObject): string | undefined {
 }
 
 function selectorMatches(spec: PodPlacement, node: KubeObject): boolean {
-  if (spec.nodeSelector && !matchesLabels(labelSelectorFromObject({ matchLabels: spec.nodeSelector }), node.metadata.labels)) return false;
+  if (!matchesNodeSelector(spec.nodeSelector, node)) return false;
   const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (!terms?.length) return true;
   return terms.some((term) =>
     (term.matchExpressions ?? []).every((r) => requirementMatches(r, node.metadata.labels?.[r.key])) &&
     (term.matchFields ?? []).every((r) => requirementMatches(r, r.key === 'metadata.name' ? node.metadata.name : undefined)));
+}
+
+/** A pod's nodeSelector: every label it names, with that value. */
+export function matchesNodeSelector(nodeSelector: Record<string, string> | undefined, node: KubeObject): boolean {
+  const labels = node.metadata.labels ?? {};
+  return Object.entries(nodeSelector ?? {}).every(([key, value]) => labels[key] === value);
 }
 
 function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {

@@ -6,7 +6,7 @@ import { timestamp } from '../api.ts';
 import type { Clock } from '../clock.ts';
 import type { PodLogs } from '../logs.ts';
 import type { RegisteredType } from '../registry.ts';
-import type { StoreEvent } from '../store.ts';
+import { storageKey, type Store, type StoreEvent } from '../store.ts';
 import type { KubeObject } from '../types.ts';
 
 /** Delays of the simulated machinery, in cluster milliseconds. */
@@ -40,6 +40,14 @@ export class Runtime {
   /** Nodes whose container runtime has a working CNI config (Calico's install-cni wrote one). */
   private readonly cniReady = new Set<string>();
   private readonly cniListeners: ((node: string) => void)[] = [];
+  /** What each component's event recorder remembers: the Event it wrote for an object, reason and message. */
+  private readonly recordedEvents = new Map<string, { namespace: string; name: string }>();
+  private lastEventNanos = 0n;
+  /** Pods by `spec.nodeName` ('' until bound: the scheduler's queue) and by their controller's uid. */
+  readonly podsByNode: Index;
+  readonly podsByOwner: Index;
+  /** Each node's address on its host interface, with the prefix length of its network. */
+  private readonly hostAddresses = new Map<string, string>();
 
   constructor(api: Api, clock: Clock, logs: PodLogs, timings: Timings, faults: PodFaults) {
     this.api = api;
@@ -47,6 +55,8 @@ export class Runtime {
     this.logs = logs;
     this.timings = timings;
     this.faults = faults;
+    this.podsByNode = new Index(api.store, 'pods', (pod) => (pod.spec as { nodeName?: string }).nodeName ?? '');
+    this.podsByOwner = new Index(api.store, 'pods', (pod) => pod.metadata.ownerReferences?.find((r) => r.controller)?.uid);
   }
 
   networkReady(node: string): boolean {
@@ -58,6 +68,15 @@ export class Runtime {
     if (ready) this.cniReady.add(node);
     else this.cniReady.delete(node);
     for (const listener of this.cniListeners) listener(node);
+  }
+
+  /** Where the scenario put a node's host: what calico-node's address autodetection finds there. */
+  setHostAddress(node: string, cidr: string): void {
+    this.hostAddresses.set(node, cidr);
+  }
+
+  hostAddress(node: string): string | undefined {
+    return this.hostAddresses.get(node);
   }
 
   onNetworkChange(listener: (node: string) => void): void {
@@ -99,15 +118,26 @@ export class Runtime {
     return timestamp(this.clock.now());
   }
 
+  /**
+   * client-go names an Event `<object>.<UnixNano in hex>`; the nanoseconds
+   * are made up within the clock's millisecond, and kept increasing so that
+   * two events of one object never get the same name (a create would fail).
+   */
+  private eventNanos(): bigint {
+    const nanos = BigInt(this.clock.now().getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6));
+    this.lastEventNanos = nanos > this.lastEventNanos ? nanos : this.lastEventNanos + 1n;
+    return this.lastEventNanos;
+  }
+
   /** Records a core/v1 Event, folding repeats into a count like client-go's recorder. */
   event(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, source: { component: string; host?: string }, fieldPath?: string): void {
     const eventsType = this.type('events');
     const namespace = involved.metadata.namespace ?? 'default';
     if (!this.api.store.get('namespaces', undefined, namespace) || this.api.store.get('namespaces', undefined, namespace)?.metadata.deletionTimestamp) return;
-    const existing = this.api.store.list('events', namespace).find((e) => {
-      const ev = e as unknown as { involvedObject: { uid: string; fieldPath?: string }; reason: string; message: string };
-      return ev.involvedObject.uid === involved.metadata.uid && ev.reason === reason && ev.message === message && ev.involvedObject.fieldPath === fieldPath;
-    });
+    // client-go's EventCorrelator: a repeat is found in the recorder's cache, not by listing events.
+    const repeatKey = JSON.stringify([involved.metadata.uid, reason, message, fieldPath]);
+    const recorded = this.recordedEvents.get(repeatKey);
+    const existing = recorded && this.api.store.get('events', recorded.namespace, recorded.name);
     const now = this.now();
     if (existing) {
       this.api.mutate(eventsType, namespace, existing.metadata.name, (e) => {
@@ -116,10 +146,10 @@ export class Runtime {
       }, { fieldManager: source.component });
       return;
     }
-    this.api.create(eventsType, namespace, {
+    const created = this.api.create(eventsType, namespace, {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${involved.metadata.name}.${(this.clock.now().getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`, namespace },
+      metadata: { name: `${involved.metadata.name}.${this.eventNanos().toString(16)}`, namespace },
       involvedObject: {
         kind: involved.kind,
         namespace: involved.metadata.namespace,
@@ -140,10 +170,55 @@ export class Runtime {
       reportingComponent: source.component,
       reportingInstance: source.host ?? '',
     }, { fieldManager: source.component });
+    this.recordedEvents.set(repeatKey, { namespace, name: created.metadata.name });
   }
 }
 
 function isGone(error: unknown): boolean {
   const code = (error as { code?: number })?.code;
   return code === 404;
+}
+
+/**
+ * Objects of one resource grouped by a value of theirs (pods by node, by
+ * owner), kept current from the store's changes like an informer's indexer:
+ * a controller reads a group without listing the whole resource.
+ */
+export class Index {
+  private readonly groups = new Map<string, Map<string, KubeObject>>();
+  private readonly groupOf = new Map<string, string>();
+
+  constructor(store: Store, resource: string, valueOf: (object: KubeObject) => string | undefined) {
+    const update = (object: KubeObject, deleted: boolean) => {
+      const id = storageKey(object.metadata.namespace, object.metadata.name);
+      const before = this.groupOf.get(id);
+      const after = deleted ? undefined : valueOf(object);
+      if (before !== undefined && before !== after) {
+        const group = this.groups.get(before)!;
+        group.delete(id);
+        if (group.size === 0) this.groups.delete(before);
+        this.groupOf.delete(id);
+      }
+      if (after === undefined) return;
+      let group = this.groups.get(after);
+      if (!group) this.groups.set(after, (group = new Map()));
+      group.set(id, object);
+      this.groupOf.set(id, after);
+    };
+    for (const object of store.list(resource)) update(object, false);
+    store.subscribe((event) => {
+      if (event.key === resource) update(event.object, event.type === 'DELETED');
+    });
+  }
+
+  /** The objects whose value is `value`, in key order (as a list of the resource would give them). */
+  get(value: string): KubeObject[] {
+    const group = this.groups.get(value);
+    if (!group) return [];
+    return [...group.keys()].sort().map((id) => group.get(id)!);
+  }
+
+  count(value: string): number {
+    return this.groups.get(value)?.size ?? 0;
+  }
 }

@@ -2,9 +2,9 @@
 // Calico install: Deployments roll out through ReplicaSets, ReplicaSets and
 // DaemonSets keep their pods, and each reports status as the real ones do.
 import { createHash } from 'node:crypto';
-import { labelSelectorFromObject, matchesLabels } from '../selectors.ts';
+import { jsonCopy } from '../store.ts';
 import type { KubeObject, OwnerReference } from '../types.ts';
-import { tolerates, type Taint, type Toleration } from './placement.ts';
+import { matchesNodeSelector, tolerates, type Taint, type Toleration } from './placement.ts';
 import type { Runtime } from './runtime.ts';
 
 const DEPLOYMENTS = 'deployments.apps';
@@ -149,20 +149,47 @@ function reconcileReplicaSet(rt: Runtime, namespace: string, name: string): void
   const rs = rt.api.find(type, namespace, name);
   if (!rs || rs.metadata.deletionTimestamp) return;
   const spec = rs.spec as WorkloadSpec;
-  const pods = ownedBy(rt.api.store.list('pods', namespace), rs).filter((p) => !p.metadata.deletionTimestamp);
+  const pods = rt.podsByOwner.get(rs.metadata.uid).filter((p) => !p.metadata.deletionTimestamp);
   const wanted = spec.replicas ?? 1;
-  for (let i = pods.length; i < wanted; i++) {
+  const creates = Array.from({ length: Math.min(Math.max(0, wanted - pods.length), RS_BURST_REPLICAS) }, () => () => {
     const pod = createPod(rt, rs, namespace, `${name}-`, spec.template, {});
     rt.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, { component: 'replicaset-controller' });
-  }
-  for (const extra of pods.slice(wanted)) {
-    rt.api.delete(rt.type('pods'), namespace, extra.metadata.name);
-    rt.event(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${extra.metadata.name}`, { component: 'replicaset-controller' });
-  }
-  const live = pods.slice(0, wanted);
-  const ready = live.filter(podReady).length;
-  const status = { replicas: live.length, fullyLabeledReplicas: live.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
-  rt.api.mutate(type, namespace, name, (r) => void (r.status = omitZero(status, ['replicas'])), { fieldManager: 'kube-controller-manager', subresource: 'status' });
+  });
+  createInBatches(rt, `rs/${namespace}/${name}`, creates, () => stillThere(rt, REPLICASETS, rs), () => {
+    for (const extra of pods.slice(wanted)) {
+      rt.api.delete(rt.type('pods'), namespace, extra.metadata.name);
+      rt.event(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${extra.metadata.name}`, { component: 'replicaset-controller' });
+    }
+    const live = pods.slice(0, wanted);
+    const ready = live.filter(podReady).length;
+    const status = { replicas: live.length, fullyLabeledReplicas: live.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
+    rt.api.mutate(type, namespace, name, (r) => void (r.status = omitZero(status, ['replicas'])), { fieldManager: 'kube-controller-manager', subresource: 'status' });
+  });
+}
+
+/** kube-controller-manager's burstReplicas: the most pods one sync of a DaemonSet or ReplicaSet creates. */
+const DS_BURST_REPLICAS = 250;
+const RS_BURST_REPLICAS = 500;
+
+/**
+ * How kube-controller-manager creates a sync's pods (slowStartBatch): in
+ * batches of 1, 2, 4…, each once the batch before is created (here: on the
+ * next turn of the work queue, so watchers see the pods arrive in the same
+ * waves); then `finish` does the rest of the sync. Creates stop if the owner
+ * went away meanwhile.
+ */
+function createInBatches(rt: Runtime, key: string, creates: (() => void)[], ownerThere: () => boolean, finish: () => void, batch = 1): void {
+  for (const create of creates.slice(0, batch)) create();
+  const rest = creates.slice(batch);
+  if (rest.length === 0) return finish();
+  rt.enqueue(key, 0, () => {
+    if (ownerThere()) createInBatches(rt, key, rest, ownerThere, finish, batch * 2);
+  });
+}
+
+function stillThere(rt: Runtime, key: string, owner: KubeObject): boolean {
+  const current = rt.api.store.get(key, owner.metadata.namespace, owner.metadata.name);
+  return current?.metadata.uid === owner.metadata.uid && !current.metadata.deletionTimestamp;
 }
 
 /** The tolerations the DaemonSet controller adds to every daemon pod. */
@@ -184,24 +211,35 @@ function reconcileDaemonSet(rt: Runtime, namespace: string, name: string): void 
   const podSpec = spec.template.spec as { nodeSelector?: Record<string, string>; tolerations?: Toleration[]; hostNetwork?: boolean };
   const tolerations = [...(podSpec.tolerations ?? []), ...DAEMON_TOLERATIONS, ...(podSpec.hostNetwork ? [{ key: 'node.kubernetes.io/network-unavailable', operator: 'Exists', effect: 'NoSchedule' }] : [])];
   const nodes = rt.api.store.list('nodes').filter((node) => daemonFits(node, podSpec.nodeSelector, tolerations));
-  const pods = ownedBy(rt.api.store.list('pods', namespace), ds);
+  const pods = rt.podsByOwner.get(ds.metadata.uid);
   const byNode = new Map<string, KubeObject[]>();
   for (const pod of pods) {
     const node = daemonNode(pod);
     byNode.set(node, [...(byNode.get(node) ?? []), pod]);
   }
+  const creates = nodes.filter((node) => livePods(byNode, node).length === 0).slice(0, DS_BURST_REPLICAS).map((node) => () => {
+    const template = { ...spec.template, spec: { ...spec.template.spec, tolerations, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node.metadata.name] }] }] } } } } };
+    const pod = createPod(rt, ds, namespace, `${name}-`, template, { 'controller-revision-hash': hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) });
+    rt.event(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, { component: 'daemonset-controller' });
+  });
+  createInBatches(rt, `ds/${namespace}/${name}`, creates, () => stillThere(rt, DAEMONSETS, ds), () => finishDaemonSetSync(rt, ds, nodes, pods, byNode, hash));
+}
+
+function livePods(byNode: Map<string, KubeObject[]>, node: KubeObject): KubeObject[] {
+  return (byNode.get(node.metadata.name) ?? []).filter((p) => !p.metadata.deletionTimestamp);
+}
+
+/** The rest of a DaemonSet's sync, on what it saw when it began: rolling update, misscheduled pods, status. */
+function finishDaemonSetSync(rt: Runtime, ds: KubeObject, nodes: KubeObject[], pods: KubeObject[], byNode: Map<string, KubeObject[]>, hash: string): void {
+  const namespace = ds.metadata.namespace!;
   const maxUnavailable = 1;
   let unavailable = nodes.filter((n) => !(byNode.get(n.metadata.name) ?? []).some(podReady)).length;
   for (const node of nodes) {
-    const onNode = (byNode.get(node.metadata.name) ?? []).filter((p) => !p.metadata.deletionTimestamp);
-    if (onNode.length === 0) {
-      const template = { ...spec.template, spec: { ...spec.template.spec, tolerations, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node.metadata.name] }] }] } } } } };
-      const pod = createPod(rt, ds, namespace, `${name}-`, template, { 'controller-revision-hash': hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) });
-      rt.event(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, { component: 'daemonset-controller' });
-    } else if (onNode.every((p) => p.metadata.labels?.['controller-revision-hash'] !== hash) && unavailable < maxUnavailable) {
+    const current = livePods(byNode, node);
+    if (current.length > 0 && current.every((p) => p.metadata.labels?.['controller-revision-hash'] !== hash) && unavailable < maxUnavailable) {
       // RollingUpdate: replace one out-of-date pod at a time.
-      for (const pod of onNode) rt.api.delete(rt.type('pods'), namespace, pod.metadata.name);
-      rt.event(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${onNode[0]!.metadata.name}`, { component: 'daemonset-controller' });
+      for (const pod of current) rt.api.delete(rt.type('pods'), namespace, pod.metadata.name);
+      rt.event(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${current[0]!.metadata.name}`, { component: 'daemonset-controller' });
       unavailable++;
     }
   }
@@ -222,11 +260,11 @@ function reconcileDaemonSet(rt: Runtime, namespace: string, name: string): void 
     numberAvailable: ready.length,
     numberUnavailable: Math.max(0, nodes.length - ready.length),
   };
-  rt.api.mutate(type, namespace, name, (d) => void (d.status = omitZero(status, ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady'])), { fieldManager: 'kube-controller-manager', subresource: 'status' });
+  rt.api.mutate(rt.type(DAEMONSETS), namespace, ds.metadata.name, (d) => void (d.status = omitZero(status, ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady'])), { fieldManager: 'kube-controller-manager', subresource: 'status' });
 }
 
 function daemonFits(node: KubeObject, nodeSelector: Record<string, string> | undefined, tolerations: Toleration[]): boolean {
-  if (!matchesLabels(labelSelectorFromObject({ matchLabels: nodeSelector ?? {} }), node.metadata.labels)) return false;
+  if (!matchesNodeSelector(nodeSelector, node)) return false;
   const taints = ((node.spec as { taints?: Taint[] } | undefined)?.taints ?? []).filter((t) => t.effect !== 'PreferNoSchedule');
   return taints.every((taint) => tolerates(tolerations, taint));
 }
@@ -248,7 +286,7 @@ function createPod(rt: Runtime, owner: KubeObject, namespace: string, generateNa
       ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
       ownerReferences: [ownerRef(owner)],
     },
-    spec: structuredClone(template.spec),
+    spec: jsonCopy(template.spec),
   }, { fieldManager: 'kube-controller-manager' });
 }
 

@@ -105,13 +105,16 @@ export async function mirror(dir: string): Promise<{ url: string; served: string
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/calico/v3.29.0`, served, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-/** A user's shell for `cluster` (a fresh HOME and cache) in which `kubectl calico init` has written HOME/calico. */
-export async function initialized(cluster: { kubeconfigPath: string }, version = 'v3.29.0'): Promise<{ home: string; env: NodeJS.ProcessEnv; dir: string; calico: (...args: string[]) => Promise<Result> }> {
+/**
+ * A user's shell for `cluster` (a fresh HOME and cache) in which `kubectl calico init` has written HOME/calico;
+ * with `podCidr` null, init reads the pool from the cluster's podSubnet.
+ */
+export async function initialized(cluster: { kubeconfigPath: string }, version = 'v3.29.0', podCidr: string | null = '10.97.0.0/16'): Promise<{ home: string; env: NodeJS.ProcessEnv; dir: string; calico: (...args: string[]) => Promise<Result> }> {
   const home = tempDir('calico-');
   const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
   const dir = path.join(home, 'calico');
   const calico = (...args: string[]) => kubectl(['calico', ...args], env);
-  const init = await calico('init', '--pod-cidr', '10.97.0.0/16', '--calico-version', version, '--manifests-from', path.join(SHARED_CALICO, version), '--dir', dir);
+  const init = await calico('init', ...(podCidr ? ['--pod-cidr', podCidr] : []), '--calico-version', version, '--manifests-from', path.join(SHARED_CALICO, version), '--dir', dir);
   if (init.code !== 0) throw new Error(`kubectl calico init failed: ${init.stderr}`);
   return { home, env, dir, calico };
 }

@@ -4,7 +4,7 @@
 // `wait`'s end condition, the live block on a terminal, the log in a pipe
 // (a line when a count crosses a tenth, never a line per pod) and the
 // report of what is stuck on a timeout — grouped, capped, with totals.
-import type { Change, KubeObjectLike, WatchTarget } from '../kube/watch.ts';
+import type { Change, KubeObjectLike, TableRow, WatchTarget } from '../kube/watch.ts';
 import { groupKey, podNode, podState, workloadOf, type PodRow } from './pods.ts';
 import { CALICO_NAMESPACES, type CalicoState } from './status.ts';
 
@@ -35,7 +35,7 @@ interface InstallationObject extends KubeObjectLike {
 
 type Source = 'operator' | 'pods' | 'daemonsets' | 'deployments' | 'statuses' | 'nodes' | 'installation';
 
-/** The lists a rollout follows, each with what it is. Pods come as table rows: thousands of them change many times. */
+/** The lists a rollout follows, each with what it is. Pods and nodes come as table rows: thousands of them change many times. */
 export function rolloutTargets(version?: string): (WatchTarget & { source: Source })[] {
   return [
     { source: 'operator', path: '/api/v1/namespaces/tigera-operator/pods', query: { labelSelector: 'name=tigera-operator' }, table: true },
@@ -43,7 +43,7 @@ export function rolloutTargets(version?: string): (WatchTarget & { source: Sourc
     { source: 'daemonsets', path: '/apis/apps/v1/namespaces/calico-system/daemonsets' },
     ...['tigera-operator', ...CALICO_NAMESPACES].map((ns) => ({ source: 'deployments' as const, path: `/apis/apps/v1/namespaces/${ns}/deployments` })),
     { source: 'statuses', path: '/apis/operator.tigera.io/v1/tigerastatuses', absentIsEmpty: true },
-    { source: 'nodes', path: '/api/v1/nodes' },
+    { source: 'nodes', path: '/api/v1/nodes', table: true },
     ...(version ? [{ source: 'installation' as const, path: '/apis/operator.tigera.io/v1/installations', absentIsEmpty: true }] : []),
   ];
 }
@@ -89,9 +89,8 @@ export interface Group {
 interface NodeEntry {
   group: string;
   ready: boolean;
-  message: string;
-  /** NotReady only because no CNI is there yet: progress until its calico-node has been Ready for the start-up grace. */
-  waitingForCni: boolean;
+  /** When this process first saw it NotReady. */
+  since: number;
 }
 
 /** What the log last said of each thing, so the next line about it is written only when it moved far enough. */
@@ -116,8 +115,8 @@ export class Rollout {
   private readonly statuses = new Map<string, { state: string; message: string }>();
   private readonly nodes = new Map<string, NodeEntry>();
   private notReadyNodes = 0;
-  /** Nodes whose calico-node pod is Ready, with since when (as this process saw it). */
-  private readonly calicoNodeReady = new Map<string, number>();
+  /** Each node's calico-node pod: Ready or not, and since when (as this process saw it). */
+  private readonly calicoNodes = new Map<string, { ready: boolean; since: number }>();
   private reportedVersion: string | undefined;
   private readonly logged: Logged = { workloads: new Map(), counts: new Map(), statuses: new Map(), version: '' };
 
@@ -144,7 +143,7 @@ export class Rollout {
       case 'statuses':
         return this.setStatus(change.object as WithConditions, gone);
       case 'nodes':
-        return this.setNode(change.object as WithConditions, gone);
+        return this.setNode(change.object as TableRow, gone);
       case 'installation':
         if (change.object.metadata.name === 'default') this.reportedVersion = gone ? undefined : (change.object as InstallationObject).status?.calicoVersion;
     }
@@ -196,7 +195,7 @@ export class Rollout {
     if (covers('nodes')) {
       const top = this.groupsOf('nodes')[0];
       const total = this.nodes.size;
-      rows.push({ cells: ['nodes', `${total - this.notReadyNodes}/${total}`, top ? `NotReady (${top.members.size}): ${top.message}` : ''], complete: this.notReadyNodes === 0 && total > 0, problem: top?.problem === true, ...(top ? { top } : {}) });
+      rows.push({ cells: ['nodes', `${total - this.notReadyNodes}/${total}`, top ? `NotReady (${top.members.size})${top.message ? `: ${top.message}` : ''}` : ''], complete: this.notReadyNodes === 0 && total > 0, problem: top?.problem === true, ...(top ? { top } : {}) });
     }
     if (covers('calico')) {
       for (const [name, status] of [...this.statuses].sort(([a], [b]) => a.localeCompare(b))) {
@@ -276,7 +275,7 @@ export class Rollout {
       if (!old.ready) this.unreadyPods--;
       this.starting.delete(key);
     }
-    const wasOn = old?.calicoNode && old.ready ? old.node : undefined;
+    const wasOn = old?.calicoNode ? old.node : undefined;
     let isOn: string | undefined;
     if (gone) this.pods.delete(key);
     else {
@@ -292,21 +291,26 @@ export class Rollout {
         this.move(entry, key, subject, state.reason, undefined, problem);
         if (!problem) this.starting.set(key, { since, promote: () => this.move(entry, key, subject, state.reason, undefined, true) });
       }
-      if (entry.calicoNode && entry.ready) isOn = entry.node;
+      if (entry.calicoNode) isOn = entry.node;
     }
-    if (wasOn === isOn) return;
-    if (wasOn) this.setCalicoNode(wasOn, false);
-    if (isOn) this.setCalicoNode(isOn, true);
+    if (wasOn && wasOn !== isOn) this.setCalicoNode(wasOn, undefined);
+    if (isOn) this.setCalicoNode(isOn, this.pods.get(key)!.ready);
   }
 
-  /** Groups whose message is not read yet and is shown (every problem, and each workload's first group), each with a pod to read it from. */
-  wanting(): { id: string; pod: string }[] {
-    const shown = new Set([...this.workloads.keys()].map((w) => this.groupsOf(w)[0]?.id));
+  /**
+   * Groups whose message is not read yet and is shown (every problem, and the first group of each workload and of
+   * the nodes), each with the pod or node to read it from: table rows say the state, not why.
+   */
+  wanting(): { id: string; kind: 'pod' | 'node'; namespace?: string; name: string }[] {
+    const shown = new Set([...this.workloads.keys(), 'nodes'].map((w) => this.groupsOf(w)[0]?.id));
     return [...this.groups.values()]
-      .filter((g) => g.message === undefined && !g.asked && g.subject !== 'nodes' && (g.problem || shown.has(g.id)))
+      .filter((g) => g.message === undefined && !g.asked && (g.problem || shown.has(g.id)))
       .map((g) => {
         g.asked = true;
-        return { id: g.id, pod: g.members.values().next().value! };
+        const member = g.members.values().next().value!;
+        if (g.subject === 'nodes') return { id: g.id, kind: 'node' as const, name: member };
+        const [namespace, name] = member.split('/') as [string, string];
+        return { id: g.id, kind: 'pod' as const, namespace, name };
       });
   }
 
@@ -360,8 +364,8 @@ export class Rollout {
     this.statuses.set(object.metadata.name, { state, message: (degraded ?? progressing)?.message ?? '' });
   }
 
-  private setNode(object: WithConditions, gone: boolean): void {
-    const name = object.metadata.name;
+  private setNode(row: TableRow, gone: boolean): void {
+    const name = row.metadata.name;
     const old = this.nodes.get(name);
     if (old) {
       this.leave(old.group, name);
@@ -372,31 +376,36 @@ export class Rollout {
       this.nodes.delete(name);
       return;
     }
-    const condition = object.status?.conditions?.find((c) => c.type === 'Ready');
-    const ready = condition?.status === 'True';
-    const message = ready ? '' : condition?.message ?? 'no Ready condition yet';
-    const entry: NodeEntry = { group: '', ready, message, waitingForCni: /cni plugin not initialized|NetworkPluginNotReady/.test(message) };
+    // kubectl's STATUS: `Ready`, `Ready,SchedulingDisabled`, `NotReady` (also for an Unknown condition).
+    const ready = String(row.cells.Status ?? '').split(',')[0] === 'Ready';
+    const entry: NodeEntry = { group: '', ready, since: old && !old.ready ? old.since : this.now() };
     this.nodes.set(name, entry);
     if (ready) return;
     this.notReadyNodes++;
     this.judgeNode(name, entry);
   }
 
-  /** A node NotReady for want of a CNI is progress while its calico-node is not Ready, and for the grace after that. */
+  /**
+   * A NotReady node is progress while its calico-node is on its way (without a CNI the kubelet cannot be Ready),
+   * and for the start-up grace after it is Ready or when it has none; a problem after that.
+   */
   private judgeNode(name: string, entry: NodeEntry): void {
     const key = `node/${name}`;
     this.starting.delete(key);
-    const calicoNodeSince = this.calicoNodeReady.get(name);
-    const problem = !entry.waitingForCni || (calicoNodeSince !== undefined && this.now() - calicoNodeSince > STARTUP_GRACE_MS);
-    this.move(entry, name, 'nodes', 'NotReady', entry.message, problem);
-    if (!problem && calicoNodeSince !== undefined) this.starting.set(key, { since: calicoNodeSince, promote: () => this.move(entry, name, 'nodes', 'NotReady', entry.message, true) });
+    const calicoNode = this.calicoNodes.get(name);
+    const waiting = calicoNode !== undefined && !calicoNode.ready;
+    const since = Math.max(entry.since, calicoNode?.since ?? 0);
+    const problem = !waiting && this.now() - since > STARTUP_GRACE_MS;
+    this.move(entry, name, 'nodes', 'NotReady', undefined, problem);
+    if (!problem && !waiting) this.starting.set(key, { since, promote: () => this.move(entry, name, 'nodes', 'NotReady', undefined, true) });
   }
 
-  /** A node's calico-node turned Ready, or stopped being: its node is judged again. */
-  private setCalicoNode(node: string, ready: boolean): void {
-    if (ready === this.calicoNodeReady.has(node)) return;
-    if (ready) this.calicoNodeReady.set(node, this.now());
-    else this.calicoNodeReady.delete(node);
+  /** A node's calico-node came, changed readiness or went (undefined): its node is judged again. */
+  private setCalicoNode(node: string, ready: boolean | undefined): void {
+    const old = this.calicoNodes.get(node);
+    if (ready === undefined) this.calicoNodes.delete(node);
+    else if (old?.ready !== ready) this.calicoNodes.set(node, { ready, since: this.now() });
+    else return;
     const entry = this.nodes.get(node);
     if (entry && !entry.ready) this.judgeNode(node, entry);
   }

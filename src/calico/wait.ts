@@ -16,7 +16,11 @@ import { Rollout, rolloutTargets, type WaitTarget } from './rollout.ts';
 import { readStatus } from './status.ts';
 import { renderStatus } from './status-view.ts';
 
-/** Pod reads at once for the messages of the groups shown (a group's message comes from one of its pods). */
+interface NodeObject {
+  status?: { conditions?: { type: string; message?: string }[] };
+}
+
+/** Reads at once for the messages of the groups shown (a group's message comes from one of its pods or nodes). */
 const MESSAGE_READS = 4;
 
 /**
@@ -26,17 +30,18 @@ const MESSAGE_READS = 4;
 export async function followRollout(kube: KubeClient, rollout: Rollout, options: { signal: AbortSignal; untilDone: boolean; onUpdate: () => void }): Promise<void> {
   const targets = rolloutTargets(rollout.version);
   let synced = false;
-  const queue: { id: string; pod: string }[] = [];
+  const queue: ReturnType<Rollout['wanting']> = [];
   let reading = 0;
-  // Reads the pods that explain the groups shown, a few at a time; a pod that cannot be read leaves its group without words.
+  // Reads the pods and nodes that explain the groups shown, a few at a time; one that cannot be read leaves its group without words.
   const readMessages = () => {
     queue.push(...rollout.wanting());
     while (reading < MESSAGE_READS && queue.length) {
-      const { id, pod } = queue.shift()!;
-      const [namespace, name] = pod.split('/');
+      const { id, kind, namespace, name } = queue.shift()!;
       reading++;
-      kube.optional<Pod>(`/api/v1/namespaces/${namespace}/pods/${name}`, { signal: options.signal })
-        .then((object) => rollout.describeGroup(id, object ? podDetail(object).message : ''), () => rollout.describeGroup(id, ''))
+      const read = kind === 'pod'
+        ? kube.optional<Pod>(`/api/v1/namespaces/${namespace}/pods/${name}`, { signal: options.signal }).then((pod) => (pod ? podDetail(pod).message : ''))
+        : kube.optional<NodeObject>(`/api/v1/nodes/${name}`, { signal: options.signal }).then((node) => node?.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '');
+      read.then((message) => rollout.describeGroup(id, message), () => rollout.describeGroup(id, ''))
         .finally(() => {
           reading--;
           if (options.signal.aborted) return;

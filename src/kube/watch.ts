@@ -202,12 +202,12 @@ export async function watchUntil<T extends KubeObjectLike, R>(client: KubeClient
     scheduled = true;
     setImmediate(check);
   };
-  const received = { events: 0, bytes: 0 };
+  const received = targets.map(() => ({ events: 0, bytes: 0 }));
   const informers = targets.map((target, index) => {
     const informer = inform<T>(client, target, (change) => {
       options.onChange?.(change, index);
       changed();
-    }, stop.signal, received);
+    }, stop.signal, received[index]!);
     // A watch ends only when stopped; the first one to fail for good ends the wait.
     informer.done.catch(fail);
     return informer.synced;
@@ -220,6 +220,6 @@ export async function watchUntil<T extends KubeObjectLike, R>(client: KubeClient
   } finally {
     options.signal.removeEventListener('abort', onAbort);
     stop.abort();
-    client.logger.log(4, 'watch.go', `watched ${targets.length} lists: ${received.events} events, ${received.bytes} bytes`);
+    targets.forEach((target, i) => client.logger.log(4, 'watch.go', `watched ${target.path}${target.table ? ' (table rows)' : ''}: ${received[i]!.events} events, ${received[i]!.bytes} bytes`));
   }
 }

@@ -11,7 +11,7 @@ import { initialized, kubectl, withCluster } from '../helpers.ts';
 import { startInTerminal, type Contents, type Row, type Session, type Size } from '../terminal.ts';
 
 /** The clusters' size: many nodes make long Pending messages (`0/N nodes are available: …`) and big problem groups. */
-const CLUSTER: ClusterOptions = {}; // 3 nodes until startCluster takes { nodes: 50 } (branch scale)
+const CLUSTER: ClusterOptions = { nodes: 50 };
 const SMALL: Size = { columns: 80, rows: 24 };
 const LARGE: Size = { columns: 150, rows: 45 };
 

@@ -10,8 +10,9 @@ const T0 = Date.parse('2026-12-01T10:00:00Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 const CNI = 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized';
 
+/** A node as the server's table row streams it (`kubectl get nodes -o wide -w`). */
 function node(name: string, ready: boolean): KubeObjectLike {
-  return { metadata: { name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', message: ready ? 'kubelet is posting ready status' : CNI }] } } as KubeObjectLike;
+  return { metadata: { name }, cells: { Name: name, Status: ready ? 'Ready' : 'NotReady', Roles: '<none>', Age: '1m', Version: 'v1.31.3' } } as unknown as KubeObjectLike;
 }
 
 /** A pod as the server's table row streams it (`kubectl get pods -o wide -w`): metadata and cells. */
@@ -101,6 +102,10 @@ test('a start-up state is progress for a minute, then a problem; a NotReady node
   now += 61_000;
   rollout.tick();
   assert.deepEqual(rollout.problems().map((g) => [g.subject, g.reason, g.members.size]), [['nodes', 'NotReady', 1]]);
+  // The row says NotReady; why is read from the node.
+  const [wanted] = rollout.wanting();
+  assert.deepEqual({ kind: wanted?.kind, name: wanted?.name }, { kind: 'node', name: 'w1' });
+  rollout.describeGroup(wanted!.id, CNI);
   assert.match(rollout.stuck(10).join('\n'), /^nodes: 1 node NotReady: container runtime network not ready.* \(w1\)$/m);
 });
 
@@ -113,8 +118,8 @@ test('ErrImagePull and ImagePullBackOff are one problem: a flapping pull logs on
   for (let round = 0; round < 10; round++) {
     for (let i = 0; i < 20; i++) rollout.apply('pods', (round === 0 ? added : modified)(pod(`calico-node-${i}`, { kind: 'DaemonSet', name: 'calico-node' }, `w${i}`, (round + i) % 2 ? 'pull' : 'backoff', 0)));
     // The message of a group is read from one of its pods, once.
-    for (const { id, pod: member } of rollout.wanting()) {
-      read.push(member);
+    for (const { id, namespace, name } of rollout.wanting()) {
+      read.push(`${namespace}/${name}`);
       rollout.describeGroup(id, 'container calico-node cannot pull image docker.io/calico/node:v3.29.0 (rpc error: not found)');
     }
     lines.push(...rollout.log());

@@ -9,6 +9,7 @@ import { benchGuideApply, benchPluginApply, type ApplyFigures } from './apply.ts
 import { median } from './measure.ts';
 import { benchDoctor } from './doctor.ts';
 import { benchReadiness } from './readiness.ts';
+import { benchRollout } from './rollout.ts';
 import { benchStartup, KUBECTL } from './startup.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -36,6 +37,8 @@ say('readiness detection …');
 const readiness = await benchReadiness(ROOT);
 say('doctor on 5,000 nodes and 50,000 pods …');
 const doctor = await benchDoctor();
+say('wait and status on 2,000 nodes …');
+const rollout = await benchRollout(2000);
 const binary = fs.statSync(path.join(ROOT, 'dist', 'kubectl-calico')).size;
 const archive = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'kubectl-calico')), { level: 6 }).length;
 const kubectlSize = fs.statSync(KUBECTL).size;
@@ -50,6 +53,9 @@ const rows = [
   ['Doctor, 5,000 nodes / 50,000 pods: wall', `${doctor.doctor.seconds.toFixed(2)} s`, `kubectl get pods -A -o json ${doctor.kubectl.seconds.toFixed(2)} s (${ratio(doctor.doctor.seconds, doctor.kubectl.seconds)})`, '< 3 s and ≤ kubectl', met(doctor.doctor.seconds < 3 && doctor.doctor.seconds <= doctor.kubectl.seconds)],
   ['Doctor: peak memory', `${doctor.doctor.peakMiB.toFixed(0)} MiB`, `kubectl ${doctor.kubectl.peakMiB.toFixed(0)} MiB`, '< 300 MB', met(doctor.doctor.peakMiB * 1.048576 < 300)],
   ['Doctor: requests', String(doctor.requests), '', '', ''],
+  ['Wait, fresh install on 2,000 nodes: CPU (user + sys)', `${rollout.wait.cpuSeconds.toFixed(2)} s of ${rollout.wait.seconds.toFixed(1)} s wall`, `${rollout.wait.events} watch events (${rollout.wait.megabytes.toFixed(1)} MB), ${rollout.wait.peakMiB.toFixed(0)} MiB peak`, '< 3 s', met(rollout.wait.cpuSeconds < 3)],
+  ['Wait, 2,000 nodes: lines printed in a pipe', String(rollout.wait.lines), 'the status summary included', '≤ 300', met(rollout.wait.lines <= 300)],
+  ['Status, 2,000 healthy nodes', `${rollout.status.lines} lines, ${rollout.status.seconds.toFixed(2)} s`, `${rollout.status.cpuSeconds.toFixed(2)} s CPU, ${rollout.status.peakMiB.toFixed(0)} MiB peak`, '≤ 40 lines', met(rollout.status.lines <= 40)],
   ['Size: linux/amd64 binary', mb(binary), `kubectl ${mb(kubectlSize)}`, '', ''],
   ['Size: linux/amd64 archive (gzip)', mb(archive), '', '< 50 MB', met(archive < 50e6)],
 ];

@@ -5,10 +5,7 @@
 // `--all` adds every pod and node as kubectl prints them.
 import type { Palette } from '../print/color.ts';
 import { renderServerTable, tableRecords, tabwrite, type ServerTable } from '../print/table.ts';
-import { nodeReadiness, type StatusSnapshot } from './status.ts';
-
-/** Rows a list shows before `… and N more (--all)`. */
-export const LIST_CAP = 10;
+import { LIST_CAP, type StatusSnapshot } from './status.ts';
 
 export interface ViewOptions {
   wide: boolean;
@@ -55,7 +52,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: ViewOptions): st
 
 /** `Nodes: 1998 Ready, 2 NotReady`, then the NotReady ones with their Ready condition's message. */
 function nodesSection(snapshot: StatusSnapshot, options: ViewOptions): string {
-  const { ready, notReady } = nodeReadiness(snapshot.nodes);
+  const { ready, notReady } = snapshot.readiness;
   const counts = [`${ready} Ready`, ...(notReady.length ? [options.colors.bad(`${notReady.length} NotReady`)] : [])].join(', ');
   if (notReady.length === 0) return `Nodes: ${counts}\n`;
   const shown = options.all ? notReady : notReady.slice(0, LIST_CAP);

@@ -77,8 +77,10 @@ export interface StatusSnapshot {
   installation: Installation | undefined;
   tigeraStatus: ServerTable;
   workloads: NamespaceWorkloads[];
-  /** Every node, as `kubectl get nodes` shows them (rows carry the objects). */
+  /** Every node, as `kubectl get nodes` shows them. */
   nodes: ServerTable;
+  /** How many nodes are Ready, and the NotReady ones with their Ready condition's message (read for the first LIST_CAP unless all). */
+  readiness: { ready: number; notReady: { name: string; message: string }[] };
   /** Every Calico pod as `kubectl get pods -n …` shows them: only when everything was asked for. */
   pods: { namespace: string; table: ServerTable }[] | undefined;
   /** The pods that are not Running and Ready, grouped by workload and reason, the biggest group first. */
@@ -95,7 +97,8 @@ export async function readStatus(kube: KubeClient, options: { all: boolean }): P
     kube.optional<Installation>(INSTALLATION_PATH),
     kube.optional<Deployment>(OPERATOR_DEPLOYMENT_PATH),
     listTable(kube, '/apis/operator.tigera.io/v1/tigerastatuses', withObjects),
-    listTable(kube, '/api/v1/nodes', withObjects),
+    // The rows say which nodes are NotReady; why is read from those alone, unless every node is asked for.
+    listTable(kube, '/api/v1/nodes', options.all ? withObjects : { includeObject: 'None' }),
     Promise.all(WORKLOAD_NAMESPACES.map(async (namespace): Promise<NamespaceWorkloads> => {
       const [daemonSets, deployments] = await Promise.all([
         listTable(kube, `/apis/apps/v1/namespaces/${namespace}/daemonsets`, withObjects),
@@ -109,7 +112,7 @@ export async function readStatus(kube: KubeClient, options: { all: boolean }): P
   const operatorTag = image.split(':').pop() ?? '';
   const conditions = tigeraStatus.rows.map((row) => ({ name: row.object?.metadata?.name ?? '', conditions: ((row.object as { status?: { conditions?: Condition[] } } | undefined)?.status?.conditions) ?? [] }));
   const { state, message } = overallState(installation !== undefined || operator !== undefined, conditions);
-  const unready = await unreadyPods(kube, workloads, allPods);
+  const [unready, readiness] = await Promise.all([unreadyPods(kube, workloads, allPods), nodeReadiness(kube, nodes, options.all)]);
   return {
     state,
     version: installation?.status?.calicoVersion || calicoVersionForOperator(operatorTag),
@@ -119,6 +122,7 @@ export async function readStatus(kube: KubeClient, options: { all: boolean }): P
     tigeraStatus,
     workloads,
     nodes,
+    readiness,
     pods: allPods?.filter((p) => p.table.rows.length > 0),
     podGroups: groupPods(unready),
   };
@@ -167,17 +171,19 @@ export function groupPods(pods: { row: PodRow; pod: Pod }[]): PodGroup[] {
   return [...groups.values()].sort((a, b) => b.pods.length - a.pods.length || a.workload.localeCompare(b.workload));
 }
 
-/** Nodes by readiness; the NotReady ones with their Ready condition's message. */
-export function nodeReadiness(nodes: ServerTable): { ready: number; notReady: { name: string; message: string }[] } {
-  const notReady: { name: string; message: string }[] = [];
-  let ready = 0;
-  for (const row of nodes.rows) {
-    const node = row.object as NodeObject | undefined;
-    const condition = node?.status?.conditions?.find((c) => c.type === 'Ready');
-    if (condition?.status === 'True') ready++;
-    else notReady.push({ name: node?.metadata?.name ?? String(row.cells[0]), message: condition?.message ?? 'no Ready condition' });
-  }
-  return { ready, notReady };
+/** Rows a list of status shows before `… and N more (--all)`. */
+export const LIST_CAP = 10;
+
+/** Nodes by readiness (kubectl's STATUS); the NotReady ones with their Ready condition's message. */
+async function nodeReadiness(kube: KubeClient, nodes: ServerTable, all: boolean): Promise<StatusSnapshot['readiness']> {
+  const status = nodes.columnDefinitions.findIndex((c) => c.name === 'Status');
+  const down = nodes.rows.filter((row) => String(row.cells[status]).split(',')[0] !== 'Ready');
+  const why = async (row: ServerTable['rows'][number], index: number): Promise<{ name: string; message: string }> => {
+    const name = String(row.cells[0]);
+    const node = (row.object as NodeObject | undefined) ?? (all || index < LIST_CAP ? await kube.optional<NodeObject>(`/api/v1/nodes/${name}`) : undefined);
+    return { name, message: node?.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? (node ? 'no Ready condition' : '') };
+  };
+  return { ready: nodes.rows.length - down.length, notReady: await Promise.all(down.map(why)) };
 }
 
 /** Degraded if any TigeraStatus is; Available when every one is Available and none Progressing. */

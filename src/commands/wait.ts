@@ -16,8 +16,10 @@ export class WaitCommand extends ClusterCommand {
       watch events instead of polling, so it returns within a moment of the cluster becoming ready. Ready means: the
       tigera-operator pod Running and Ready; every calico-system (and calico-apiserver) pod Running and Ready and every
       Calico DaemonSet rolled out on every node; every TigeraStatus Available and not Degraded; every node Ready.
-      \`--for\` narrows it to the operator, Calico or the nodes. On a timeout it exits 124 and says what is not ready
-      and why.
+      \`--for\` narrows it to the operator, Calico or the nodes. Progress reads the same on 3 nodes and on 2,000: on a
+      terminal a live block redrawn in place (a row per workload, the nodes, each TigeraStatus, then the problems),
+      in a pipe a line when a count moves by a tenth or a TigeraStatus changes; then the status summary. On a
+      timeout it exits 124 and says what is not ready and why, grouped by workload and reason.
     `,
     examples: [
       ['Wait for the whole install', '$0 wait'],

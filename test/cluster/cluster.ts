@@ -14,6 +14,7 @@ import { startApiServerControllers } from './controllers/apiserver.ts';
 import { startKubelets } from './controllers/kubelet.ts';
 import { startNodeControllers } from './controllers/nodes.ts';
 import { startOperator } from './controllers/operator.ts';
+import { noNetworkFaults, type NetworkFaults } from './dataplane/faults.ts';
 import { FAST_TIMINGS, Runtime, type PodFaults, type Timings } from './controllers/runtime.ts';
 import { startScheduler } from './controllers/scheduler.ts';
 import { startWorkloadControllers } from './controllers/workloads.ts';
@@ -44,6 +45,8 @@ export interface ClusterOptions {
   requestLogFile?: string;
   /** Nodes whose kubelet the API server cannot dial (`i/o timeout`); `faults.unreachableKubelets` changes it live. */
   unreachableKubelets?: string[];
+  /** The network's faults (dataplane/faults.ts); `runtime.network` changes them live. */
+  network?: Partial<NetworkFaults>;
   kubeconfigPath?: string;
   bookmarkIntervalMs?: number;
   random?: () => number;
@@ -84,6 +87,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const logs = new PodLogs();
   const ca = createCertificateAuthority();
   const runtime = new Runtime(api, clock, logs, { ...FAST_TIMINGS, ...options.timings }, { failingImages: [], crashingContainers: [], ...options.podFaults });
+  runtime.network = { ...noNetworkFaults(), ...options.network };
   startApiServerControllers(runtime);
   if (scenario.controllers !== false) {
     startNodeControllers(runtime, ca.cert);

@@ -3,11 +3,13 @@
 // line `READY <server-url>`, and stops cleanly on SIGINT or SIGTERM.
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.ts';
+import { parseDrop } from './dataplane/faults.ts';
 import { SCENARIOS } from './scenarios.ts';
 
 const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--nodes N] [--calico v3.29.0] [--kubernetes-version v1.31.3]
        [--latency-ms N] [--error-rate P] [--drop-watches-after S] [--speed X] [--request-log FILE]
        [--failing-image SUBSTRING]... [--crashing-container NS/POD-PREFIX/CONTAINER]... [--unreachable-kubelet NODE]...
+       [--drop bgp|vxlan|ipip|typha[:NODE,NODE[;NODE,NODE]...]]... [--source-dest-check] [--felix-stuck NODE]...
 scenarios: ${Object.keys(SCENARIOS).join(', ')}`;
 
 function fail(message: string): never {
@@ -32,6 +34,9 @@ try {
       'failing-image': { type: 'string', multiple: true },
       'crashing-container': { type: 'string', multiple: true },
       'unreachable-kubelet': { type: 'string', multiple: true },
+      drop: { type: 'string', multiple: true },
+      'source-dest-check': { type: 'boolean', default: false },
+      'felix-stuck': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -64,6 +69,7 @@ try {
     requestLogFile: values['request-log'],
     podFaults: { failingImages: values['failing-image'] ?? [], crashingContainers: values['crashing-container'] ?? [] },
     unreachableKubelets: values['unreachable-kubelet'],
+    network: { drops: (values.drop ?? []).map(parseDrop), sourceDestCheck: values['source-dest-check'], felixStuck: values['felix-stuck'] ?? [] },
   });
   process.stdout.write(`READY ${cluster.url}\n`);
   const stop = () => cluster.stop().then(() => process.exit(0));

@@ -6,6 +6,7 @@ import { timestamp } from '../api.ts';
 import type { Clock } from '../clock.ts';
 import type { PodLogs } from '../logs.ts';
 import type { RegisteredType } from '../registry.ts';
+import { noNetworkFaults, type NetworkFaults } from '../dataplane/faults.ts';
 import { storageKey, type Store, type StoreEvent } from '../store.ts';
 import type { KubeObject } from '../types.ts';
 
@@ -48,6 +49,8 @@ export class Runtime {
   readonly podsByOwner: Index;
   /** Each node's address on its host interface, with the prefix length of its network. */
   private readonly hostAddresses = new Map<string, string>();
+  /** The network's faults, live (dataplane/faults.ts): what the models of BGP, Felix and reachability read. */
+  network: NetworkFaults = noNetworkFaults();
 
   constructor(api: Api, clock: Clock, logs: PodLogs, timings: Timings, faults: PodFaults) {
     this.api = api;

@@ -2,6 +2,7 @@
 // lifecycle), defaulting and validation, for the kinds the cluster serves.
 import type { Api } from './api.ts';
 import type { RegisteredType } from './registry.ts';
+import { defaultNetworkPolicy, validateNetworkPolicy } from './networkpolicy.ts';
 import { invalid, notFound, StatusError, type StatusCause } from './status.ts';
 import type { KubeObject } from './types.ts';
 import { validateCustomResource } from './validation.ts';
@@ -81,6 +82,7 @@ const DEFAULTERS: Record<string, Defaulter> = {
       port.targetPort ??= port.port;
     }
   },
+  'networkpolicies.networking.k8s.io': defaultNetworkPolicy,
   'customresourcedefinitions.apiextensions.k8s.io'(object) {
     const spec = object.spec as { names?: Record<string, unknown>; conversion?: unknown };
     spec.conversion ??= { strategy: 'None' };
@@ -132,6 +134,7 @@ const KIND_VALIDATORS: Record<string, (object: KubeObject, old: KubeObject | und
     const containers = (object.spec as { containers?: unknown[] } | undefined)?.containers;
     return containers?.length ? [] : [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.containers' }];
   },
+  'networkpolicies.networking.k8s.io': validateNetworkPolicy,
   'customresourcedefinitions.apiextensions.k8s.io'(object) {
     const spec = object.spec as { group?: string; names?: { plural?: string } } | undefined;
     const expected = `${spec?.names?.plural}.${spec?.group}`;

@@ -82,7 +82,6 @@ const DEFAULTERS: Record<string, Defaulter> = {
       port.targetPort ??= port.port;
     }
   },
-  'networkpolicies.networking.k8s.io': defaultNetworkPolicy,
   'customresourcedefinitions.apiextensions.k8s.io'(object) {
     const spec = object.spec as { names?: Record<string, unknown>; conversion?: unknown };
     spec.conversion ??= { strategy: 'None' };
@@ -91,7 +90,17 @@ const DEFAULTERS: Record<string, Defaulter> = {
   },
 };
 
+/** The scheme's SetDefaults_* functions: kube-apiserver runs them on every object it decodes, updates and patches included. */
+const SCHEME_DEFAULTERS: Record<string, (object: KubeObject) => void> = {
+  'networkpolicies.networking.k8s.io': defaultNetworkPolicy,
+};
+
+export function defaultDecoded(type: RegisteredType, object: KubeObject): void {
+  SCHEME_DEFAULTERS[type.key]?.(object);
+}
+
 export function defaultObject(type: RegisteredType, object: KubeObject, now: Date): void {
+  defaultDecoded(type, object);
   DEFAULTERS[type.key]?.(object, now);
 }
 

@@ -17,7 +17,7 @@ function setup() {
   api.create(registry.byKey('namespaces')!, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' } }, { fieldManager: 'test' });
   const type = registry.byKey('networkpolicies.networking.k8s.io')!;
   const create = (spec: Record<string, unknown>, name = 'np') => api.create(type, 'demo', { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name }, spec }, { fieldManager: 'kubectl-client-side-apply' });
-  return { clock, registry, type, create };
+  return { clock, registry, api, type, create };
 }
 
 function rejection(fn: () => unknown): string {
@@ -43,6 +43,15 @@ test('policyTypes default to Ingress, plus Egress when there are egress rules; p
   assert.deepEqual((withEgress.spec as { policyTypes: string[] }).policyTypes, ['Ingress', 'Egress']);
   const egressOnly = create({ podSelector: {}, policyTypes: ['Egress'] }, 'c');
   assert.deepEqual((egressOnly.spec as { policyTypes: string[] }).policyTypes, ['Egress'], 'given types are kept');
+});
+
+test('updates are defaulted too, as kube-apiserver defaults every object it decodes', () => {
+  const { create, type, api } = setup();
+  create({ ingress: [{ ports: [{ port: 80 }] }] });
+  const updated = api.mutate(type, 'demo', 'np', (object) => {
+    object.spec = { podSelector: {}, egress: [{ ports: [{ port: 53, protocol: 'UDP' }, { port: 53 }] }] };
+  }, { fieldManager: 'kubectl-client-side-apply' });
+  assert.deepEqual(updated.spec, { podSelector: {}, egress: [{ ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] }], policyTypes: ['Ingress', 'Egress'] });
 });
 
 test('invalid policies are refused with the apiserver\'s field errors', () => {

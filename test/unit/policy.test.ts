@@ -163,13 +163,13 @@ describe('Kubernetes NetworkPolicy', () => {
     const ns = namespace('ports');
     const client = pod(ns, 'client', { role: 'client' }, '10.97.4.11');
     const server = pod(ns, 'server', { app: 'server' }, '10.97.4.10', { ports: [{ name: 'http', containerPort: 8080 }, { name: 'dns', containerPort: 5353, protocol: 'UDP' }] });
-    networkPolicy(ns, 'ranges', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ ports: [{ port: 8000, endPort: 8010 }, { port: 'http' }, { port: 'dns', protocol: 'UDP' }, { protocol: 'SCTP' }] }] });
+    networkPolicy(ns, 'ranges', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ ports: [{ port: 8000, endPort: 8010 }, { port: 'http' }] }, { ports: [{ port: 'dns', protocol: 'UDP' }, { protocol: 'SCTP' }] }] });
     assertAllowed(verdict(client, server, 8005));
     assertAllowed(verdict(client, server, 8010));
     assertDenied(verdict(client, server, 8011), /default tier's end/);
-    assertAllowed(verdict(client, server, 8080), /ranges/);
+    assertAllowed(verdict(client, server, 8080), /ranges, ingress rule 1 \(Allow\)$/);
     assertDenied(verdict(client, server, 8080, 'UDP'), /default tier's end/, 'the named port http is TCP');
-    assertAllowed(verdict(client, server, 5353, 'UDP'));
+    assertAllowed(verdict(client, server, 5353, 'UDP'), /ranges, ingress rule 2 \(Allow\)$/, 'rules are numbered as in the Kubernetes policy');
     assertDenied(verdict(client, server, 5353), /default tier's end/);
     assertAllowed(verdict(client, server, 9999, 'SCTP'));
   });
@@ -209,7 +209,7 @@ describe('Kubernetes NetworkPolicy', () => {
       podSelector: {}, policyTypes: ['Egress'],
       egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] }],
     });
-    assertAllowed(verdict(client, dns, 53, 'UDP'), new RegExp(`^egress of ${ns}/client: NetworkPolicy ${ns}/allow-dns, egress rule 2 \\(Allow\\)$`));
+    assertAllowed(verdict(client, dns, 53, 'UDP'), new RegExp(`^egress of ${ns}/client: NetworkPolicy ${ns}/allow-dns, egress rule 1 \\(Allow\\)$`));
     assertAllowed(verdict(client, dns, 53, 'TCP'), /allow-dns, egress rule 1/);
     assertDenied(verdict(client, dns, 80), /^egress of .*\/client: no rule of NetworkPolicy .*\/allow-dns, NetworkPolicy .*\/default-deny-egress allows it/);
     assertDenied(verdict(client, outside('8.8.8.8'), 53, 'UDP'), /default tier's end/);

@@ -133,17 +133,29 @@ function k8sRuleToCalico(peers: NetworkPolicyPeer[] | undefined, ports: NetworkP
   return rules;
 }
 
+/** Which rule of the Kubernetes policy each Calico rule comes from (1-based), per direction. */
+export interface RuleNumbers {
+  ingress: number[];
+  egress: number[];
+}
+
 /** K8sNetworkPolicyToCalico: `knp.default.<name>` in the default tier at order 1000. */
-export function k8sNetworkPolicyToCalico(np: KubeObject): PolicySpec {
+export function k8sNetworkPolicyToCalico(np: KubeObject): { spec: PolicySpec; numbers: RuleNumbers } {
   const spec = np.spec as NetworkPolicySpec;
   const types = ['Ingress', 'Egress'].filter((t) => spec.policyTypes?.includes(t));
+  const ingress = (spec.ingress ?? []).map((r) => k8sRuleToCalico(r.from, r.ports, true));
+  const egress = (spec.egress ?? []).map((r) => k8sRuleToCalico(r.to, r.ports, false));
+  const numbers = (rules: Rule[][]) => rules.flatMap((converted, i) => converted.map(() => i + 1));
   return {
-    order: 1000,
-    selector: k8sSelectorToCalico(spec.podSelector, 'pod'),
-    ingress: (spec.ingress ?? []).flatMap((r) => k8sRuleToCalico(r.from, r.ports, true)),
-    egress: (spec.egress ?? []).flatMap((r) => k8sRuleToCalico(r.to, r.ports, false)),
-    // No types at all only comes from an API without the field: ingress alone, as then.
-    types: types.length ? types : ['Ingress'],
+    spec: {
+      order: 1000,
+      selector: k8sSelectorToCalico(spec.podSelector, 'pod'),
+      ingress: ingress.flat(),
+      egress: egress.flat(),
+      // No types at all only comes from an API without the field: ingress alone, as then.
+      types: types.length ? types : ['Ingress'],
+    },
+    numbers: { ingress: numbers(ingress), egress: numbers(egress) },
   };
 }
 
@@ -228,7 +240,7 @@ export interface EntityMatch {
 export type Action = 'allow' | 'deny' | 'log' | 'pass';
 
 export interface CompiledRule {
-  /** 1-based, as a person counts the rules of the policy's list. */
+  /** 1-based, as a person counts the rules of the policy's list (a Kubernetes policy's own list, not Calico's conversion of it). */
   number: number;
   action: Action;
   /** Protocol numbers (TCP 6, UDP 17, SCTP 132…). */
@@ -379,11 +391,11 @@ export function tierOf(spec: PolicySpec, name: string): Tier {
  * for a GlobalNetworkPolicy. Throws DroppedPolicy where Felix's validation
  * filter would treat the policy as missing.
  */
-export function compilePolicy(display: string, tier: Tier, namespace: string | undefined, spec: PolicySpec): CompiledPolicy {
+export function compilePolicy(display: string, tier: Tier, namespace: string | undefined, spec: PolicySpec, numbers?: RuleNumbers): CompiledPolicy {
   const selector = validSelector(policySelector(spec, namespace), 'selector');
   // model.Policy Types: none means both directions (felix/calc/policy_sorter.go governsType).
   const types = (spec.types ?? []).map((t) => t.toLowerCase());
-  const compileRules = (rules: Rule[] | undefined, direction: string) => (rules ?? []).map((rule, i) => compileRule(rule, i + 1, namespace ?? '', `${direction}[${i}]`));
+  const compileRules = (rules: Rule[] | undefined, direction: 'ingress' | 'egress') => (rules ?? []).map((rule, i) => compileRule(rule, numbers?.[direction][i] ?? i + 1, namespace ?? '', `${direction}[${i}]`));
   return {
     display,
     ...tier,

@@ -106,8 +106,10 @@ function entryOf(key: string, object: KubeObject): Entry | undefined {
   const spec = (object.spec ?? {}) as Record<string, unknown>;
   try {
     switch (key) {
-      case K8S_NETWORK_POLICIES:
-        return { kind: 'policy', policy: compilePolicy(`NetworkPolicy ${namespace}/${name}`, { tier: 'default' }, namespace, k8sNetworkPolicyToCalico(object)) };
+      case K8S_NETWORK_POLICIES: {
+        const { spec: converted, numbers } = k8sNetworkPolicyToCalico(object);
+        return { kind: 'policy', policy: compilePolicy(`NetworkPolicy ${namespace}/${name}`, { tier: 'default' }, namespace, converted, numbers) };
+      }
       case NETWORK_POLICIES:
         return { kind: 'policy', policy: compilePolicy(`Calico NetworkPolicy ${namespace}/${name}`, tierOf(spec as PolicySpec, name), namespace, spec as PolicySpec) };
       case GLOBAL_NETWORK_POLICIES:

@@ -328,6 +328,18 @@ describe('Calico policies', () => {
     });
   });
 
+  test('doNotTrack and preDNAT policies are for host endpoints only; applyOnForward alone is an ordinary policy for pods', () => {
+    const ns = namespace('untracked');
+    const a = pod(ns, 'a', {}, '10.97.21.10');
+    const b = pod(ns, 'b', {}, '10.97.21.11');
+    const selector = `projectcalico.org/namespace == "${ns}"`;
+    const untracked = calico('GlobalNetworkPolicy', 'untracked-deny', { selector, doNotTrack: true, applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Deny' }] });
+    const preDNAT = calico('GlobalNetworkPolicy', 'pre-dnat-deny', { selector, preDNAT: true, applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Deny' }] });
+    withGlobal([untracked, preDNAT], () => assert.deepEqual(verdict(a, b, 80), { allowed: true }));
+    const forward = calico('GlobalNetworkPolicy', 'forward-deny', { selector, applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Deny' }] });
+    withGlobal([forward], () => assertDenied(verdict(a, b, 80), /GlobalNetworkPolicy forward-deny, ingress rule 1 \(Deny\)/));
+  });
+
   test('a policy Felix would reject (a selector that does not parse) is treated as missing', () => {
     const ns = namespace('invalid');
     const a = pod(ns, 'a', {}, '10.97.13.10');

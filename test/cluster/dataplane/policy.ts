@@ -26,12 +26,14 @@
 // changed between releases).
 //
 // A node whose Felix is not programming (policyProgrammed false: stuck, or not
-// ready) keeps enforcing what it had: the policy set as it was at the last
-// moment the model saw that node programming. The model looks at every node
-// each time a policy object changes (before the change takes effect) and at
-// the node a verdict asks about, so "after it got stuck" means a change
-// written while policyProgrammed was false for that node. Labels of pods,
-// namespaces and service accounts are read as they are now.
+// ready) keeps enforcing what it had. The model looks at every node each time
+// an object Felix reads for policy changes (before the change takes effect)
+// and at the nodes a verdict asks about; the first look that finds a node not
+// programming freezes the policy set of that moment for it, until a look finds
+// it programming again. So "after it got stuck" means written while
+// policyProgrammed was false for that node (a node stuck and recovered between
+// two looks goes unseen). Labels of pods, namespaces and service accounts are
+// read as they are now, for a stuck node too.
 import type { Runtime } from '../controllers/runtime.ts';
 import { ipFamily, ipNetContains, parseIPNetOrIP, type IPNet } from '../ipnet.ts';
 import type { StoreEvent } from '../store.ts';
@@ -94,13 +96,12 @@ interface NetworkSet {
 /** One input object as Felix holds it. */
 type Entry =
   | { kind: 'policy'; policy: CompiledPolicy }
-  /** Failed Felix's validation filter: treated as missing. */
-  | { kind: 'dropped' }
   | { kind: 'default-tier'; passes: boolean }
   | { kind: 'host-endpoint'; node: string; name: string }
   | { kind: 'network-set'; set: NetworkSet }
   | { kind: 'admin-policy'; display: string };
 
+/** The entry for `object`, undefined for what Felix ignores (a policy failing its validation filter is "treated as missing"). */
 function entryOf(key: string, object: KubeObject): Entry | undefined {
   const { name, namespace } = object.metadata;
   const spec = (object.spec ?? {}) as Record<string, unknown>;
@@ -127,12 +128,12 @@ function entryOf(key: string, object: KubeObject): Entry | undefined {
         return { kind: 'admin-policy', display: `${ADMIN_POLICIES[key]} ${name}` };
     }
   } catch (error) {
-    if (error instanceof DroppedPolicy) return { kind: 'dropped' };
+    if (error instanceof DroppedPolicy) return undefined;
     throw error;
   }
 }
 
-/** Policy by order, then name (the tie itself is refused where it matters: see decidedBy). */
+/** Policy by order, then name (a tie that decides is refused: see judgeSide). */
 function byOrder(a: CompiledPolicy, b: CompiledPolicy): number {
   if (a.order !== b.order) return a.order < b.order ? -1 : 1;
   return a.display < b.display ? -1 : a.display > b.display ? 1 : 0;
@@ -228,6 +229,8 @@ function podName(pod: KubeObject): string {
 // ---------------------------------------------------------------------------
 // Rules
 
+type Direction = 'ingress' | 'egress';
+
 /** Why a rule cannot be judged, or whether it matches. */
 type RuleMatch = boolean | { unjudgeable: string };
 
@@ -292,10 +295,6 @@ class Judge {
 // ---------------------------------------------------------------------------
 // One side of a flow: the egress of its source or the ingress of its destination
 
-type Direction = 'ingress' | 'egress';
-
-type SideVerdict = { allowed: true; by?: string } | { allowed: false; by: string } | { unjudgeable: string };
-
 /** The policies of the default tier that select `pod` for `direction` (refusing other tiers and admin tiers). */
 function applicablePolicies(rt: Runtime, set: PolicySet, pod: KubeObject, direction: Direction): CompiledPolicy[] | { unjudgeable: string } {
   const { version, labels } = workloadLabels(rt, pod);
@@ -311,7 +310,7 @@ function applicablePolicies(rt: Runtime, set: PolicySet, pod: KubeObject, direct
   return policies;
 }
 
-function judgeSide(rt: Runtime, set: PolicySet, pod: KubeObject, direction: Direction, flow: Flow): SideVerdict {
+function judgeSide(rt: Runtime, set: PolicySet, pod: KubeObject, direction: Direction, flow: Flow): PolicyVerdict {
   const side = `${direction} of ${podName(pod)}`;
   if (set.adminPolicies.length) return { unjudgeable: `${side}: ${set.adminPolicies.join(', ')} exist; the admin tiers they make are not modelled` };
   const policies = applicablePolicies(rt, set, pod, direction);
@@ -405,10 +404,10 @@ export function policyVerdict(rt: Runtime, flow: Flow): PolicyVerdict {
     const hostEndpoints = model.setFor(endpoint.node).hostEndpoints.get(endpoint.node);
     if (hostEndpoints) return { unjudgeable: `HostEndpoint ${hostEndpoints.join(', ')} on node ${endpoint.node}: host endpoint policy is not modelled` };
   }
-  const egress: SideVerdict = source && flow.src.node ? judgeSide(rt, model.setFor(flow.src.node), source, 'egress', flow) : { allowed: true };
+  const egress: PolicyVerdict = source && flow.src.node ? judgeSide(rt, model.setFor(flow.src.node), source, 'egress', flow) : { allowed: true };
   // A host's own traffic to a pod on it leaves through OUTPUT, where Felix does not police workload ingress.
   const hostToLocalPod = !source && flow.src.node !== undefined && flow.src.node === flow.dst.node;
-  const ingress: SideVerdict = destination && flow.dst.node && !hostToLocalPod ? judgeSide(rt, model.setFor(flow.dst.node), destination, 'ingress', flow) : { allowed: true };
+  const ingress: PolicyVerdict = destination && flow.dst.node && !hostToLocalPod ? judgeSide(rt, model.setFor(flow.dst.node), destination, 'ingress', flow) : { allowed: true };
   for (const side of [egress, ingress]) if ('allowed' in side && !side.allowed) return side;
   for (const side of [egress, ingress]) if ('unjudgeable' in side) return side;
   const by = [egress, ingress].map((side) => ('by' in side ? side.by : undefined)).filter(Boolean).join('; ');

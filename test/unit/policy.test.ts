@@ -348,6 +348,9 @@ describe('Calico policies', () => {
     calico('NetworkPolicy', 'broken-rule', { selector: 'all()', types: ['Ingress'], ingress: [{ action: 'Allow', source: { namespaceSelector: 'has(' } }] }, ns);
     calico('NetworkPolicy', 'ports-without-protocol', { selector: 'all()', types: ['Ingress'], ingress: [{ action: 'Allow', destination: { ports: [80] } }] }, ns);
     assert.deepEqual(verdict(a, b, 80), { allowed: true });
+    // The processor drops a policy-level namespaceSelector that does not parse from the selector, and Felix keeps the policy.
+    const quirk = calico('GlobalNetworkPolicy', 'bad-namespace-selector', { selector: `projectcalico.org/namespace == "${ns}"`, namespaceSelector: 'team ==', types: ['Ingress'], ingress: [{ action: 'Deny' }] });
+    withGlobal([quirk], () => assertDenied(verdict(a, b, 80), /bad-namespace-selector, ingress rule 1 \(Deny\)/));
   });
 });
 

@@ -52,12 +52,13 @@ function crdsEstablished(rt: Runtime, release: string): boolean {
   return crds.every((crd) => ((rt.api.store.get('customresourcedefinitions.apiextensions.k8s.io', undefined, crd.metadata.name!)?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'));
 }
 
-/** custom-resources.yaml with its pool's cidr edited to the podSubnet, as the guide says to. */
-function createCustomResources(rt: Runtime, release: string, podSubnet: string): void {
+/** custom-resources.yaml with its pool's cidr edited to the podSubnet, as the guide says to (and its encapsulation, if asked). */
+function createCustomResources(rt: Runtime, release: string, podSubnet: string, encapsulation: string | undefined): void {
   for (const object of manifestObjects(releaseFiles(release).at(-1)!)) {
     const edited = jsonCopy(object);
-    const pools = (edited.spec as { calicoNetwork?: { ipPools?: { cidr: string }[] } } | undefined)?.calicoNetwork?.ipPools;
+    const pools = (edited.spec as { calicoNetwork?: { ipPools?: { cidr: string; encapsulation?: string }[] } } | undefined)?.calicoNetwork?.ipPools;
     if (pools?.[0]) pools[0].cidr = podSubnet;
+    if (pools?.[0] && encapsulation) pools[0].encapsulation = encapsulation;
     create(rt, edited);
   }
 }
@@ -108,7 +109,7 @@ const INSTALL_LIMIT_MS = 10 * 60_000;
  * node and pod Ready. A Degraded TigeraStatus (pod faults: images that
  * cannot be pulled, containers that crash) ends it at once, with its message.
  */
-export async function installCalico(rt: Runtime, release: string, podSubnet: string): Promise<void> {
+export async function installCalico(rt: Runtime, release: string, podSubnet: string, encapsulation?: string): Promise<void> {
   const settle = async (pending: () => string | undefined) => {
     const problem = () => degraded(rt) ?? pending();
     try {
@@ -120,6 +121,6 @@ export async function installCalico(rt: Runtime, release: string, podSubnet: str
   };
   createOperator(rt, release);
   await settle(() => (crdsEstablished(rt, release) ? undefined : 'the CRDs are not Established'));
-  createCustomResources(rt, release, podSubnet);
+  createCustomResources(rt, release, podSubnet, encapsulation);
   await settle(() => installPending(rt));
 }

@@ -11,7 +11,10 @@
 //    ready endpoint: REJECT (refused); a port the Service lacks: no rule, the
 //    packet follows the default route and is lost (timeout).
 // 2. Felix must be ready on every node whose Calico routes or workload
-//    interfaces the flow uses (calico-node.ts's felixReady).
+//    interfaces the flow uses (calico-node.ts's felixReady): the nodes of
+//    its pod ends, a host sending to a remote pod, a host answering a pod
+//    that is not masqueraded. Host-to-host traffic never involves Calico
+//    (host endpoints are not modelled).
 // 3. Between two nodes, traffic to a pod IP follows its pool's encapsulation
 //    against the nodes' subnets (Felix's CrossSubnet test: the peer's address
 //    inside the local interface's network): VXLAN routes are Felix's and
@@ -237,6 +240,8 @@ function pathDrop(rt: Runtime, src: Endpoint, dst: Endpoint): string | undefined
     const pool = poolOf(rt, src.ip);
     if (pool?.natOutgoing) return undefined;
     if (rt.network.sourceDestCheck) return `the underlay drops a packet from pod address ${src.ip} (source/destination check)`;
+    // The reply goes back to the pod's address: a route Felix (or BIRD) programs on the destination.
+    if (!felixReady(rt, b)) return `Felix is not ready on ${b}: no route back to ${src.ip}`;
     return segmentDrop(rt, b, a, src.ip);
   }
   return segmentDrop(rt, a, b, dst.ip) ?? (src.pod ? segmentDrop(rt, b, a, src.ip) : undefined);

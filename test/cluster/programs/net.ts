@@ -64,6 +64,12 @@ export function sourceAddress(rt: Runtime, pod: KubeObject): string {
   return endpointOf(rt, { pod }).ip;
 }
 
+/** Names the kubelet's /etc/hosts answers before DNS (localhost, the pod's own hostname): not modelled. */
+function fromHostsFile(pod: KubeObject, host: string): void {
+  const own = (pod.spec as { hostname?: string }).hostname ?? pod.metadata.name;
+  if (['localhost', 'ip6-localhost', 'ip6-loopback', own].includes(host.toLowerCase())) throw new NotSimulated(`resolving ${host} from /etc/hosts is not simulated`);
+}
+
 export type Lookup = { addresses: string[]; elapsedMs: number } | { error: string; elapsedMs: number };
 
 /** How one query ends for a stub resolver: an answer, or the socket's error after `elapsed`. */
@@ -84,6 +90,7 @@ function attempt(rt: Runtime, pod: KubeObject, server: string, name: string, qty
  * the name as given (net/dnsclient_unix.go goLookupIPCNAME).
  */
 export function goLookup(rt: Runtime, pod: KubeObject, host: string): Lookup {
+  fromHostsFile(pod, host);
   const conf = resolvConf(rt, pod);
   const server = conf.nameservers[0];
   if (!server) throw new NotSimulated('a resolv.conf without nameservers is not simulated');
@@ -126,6 +133,7 @@ export function goLookup(rt: Runtime, pod: KubeObject, host: string): Lookup {
  * next name, any other failure ends the search (EAI_AGAIN).
  */
 export function muslLookup(rt: Runtime, pod: KubeObject, host: string): Lookup {
+  fromHostsFile(pod, host);
   const conf = resolvConf(rt, pod);
   const server = conf.nameservers[0];
   if (!server) throw new NotSimulated('a resolv.conf without nameservers is not simulated');

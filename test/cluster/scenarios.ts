@@ -47,7 +47,7 @@ export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario> =
   'service-overlap': ({ nodes = 3 }) => kubeadmScenario('service-overlap', nodes, '10.96.0.0/12', '10.96.0.0', (_cluster, podSubnet) =>
     `As kubeadm-3-nodes${nodes === 3 ? '' : ` with ${plural(nodes, 'node')}`}, but with kubeadm's default serviceSubnet 10.96.0.0/12, which ${Number(podSubnet.split('/')[1]) >= 12 ? 'contains' : 'overlaps'} the pod subnet ${podSubnet}`),
   'kubeadm-two-subnets': ({ nodes = 3 }) => kubeadmScenario('kubeadm-two-subnets', nodes, '10.96.0.0/16', '10.128.0.0', (cluster) =>
-    `As kubeadm-3-nodes (${cluster}), but the workers on a second network, ${workerNetwork(nodes - 1)}: a VXLANCrossSubnet pool encapsulates between the control plane and the workers, not between workers`, true),
+    `The install guide's cluster: kubeadm, ${cluster}, serviceSubnet 10.96.0.0/16; the control plane on 192.168.56.0/24, the workers on ${workerNetwork(nodes - 1)}: a VXLANCrossSubnet pool encapsulates between the control plane and the workers, not between workers`, true),
 };
 
 /**
@@ -91,7 +91,7 @@ function kubeadmScenario(name: string, count: number, serviceSubnet: string, lar
   }));
   const cluster = count === 3
     ? `3 nodes NotReady without a CNI, podSubnet ${podSubnet}`
-    : `${plural(count, 'node')} (1 control plane, ${plural(count - 1, 'worker')}, on ${twoSubnets ? `192.168.56.0/24 and ${workerNetwork(count - 1)}` : nodeNetwork}) NotReady without a CNI, podSubnet ${podSubnet}${podBits === 8 ? '' : ' (sized for a /24 podCIDR per node: a /16 has 256)'}`;
+    : `${plural(count, 'node')} (1 control plane, ${plural(count - 1, 'worker')}${twoSubnets ? '' : `, on ${nodeNetwork}`}) NotReady without a CNI, podSubnet ${podSubnet}${podBits === 8 ? '' : ' (sized for a /24 podCIDR per node: a /16 has 256)'}`;
   const data: ScenarioData = { name, description: describe(cluster, podSubnet), nodes, podSubnet, serviceSubnet };
   return { ...data, seed: (rt, version) => seedKubeadm(rt, data, version) };
 }

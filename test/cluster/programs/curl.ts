@@ -75,7 +75,7 @@ export const curl: Program = async ({ runtime: rt, pod, argv, signal }) => {
   const port = portText ? Number(portText) : 80;
   const failure = (code: number, message: string, status = 0): ProgramResult => ({
     stdout: options.writeOut ? writeOut(options.writeOut, status) : '',
-    stderr: options.showError || !options.silent ? `curl: (${code}) ${message}\n` : '',
+    stderr: options.showError ? `curl: (${code}) ${message}\n` : '',
     exitCode: code,
   });
   // The connect phase is bounded by the smaller of --connect-timeout and --max-time.

@@ -14,6 +14,7 @@ const SLICES = 'endpointslices.discovery.k8s.io';
 const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 const CONTROLLER = 'endpointslice-controller.k8s.io';
 const SERVICE_NAME = 'kubernetes.io/service-name';
+const CONTROL_PLANE = 'node-role.kubernetes.io/control-plane';
 
 interface ServicePort {
   name?: string;
@@ -126,7 +127,10 @@ export function startServiceControllers(rt: Runtime): void {
     }
   });
   // The `kubernetes` Service's endpoints are kube-apiserver's own: the control plane nodes on 6443.
-  rt.watch(['nodes'], () => rt.enqueue('endpoints/default/kubernetes', rt.timings.reconcile, () => syncService(rt, 'default', 'kubernetes')));
+  rt.watch(['nodes'], (event) => {
+    if (event.object.metadata.labels?.[CONTROL_PLANE] === undefined) return;
+    rt.enqueue('endpoints/default/kubernetes', rt.timings.reconcile, () => syncService(rt, 'default', 'kubernetes'));
+  });
 }
 
 function selects(selector: Record<string, string>, pod: KubeObject): boolean {
@@ -206,7 +210,7 @@ function syncService(rt: Runtime, namespace: string, name: string): void {
 }
 
 function syncApiServerEndpoints(rt: Runtime, service: KubeObject): void {
-  const masters = rt.api.store.list('nodes').filter((n) => n.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined);
+  const masters = rt.api.store.list('nodes').filter((n) => n.metadata.labels?.[CONTROL_PLANE] !== undefined);
   const ips = masters.flatMap((n) => ((n.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address));
   const port: EndpointPort = { name: 'https', port: 6443, protocol: 'TCP' };
   writeSlices(rt, service, [{ ports: [port], endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false } })) }], 'kubernetes');

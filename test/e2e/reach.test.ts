@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import type { TestCluster } from '../cluster/cluster.ts';
+import { parseOutside } from '../cluster/dataplane/reach.ts';
 import { cleanEnv, eventually, run, withCluster, type Result } from '../helpers.ts';
 
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
@@ -63,7 +64,7 @@ const OK = (r: Result, what: string) => expectResult(r, 0, '', '', what);
 const TIMEOUT = (r: Result, what: string) => expectResult(r, 1, '', 'TIMEOUT\ncommand terminated with exit code 1\n', what);
 
 test('kubeadm-two-subnets with the default pool (VXLANCrossSubnet): Services, DNS, and each fault breaking only what it breaks', { timeout: 240_000 }, async () => {
-  await withCluster({ scenario: 'kubeadm-two-subnets', calico: RELEASE, speed: SPEED }, async (cluster) => {
+  await withCluster({ scenario: 'kubeadm-two-subnets', calico: RELEASE, speed: SPEED, outside: parseOutside(['203.0.113.10:443']) }, async (cluster) => {
     // a and a2 on worker-01, b on worker-02 (both 192.168.57.0/24), m on the control plane (192.168.56.0/24).
     const { k, ip } = await setUp(cluster, [['a', 'kubernetes-worker-01'], ['a2', 'kubernetes-worker-01'], ['b', 'kubernetes-worker-02'], ['m', 'kubernetes-master-01']]);
     const [a2, b, m] = [await ip('a2'), await ip('b'), await ip('m')];
@@ -101,6 +102,11 @@ test('kubeadm-two-subnets with the default pool (VXLANCrossSubnet): Services, DN
     expectResult(await k('exec', 'a', '--', 'dig', '+short', 'web.default.svc.cluster.local'), 0, `${clusterIP}\n`, '', 'dig +short');
     expectResult(await k('exec', 'a', '--', 'dig', '+search', '+short', 'kubernetes.default'), 0, '10.96.0.1\n', '', 'dig +search');
     expectResult(await k('exec', 'a', '--', 'nslookup', 'nope'), 1, "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10#53\n\n** server can't find nope: NXDOMAIN\n\n", 'command terminated with exit code 1\n', 'nslookup of a name nobody has');
+
+    // Outside the cluster only what --outside lists answers; pods reach it masqueraded (the pool's natOutgoing).
+    OK(await k('exec', 'a', '--', '/agnhost', 'connect', '203.0.113.10:443', '--timeout=3s'), 'a listed outside address');
+    expectResult(await k('exec', 'a', '--', '/agnhost', 'connect', '203.0.113.10:80', '--timeout=3s'), 1, '', 'REFUSED\ncommand terminated with exit code 1\n', 'a port the outside address does not serve');
+    TIMEOUT(await k('exec', 'a', '--', '/agnhost', 'connect', '198.51.100.7:443', '--timeout=3s'), 'an address nothing outside has');
 
     // BGP blocked: BIRD cannot peer, but the VXLAN pool's routes are Felix's.
     cluster.runtime.network.drops = [{ traffic: 'bgp' }];

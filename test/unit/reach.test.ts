@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { Api } from '../cluster/api.ts';
 import { ManualClock } from '../cluster/clock.ts';
 import { FAST_TIMINGS, Runtime } from '../cluster/controllers/runtime.ts';
+import { exchange, resolvConf, resolvConfText, searchList, UPSTREAM_HOST } from '../cluster/dataplane/dns.ts';
 import { noNetworkFaults, type NetworkFaults } from '../cluster/dataplane/faults.ts';
 import { reach, setOutside, type Source } from '../cluster/dataplane/reach.ts';
 import { PodLogs } from '../cluster/logs.ts';
@@ -170,4 +171,54 @@ test('reach(): a probe costs index look-ups, not a walk of the cluster (500 node
   }
   // Every probe takes the whole path (Felix, routes, policy) to a pause container, which listens on nothing.
   assert.equal(refused, 5000);
+});
+
+test('cluster DNS: the kubelet\'s resolv.conf per dnsPolicy, the search list, and what CoreDNS answers through the data plane', () => {
+  const { rt, store } = cluster();
+  rt.api.serviceCIDRs = ['10.96.0.0/16'];
+  store.put('ippools.crd.projectcalico.org', object({ metadata: { name: 'default-ipv4-ippool' }, spec: { cidr: '10.97.0.0/16', natOutgoing: true, ...POOLS.VXLANCrossSubnet } }));
+  setOutside(rt, [UPSTREAM_HOST]);
+  store.put('namespaces', object({ metadata: { name: 'default' } }));
+  store.put('pods', object({ metadata: { name: 'coredns-1', namespace: 'kube-system' }, spec: { nodeName: 'm', containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3' }] }, status: { ...RUNNING, podIP: '10.97.0.9' } }));
+  store.put('services', object({ metadata: { name: 'kube-dns', namespace: 'kube-system' }, spec: { clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] } }));
+  store.put('endpointslices.discovery.k8s.io', object({
+    metadata: { name: 'kube-dns-abcde', namespace: 'kube-system', labels: { 'kubernetes.io/service-name': 'kube-dns' } },
+    ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }], endpoints: [{ addresses: ['10.97.0.9'], conditions: { ready: true } }],
+  }));
+  store.put('services', object({ metadata: { name: 'db', namespace: 'default' }, spec: { clusterIP: 'None', ports: [{ port: 5432, protocol: 'TCP' }] } }));
+  store.put('endpointslices.discovery.k8s.io', object({
+    metadata: { name: 'db-abcde', namespace: 'default', labels: { 'kubernetes.io/service-name': 'db' } },
+    ports: [{ name: '', port: 5432, protocol: 'TCP' }],
+    endpoints: [{ addresses: ['10.97.1.2'], hostname: 'db-0', conditions: { ready: true } }, { addresses: ['10.97.2.2'], conditions: { ready: false } }],
+  }));
+  const p1 = store.get('pods', 'default', 'p1')!;
+  const withSpec = (spec: object) => ({ ...p1, spec: { ...(p1.spec as object), ...spec } });
+  assert.equal(resolvConfText(resolvConf(rt, p1)), 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
+  assert.equal(resolvConfText(resolvConf(rt, withSpec({ hostNetwork: true }))), `nameserver ${UPSTREAM_HOST.ip}\n`, 'hostNetwork with ClusterFirst falls back to the node\'s');
+  assert.equal(resolvConf(rt, withSpec({ hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' })).nameservers[0], '10.96.0.10');
+  assert.deepEqual(resolvConf(rt, withSpec({ dnsPolicy: 'None', dnsConfig: { nameservers: ['1.1.1.1'], searches: ['example.org'], options: [{ name: 'ndots', value: '2' }] } })), { nameservers: ['1.1.1.1'], search: ['example.org'], ndots: 2 });
+  const conf = resolvConf(rt, p1);
+  assert.deepEqual(searchList(conf, 'kubernetes.default'), ['kubernetes.default.default.svc.cluster.local.', 'kubernetes.default.svc.cluster.local.', 'kubernetes.default.cluster.local.', 'kubernetes.default.']);
+  assert.deepEqual(searchList({ ...conf, ndots: 1 }, 'example.com'), ['example.com.', 'example.com.default.svc.cluster.local.', 'example.com.svc.cluster.local.', 'example.com.cluster.local.']);
+  assert.deepEqual(searchList(conf, 'web.default.svc.cluster.local.'), ['web.default.svc.cluster.local.']);
+
+  const ask = (name: string, qtype: 'A' | 'AAAA' = 'A') => {
+    const result = exchange(rt, { pod: p1 }, '10.96.0.10', name, qtype);
+    assert.equal(result.outcome, 'answer', name);
+    const { message } = result as Extract<typeof result, { outcome: 'answer' }>;
+    return [message.rcode, message.aa, message.ra, message.answer.map((r) => r.data), message.authority.map((r) => `${r.name} ${r.type}`)];
+  };
+  assert.deepEqual(ask('web.default.svc.cluster.local.'), ['NOERROR', true, false, ['10.96.1.5'], []]);
+  assert.deepEqual(ask('web.default.svc.cluster.local.', 'AAAA'), ['NOERROR', true, false, [], ['cluster.local. SOA']], 'an IPv4 Service has no AAAA: no data');
+  assert.deepEqual(ask('db.default.svc.cluster.local.'), ['NOERROR', true, false, ['10.97.1.2'], []], 'headless: the ready endpoints');
+  assert.deepEqual(ask('db-0.db.default.svc.cluster.local.'), ['NOERROR', true, false, ['10.97.1.2'], []], 'an endpoint by its hostname');
+  assert.deepEqual(ask('kubernetes.default.default.svc.cluster.local.'), ['NXDOMAIN', true, false, [], ['cluster.local. SOA']]);
+  assert.deepEqual(ask('default.svc.cluster.local.'), ['NOERROR', true, false, [], ['cluster.local. SOA']], 'a namespace is an empty non-terminal');
+  assert.deepEqual(ask('10-97-1-2.default.pod.cluster.local.'), ['NOERROR', true, false, ['10.97.1.2'], []], 'pods insecure');
+  assert.deepEqual(ask('kubernetes.default.'), ['NXDOMAIN', false, true, [], ['. SOA']], 'forwarded: the upstream knows no such top-level domain');
+  rt.network = { ...noNetworkFaults(), drops: [{ traffic: 'vxlan' }] };
+  assert.equal(exchange(rt, { pod: p1 }, '10.96.0.10', 'web.default.svc.cluster.local.', 'A').outcome, 'answer', 'CoreDNS on the same subnet: no VXLAN');
+  assert.equal(exchange(rt, { pod: store.get('pods', 'default', 'p2')! }, '10.96.0.10', 'web.default.svc.cluster.local.', 'A').outcome, 'timeout', 'DNS crosses the data plane too');
+  store.put('endpointslices.discovery.k8s.io', { ...store.get('endpointslices.discovery.k8s.io', 'kube-system', 'kube-dns-abcde')!, endpoints: [{ addresses: ['10.97.0.9'], conditions: { ready: false, serving: false } }] });
+  assert.equal(exchange(rt, { pod: p1 }, '10.96.0.10', 'web.default.svc.cluster.local.', 'A').outcome, 'refused', 'no ready CoreDNS: kube-proxy rejects');
 });

@@ -140,6 +140,8 @@ function selects(selector: Record<string, string>, pod: KubeObject): boolean {
 
 interface PodSpec {
   nodeName?: string;
+  hostname?: string;
+  subdomain?: string;
   containers: { ports?: { name?: string; containerPort: number; protocol?: string }[] }[];
 }
 
@@ -158,6 +160,7 @@ interface EndpointPort {
 interface SliceEndpoint {
   addresses: string[];
   conditions: { ready: boolean; serving: boolean; terminating: boolean };
+  hostname?: string;
   nodeName?: string;
   targetRef?: { kind: string; namespace: string; name: string; uid: string };
 }
@@ -188,14 +191,16 @@ function syncService(rt: Runtime, namespace: string, name: string): void {
     const terminating = pod.metadata.deletionTimestamp !== undefined;
     const ports = podPorts(pod, spec.ports ?? []);
     const targetRef = { kind: 'Pod', namespace, name: pod.metadata.name, uid: pod.metadata.uid };
-    const nodeName = (pod.spec as PodSpec).nodeName;
+    const { nodeName, hostname: podHostname, subdomain } = pod.spec as PodSpec;
+    // A pod names itself in the Service's DNS when its subdomain is the Service (`<hostname>.<service>.<ns>.svc`).
+    const hostname = podHostname && subdomain === name ? { hostname: podHostname } : {};
     const key = JSON.stringify(ports);
     const group = groups.get(key) ?? { ports, endpoints: [] };
-    group.endpoints.push({ addresses: [status.podIP], conditions: { ready: podReady && !terminating, serving: podReady, terminating }, ...(nodeName ? { nodeName } : {}), targetRef });
+    group.endpoints.push({ addresses: [status.podIP], conditions: { ready: podReady && !terminating, serving: podReady, terminating }, ...hostname, ...(nodeName ? { nodeName } : {}), targetRef });
     groups.set(key, group);
     // The Endpoints controller leaves terminating pods out.
     if (!terminating) {
-      (podReady ? legacy.ready : legacy.notReady).push({ ip: status.podIP, ...(nodeName ? { nodeName } : {}), targetRef: { ...targetRef, resourceVersion: pod.metadata.resourceVersion } });
+      (podReady ? legacy.ready : legacy.notReady).push({ ip: status.podIP, ...hostname, ...(nodeName ? { nodeName } : {}), targetRef: { ...targetRef, resourceVersion: pod.metadata.resourceVersion } });
       legacy.ports = ports;
     }
   }

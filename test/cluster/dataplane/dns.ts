@@ -139,9 +139,13 @@ function coreDNS(rt: Runtime, name: string, qtype: QType): DnsMessage {
     if (!service || labels.length > 4) return nxdomain();
     const spec = service.spec as { type?: string; clusterIP?: string; clusterIPs?: string[] };
     if (spec.type === 'ExternalName') throw new NotSimulated('ExternalName Services (CNAME answers) are not simulated');
-    if (third !== undefined) return nxdomain();
+    if (third !== undefined) {
+      // <hostname>.<service>: a ready endpoint that names itself so (a pod's hostname and subdomain).
+      const addresses = readyEndpoints(rt, service).filter((e) => e.hostname === third).flatMap((e) => e.addresses);
+      return addresses.length ? records(addresses) : nxdomain();
+    }
     if (spec.clusterIP !== 'None') return records(spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : []));
-    const addresses = readyAddresses(rt, service);
+    const addresses = readyEndpoints(rt, service).flatMap((e) => e.addresses);
     return addresses.length ? records(addresses) : nxdomain();
   }
   if (kind === 'pod' && labels.length === 3) {
@@ -152,11 +156,11 @@ function coreDNS(rt: Runtime, name: string, qtype: QType): DnsMessage {
   return nxdomain();
 }
 
-/** A headless Service's ready endpoint addresses, from its EndpointSlices. */
-function readyAddresses(rt: Runtime, service: KubeObject): string[] {
+/** A Service's ready endpoints, from its EndpointSlices. */
+function readyEndpoints(rt: Runtime, service: KubeObject): { addresses: string[]; hostname?: string }[] {
   return rt.api.store.list('endpointslices.discovery.k8s.io', service.metadata.namespace)
     .filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === service.metadata.name)
-    .flatMap((s) => ((s.endpoints as { addresses: string[]; conditions?: { ready?: boolean } }[] | null) ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+    .flatMap((s) => ((s.endpoints as { addresses: string[]; hostname?: string; conditions?: { ready?: boolean } }[] | null) ?? []).filter((e) => e.conditions?.ready !== false));
 }
 
 /** The names a stub resolver tries for `name`, in order (glibc, musl, Go and BIND's search list rules agree). */

@@ -87,7 +87,12 @@ function installPending(rt: Runtime): string | undefined {
   }
   const node = store.list('nodes').find((n) => !conditionsOf(n).some((c) => c.type === 'Ready' && c.status === 'True'));
   if (node) return `node ${node.metadata.name} is NotReady`;
-  const pod = store.list('pods').find((p) => (p.status as { phase?: string } | undefined)?.phase !== 'Running' || !conditionsOf(p).some((c) => c.type === 'Ready' && c.status === 'True'));
+  // A container --crashing-container breaks outside Calico (CoreDNS) is a fault the cluster starts with, not an install to wait for.
+  const broken = (p: KubeObject) => !p.metadata.namespace?.startsWith('calico') && rt.faults.crashingContainers.some((spec) => {
+    const [ns, prefix = ''] = spec.split('/');
+    return ns === p.metadata.namespace && p.metadata.name.startsWith(prefix);
+  });
+  const pod = store.list('pods').find((p) => !broken(p) && ((p.status as { phase?: string } | undefined)?.phase !== 'Running' || !conditionsOf(p).some((c) => c.type === 'Ready' && c.status === 'True')));
   if (pod) return `pod ${pod.metadata.namespace}/${pod.metadata.name} is not Running and Ready`;
   return undefined;
 }

@@ -139,6 +139,8 @@ test('kubeadm-two-subnets with the default pool (VXLANCrossSubnet): Services, DN
     assert.match(dnsEndpoints.stdout, /^false false$/, 'crash-looping CoreDNS pods are endpoints that are not ready');
     const refused = await k('exec', 'a', '--', '/agnhost', 'connect', 'web:80', '--timeout=3s');
     expectResult(refused, 1, '', /^DNS: lookup web on 10\.96\.0\.10:53: read udp \d+\.\d+\.\d+\.\d+:\d+->10\.96\.0\.10:53: read: connection refused\ncommand terminated with exit code 1\n$/, 'DNS with CoreDNS down');
+    expectResult(await k('exec', 'a', '--', 'nslookup', 'web'), 1, ';; connection timed out; no servers could be reached\n\n', 'command terminated with exit code 1\n', 'nslookup with CoreDNS down (BIND 9.16 waits out an ICMP refusal)');
+    expectResult(await k('exec', 'a', '--', 'curl', '-sS', 'http://web/'), 6, '', 'curl: (6) Could not resolve host: web\ncommand terminated with exit code 6\n', 'curl with CoreDNS down');
     OK(await k('exec', 'a', '--', '/agnhost', 'connect', `${clusterIP}:80`, '--timeout=3s'), 'the Service IP with CoreDNS down');
     assertNoModelledSocket(cluster);
   });

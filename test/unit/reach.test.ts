@@ -55,7 +55,7 @@ function cluster() {
     metadata: { name: 'web-abcde', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
     addressType: 'IPv4', ports: [{ name: '', port: 9376, protocol: 'TCP' }], endpoints: [{ addresses: ['10.97.2.2'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'w2' }],
   }));
-  setOutside(rt, [{ ip: '203.0.113.10', listeners: [{ port: 443, protocol: 'TCP', service: 'other' }] }]);
+  setOutside(rt, [{ ip: '203.0.113.10', listeners: [{ port: 443, protocol: 'TCP', server: 'other' }] }]);
   return { rt, store };
 }
 

@@ -17,7 +17,7 @@ import { reach, type OutsideHost, type Source } from './reach.ts';
 /** The nodes' upstream resolver (VirtualBox NAT's, where the guide's Vagrant nodes get theirs). */
 export const UPSTREAM_RESOLVER = '10.0.2.3';
 /** The upstream resolver as a host outside the cluster, serving DNS on 53. */
-export const UPSTREAM_HOST: OutsideHost = { ip: UPSTREAM_RESOLVER, listeners: [{ port: 53, protocol: 'UDP', service: 'dns-upstream' }, { port: 53, protocol: 'TCP', service: 'dns-upstream' }] };
+export const UPSTREAM_HOST: OutsideHost = { ip: UPSTREAM_RESOLVER, listeners: [{ port: 53, protocol: 'UDP', server: 'dns-upstream' }, { port: 53, protocol: 'TCP', server: 'dns-upstream' }] };
 export const CLUSTER_DOMAIN = 'cluster.local';
 /** The kubeadm Corefile's `ttl 30`; CoreDNS's `cache 30` caps forwarded answers the same. */
 const TTL = 30;
@@ -95,8 +95,8 @@ export type Exchange =
 export function exchange(rt: Runtime, from: Source, server: string, name: string, qtype: QType, protocol: 'UDP' | 'TCP' = 'UDP'): Exchange {
   const path = reach(rt, from, server, 53, protocol);
   if (path.outcome !== 'delivered') return path;
-  if (path.listener.service === 'dns') return { outcome: 'answer', message: coreDNS(rt, name.toLowerCase(), qtype) };
-  if (path.listener.service === 'dns-upstream') return { outcome: 'answer', message: upstream(rt, name) };
+  if (path.listener.server === 'dns') return { outcome: 'answer', message: coreDNS(rt, name.toLowerCase(), qtype) };
+  if (path.listener.server === 'dns-upstream') return { outcome: 'answer', message: upstream(rt, name) };
   throw new NotSimulated(`what the DNS server at ${server} (${path.to.ip}) answers is not simulated`);
 }
 

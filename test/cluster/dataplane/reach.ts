@@ -91,7 +91,7 @@ export function parseOutside(texts: string[]): OutsideHost[] {
     if (!match) throw new Error(`--outside: "${text}" is not IP[:PORT[/tcp|udp]]`);
     const [, ip = '', port, protocol = 'tcp'] = match;
     const host = hosts.get(ip) ?? { ip, listeners: [] };
-    if (port) host.listeners.push({ port: Number(port), protocol: protocol.toUpperCase() as Protocol, service: 'other' });
+    if (port) host.listeners.push({ port: Number(port), protocol: protocol.toUpperCase() as Protocol, server: 'other' });
     hosts.set(ip, host);
   }
   return [...hosts.values()];

@@ -100,7 +100,7 @@ function splitHostPort(dest: string): { host: string; port: string } | { error: 
 /** What a UDP server that received `payload` sends back, or undefined when it sends nothing. */
 function udpReply(to: Extract<Reach, { outcome: 'delivered' }>, payload: string): string | undefined {
   const server = to.to.pod;
-  switch (to.listener.service) {
+  switch (to.listener.server) {
     case 'serve-hostname-raw':
       return podHostname(server!);
     case 'netexec-udp': {
@@ -116,7 +116,7 @@ function udpReply(to: Extract<Reach, { outcome: 'delivered' }>, payload: string)
       // A payload that is no DNS message: a DNS server answers nothing.
       return undefined;
   }
-  throw new NotSimulated(`what ${to.listener.service} on ${to.to.ip}:${to.port}/UDP answers is not simulated`);
+  throw new NotSimulated(`what ${to.listener.server} on ${to.to.ip}:${to.port}/UDP answers is not simulated`);
 }
 
 export interface HttpResponse {
@@ -131,8 +131,8 @@ export interface HttpResponse {
  */
 export async function httpGet(rt: Runtime, to: Extract<Reach, { outcome: 'delivered' }>, path: string, signal: AbortSignal): Promise<HttpResponse> {
   const server = to.to.pod;
-  if (to.listener.service === 'serve-hostname-http') return { status: 200, body: podHostname(server!) };
-  if (to.listener.service !== 'netexec-http') throw new NotSimulated(`what ${to.listener.service} on ${to.to.ip}:${to.port} answers over HTTP is not simulated`);
+  if (to.listener.server === 'serve-hostname-http') return { status: 200, body: podHostname(server!) };
+  if (to.listener.server !== 'netexec-http') throw new NotSimulated(`what ${to.listener.server} on ${to.to.ip}:${to.port} answers over HTTP is not simulated`);
   const url = new URL(path, 'http://netexec');
   const param = (name: string) => url.searchParams.get(name) ?? '';
   switch (url.pathname) {

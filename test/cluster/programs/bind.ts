@@ -3,9 +3,7 @@
 // bin/dig/dig.c, nslookup.c and dighost.c. dig uses no search list unless
 // +search (so `dig kubernetes.default` asks for `kubernetes.default.` and
 // gets NXDOMAIN); nslookup uses resolv.conf's search list and ndots. The
-// patch release in the banner is an assumption. An ICMP port unreachable
-// (kube-proxy rejecting a Service without endpoints) is not simulated here:
-// how 9.16's dighost reports it was not verified.
+// patch release in the banner is an assumption.
 import type { Runtime } from '../controllers/runtime.ts';
 import { exchange, resolvConf, searchList, type DnsMessage, type QType, type ResourceRecord } from '../dataplane/dns.ts';
 import type { KubeObject } from '../types.ts';
@@ -25,7 +23,9 @@ async function lookup(rt: Runtime, pod: KubeObject, server: string, names: strin
   let last: Query | undefined;
   for (const name of names) {
     const result = exchange(rt, { pod }, server, name, qtype, tcp ? 'TCP' : 'UDP');
-    if (result.outcome === 'refused') throw new NotSimulated(`${server} refused the query (ICMP port unreachable): BIND's report of it is not simulated`);
+    if (result.outcome === 'refused' && tcp) throw new NotSimulated(`${server} refused the TCP connection: BIND's report of it is not simulated`);
+    // Over UDP, 9.16's dighost sends with sendto on an unconnected socket: an ICMP port unreachable is a
+    // soft error to ISC's socket code, so a refusal waits out the retries like silence.
     if (result.outcome !== 'answer') {
       await sleep(rt, waitMs, signal);
       return { failed: 'timeout' };

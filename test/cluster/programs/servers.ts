@@ -9,7 +9,7 @@ import { NotSimulated } from './program.ts';
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
 /** What answers on a port: the protocol spoken there decides what a client gets back. */
-export type Service =
+export type Server =
   /** agnhost serve-hostname --http: every path answers the hostname. */
   | 'serve-hostname-http'
   /** agnhost serve-hostname --tcp / --udp: the hostname, raw. */
@@ -28,7 +28,7 @@ export type Service =
 export interface Listener {
   port: number;
   protocol: Protocol;
-  service: Service;
+  server: Server;
 }
 
 interface Container {
@@ -48,7 +48,7 @@ function is(image: string, path: string): boolean {
   return repo === path || repo.endsWith(`/${path}`);
 }
 
-const TCP = (port: number, service: Service = 'other'): Listener => ({ port, protocol: 'TCP', service });
+const TCP = (port: number, server: Server = 'other'): Listener => ({ port, protocol: 'TCP', server });
 
 /**
  * Fixed listeners of the images of a kubeadm cluster with Calico (their
@@ -56,7 +56,7 @@ const TCP = (port: number, service: Service = 'other'): Listener => ({ port, pro
  * (kube-proxy's 10249, Felix's 9099 …) are left out: no probe from elsewhere reaches them.
  */
 const FIXED: [string, Listener[]][] = [
-  ['coredns/coredns', [{ port: 53, protocol: 'UDP', service: 'dns' }, TCP(53, 'dns'), TCP(8080), TCP(8181), TCP(9153)]],
+  ['coredns/coredns', [{ port: 53, protocol: 'UDP', server: 'dns' }, TCP(53, 'dns'), TCP(8080), TCP(8181), TCP(9153)]],
   ['kube-apiserver', [TCP(6443)]],
   ['etcd', [TCP(2379), TCP(2380)]],
   ['kube-controller-manager', [TCP(10257)]],
@@ -106,7 +106,7 @@ function agnhostListeners(container: Container): Listener[] {
       return [
         ...(http ? [TCP(port, 'serve-hostname-http')] : []),
         ...(tcp ? [TCP(port, 'serve-hostname-raw')] : []),
-        ...(udp ? [{ port, protocol: 'UDP' as const, service: 'serve-hostname-raw' as const }] : []),
+        ...(udp ? [{ port, protocol: 'UDP' as const, server: 'serve-hostname-raw' as const }] : []),
       ];
     }
     case 'netexec': {
@@ -114,8 +114,8 @@ function agnhostListeners(container: Container): Listener[] {
       const sctpPort = intFlag(flags, 'sctp-port', -1);
       return [
         TCP(intFlag(flags, 'http-port', 8080), 'netexec-http'),
-        ...(udpPort === -1 ? [] : [{ port: udpPort, protocol: 'UDP' as const, service: 'netexec-udp' as const }]),
-        ...(sctpPort === -1 ? [] : [{ port: sctpPort, protocol: 'SCTP' as const, service: 'other' as const }]),
+        ...(udpPort === -1 ? [] : [{ port: udpPort, protocol: 'UDP' as const, server: 'netexec-udp' as const }]),
+        ...(sctpPort === -1 ? [] : [{ port: sctpPort, protocol: 'SCTP' as const, server: 'other' as const }]),
       ];
     }
   }

@@ -13,6 +13,7 @@
 // table is not simulated at all: running those fails loudly (a Failure on the
 // status stream naming the limit) instead of passing for "not in the image".
 import { cat, echo, exit, hostname } from './basic.ts';
+import { birdcl, calicoNode } from './calico-node.ts';
 import { DEFAULT_PATH, notSimulated, type ImageContents } from './program.ts';
 import { shell } from './sh.ts';
 
@@ -54,11 +55,11 @@ export const IMAGES: ImageContents[] = [
       '/usr/bin/cat': cat,
       '/usr/bin/true': exit(0),
       '/usr/bin/false': exit(1),
-      '/usr/bin/calico-node': notSimulated('calico-node'),
+      '/usr/bin/calico-node': calicoNode,
       '/usr/bin/bird': notSimulated('bird'),
       '/usr/bin/bird6': notSimulated('bird6'),
-      '/usr/bin/birdcl': notSimulated('birdcl'),
-      '/usr/bin/birdcl6': notSimulated('birdcl6'),
+      '/usr/bin/birdcl': birdcl('/var/run/calico/bird.ctl'),
+      '/usr/bin/birdcl6': birdcl('/var/run/calico/bird6.ctl'),
       '/usr/sbin/ip': notSimulated('ip'),
       '/usr/sbin/ipset': notSimulated('ipset'),
       '/usr/sbin/iptables-save': notSimulated('iptables-save'),

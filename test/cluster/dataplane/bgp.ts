@@ -133,6 +133,12 @@ export function bgpModel(rt: Runtime): Model {
     else if (event.key === 'pods') notePod(rt, follow, event.object, event.type === 'DELETED');
     else if (event.key === 'bgppeers.crd.projectcalico.org' || event.key === 'bgpconfigurations.crd.projectcalico.org') touch(follow, rt.clock.now().getTime());
   });
+  // The knobs are plain data a test changes at will: look at them every second, as a session's timers would notice.
+  const look = () => {
+    history(rt, follow);
+    rt.clock.after(1000, look);
+  };
+  rt.clock.after(1000, look);
   return model;
 }
 
@@ -337,7 +343,7 @@ function configuredFor(rt: Runtime, model: Model, node: string, ip: string): boo
     || (remoteEnd(rt, model, spec, self) && (spec.nodeSelector ? matcher(model, spec.nodeSelector)(other.labels) : spec.node ? spec.node === other.name : true)));
 }
 
-/** The `bgp` drops as a history of changes, noted when first seen (the knobs are plain, live data). */
+/** The `bgp` drops as a history of changes, noted when first seen (within a second: see bgpModel). */
 function history(rt: Runtime, model: Model): Model['history'] {
   const drops = rt.network.drops.filter((d) => d.traffic === 'bgp');
   const text = JSON.stringify(drops);

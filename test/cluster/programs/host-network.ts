@@ -199,10 +199,9 @@ function neighbours(rt: Runtime, node: string): string {
     if (address !== me.address) out += `${address} dev ${HOST_INTERFACE} lladdr ${mac(other, '08:00:27')} REACHABLE\n`;
   }
   if (pools(rt).some((p) => p.vxlanMode !== 'Never')) {
+    const macs = new Map(rt.api.store.list('nodes').map((n) => [n.metadata.annotations?.['projectcalico.org/IPv4VXLANTunnelAddr'], n.metadata.annotations?.['projectcalico.org/VXLANTunnelMACAddr']]));
     for (const route of kernelRoutes(rt, node)) {
-      if (route.dev !== 'vxlan.calico' || !route.via) continue;
-      const owner = rt.api.store.list('nodes').find((n) => n.metadata.annotations?.['projectcalico.org/IPv4VXLANTunnelAddr'] === route.via);
-      const vtepMac = owner?.metadata.annotations?.['projectcalico.org/VXLANTunnelMACAddr'];
+      const vtepMac = route.dev === 'vxlan.calico' && route.via ? macs.get(route.via) : undefined;
       if (vtepMac) out += `${route.via} dev vxlan.calico lladdr ${vtepMac} PERMANENT\n`;
     }
   }

@@ -22,9 +22,17 @@ export interface Clock {
 /** How much faster than wall time a RealClock runs while it hurries: the fast timings' delays become a few ms at most. */
 const HURRY_SPEED = 100;
 
-/** Wall-clock time; `speed` > 1 makes cluster-time delays shorter. */
+/**
+ * Wall-clock time, `speed` times as fast: a delay of cluster time takes 1/speed of it, and the cluster's
+ * clock runs ahead to match, so what compares times (BIRD's hold timer, a garbage collector's grace)
+ * sees the same cluster time that the timers wait for. At speed 1 it is the wall clock.
+ */
 export class RealClock implements Clock {
   private speed: number;
+  /** The wall time and the cluster time at the last change of speed. */
+  private wallAt = Date.now();
+  private clusterAt = this.wallAt;
+
   constructor(speed = 1) {
     this.speed = speed;
   }
@@ -32,24 +40,31 @@ export class RealClock implements Clock {
   async hurry(done: () => boolean, limitMs: number): Promise<void> {
     const pace = this.speed;
     const deadline = Date.now() + limitMs;
-    this.speed = HURRY_SPEED;
+    this.setSpeed(HURRY_SPEED);
     try {
       while (!done()) {
         if (Date.now() > deadline) throw new Error(`not done after ${limitMs / 1000} s`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     } finally {
-      this.speed = pace;
+      this.setSpeed(pace);
     }
   }
 
   now(): Date {
-    return new Date();
+    return new Date(this.clusterAt + (Date.now() - this.wallAt) * this.speed);
   }
+
   after(ms: number, fn: () => void): Timer {
     const handle = setTimeout(fn, Math.max(0, ms / this.speed));
     handle.unref?.();
     return { cancel: () => clearTimeout(handle) };
+  }
+
+  private setSpeed(speed: number): void {
+    this.clusterAt = this.now().getTime();
+    this.wallAt = Date.now();
+    this.speed = speed;
   }
 }
 

@@ -11,12 +11,14 @@ import { Api } from './api.ts';
 import { Authenticator, Authorizer } from './auth.ts';
 import { RealClock, type Clock } from './clock.ts';
 import { startApiServerControllers } from './controllers/apiserver.ts';
+import { leaveDeletedNodeIpam, startCalicoKubeControllers } from './controllers/calico-kube-controllers.ts';
 import { startKubelets } from './controllers/kubelet.ts';
 import { startNodeControllers } from './controllers/nodes.ts';
 import { startOperator } from './controllers/operator.ts';
 import { noNetworkFaults, type NetworkFaults } from './dataplane/faults.ts';
 import { FAST_TIMINGS, Runtime, type PodFaults, type Timings } from './controllers/runtime.ts';
 import { startScheduler } from './controllers/scheduler.ts';
+import { startTunnelAddressAllocator } from './controllers/tunnel-addresses.ts';
 import { startWorkloadControllers } from './controllers/workloads.ts';
 import { OpenApi } from './discovery.ts';
 import { createHandler, upgradeListener, type Faults, type RequestLogEntry } from './http.ts';
@@ -33,6 +35,14 @@ export interface ClusterOptions {
   nodes?: number;
   /** A Calico release (`v3.29.0`) installed as the guide installs it, and converged, before the cluster is handed over. */
   calico?: string;
+  /** With `calico`: the Installation's IPv4 pool as the user edited it (default: kubeadm's podSubnet, blockSize 26); a small one runs out. */
+  ipPool?: { cidr?: string; blockSize?: number };
+  /** A dual-stack kubeadm cluster (IPv4 and IPv6 podSubnet); with `calico`, the Installation gets an IPv6 pool too. */
+  dualStack?: boolean;
+  /** With `calico`: nodes deleted from the cluster whose Calico IPAM stayed behind (a block affine to each, its tunnel and a pod's address). */
+  deletedNodes?: string[];
+  /** Calico IPAM's faults (controllers/ipam-faults.ts); `runtime.ipamFaults` changes them live. */
+  ipamFaults?: { leakingPods?: string[]; gcStopped?: boolean };
   kubernetesVersion?: string;
   latencyMs?: number;
   errorRate?: number;
@@ -74,8 +84,9 @@ export interface TestCluster {
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   const makeScenario = SCENARIOS[options.scenario ?? 'kubeadm-3-nodes'];
   if (!makeScenario) throw new Error(`unknown scenario "${options.scenario}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
-  const scenario = makeScenario({ nodes: options.nodes });
+  const scenario = makeScenario({ nodes: options.nodes, dualStack: options.dualStack });
   if (options.calico && scenario.controllers === false) throw new Error(`--calico applies to the kubeadm scenarios; "${scenario.name}" is a fixed snapshot`);
+  if (!options.calico && (options.ipPool || options.deletedNodes?.length)) throw new Error('--ip-pool, --block-size and --deleted-node need --calico');
   const kubernetesVersion = options.kubernetesVersion ?? 'v1.31.3';
   const match = /^v(\d+)\.(\d+)\.(\d+)$/.exec(kubernetesVersion);
   if (!match) throw new Error(`--kubernetes-version must look like v1.31.3, not "${kubernetesVersion}"`);
@@ -88,6 +99,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const ca = createCertificateAuthority();
   const runtime = new Runtime(api, clock, logs, { ...FAST_TIMINGS, ...options.timings }, { failingImages: [], crashingContainers: [], ...options.podFaults });
   runtime.network = { ...noNetworkFaults(), ...options.network };
+  runtime.ipamFaults.leakingPods = options.ipamFaults?.leakingPods ?? [];
+  runtime.ipamFaults.gcStopped = options.ipamFaults?.gcStopped ?? false;
   startApiServerControllers(runtime);
   if (scenario.controllers !== false) {
     startNodeControllers(runtime, ca.cert);
@@ -95,9 +108,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     startScheduler(runtime);
     startKubelets(runtime);
     startOperator(runtime);
+    startTunnelAddressAllocator(runtime);
+    startCalicoKubeControllers(runtime);
   }
   scenario.seed(runtime, kubernetesVersion);
-  if (options.calico) await installCalico(runtime, options.calico, scenario.podSubnet);
+  if (options.calico) {
+    const v6 = scenario.podSubnetV6 ? [{ cidr: scenario.podSubnetV6, blockSize: 122, encapsulation: 'None', natOutgoing: 'Enabled', nodeSelector: 'all()' }] : [];
+    await installCalico(runtime, options.calico, [{ cidr: scenario.podSubnet, ...options.ipPool }, ...v6]);
+    for (const node of options.deletedNodes ?? []) leaveDeletedNodeIpam(runtime, node);
+  }
 
   const tokens = { admin: randomBytes(16).toString('hex'), viewer: randomBytes(16).toString('hex') };
   const authenticator = new Authenticator();

@@ -52,12 +52,28 @@ function crdsEstablished(rt: Runtime, release: string): boolean {
   return crds.every((crd) => ((rt.api.store.get('customresourcedefinitions.apiextensions.k8s.io', undefined, crd.metadata.name!)?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'));
 }
 
-/** custom-resources.yaml with its pool's cidr edited to the podSubnet, as the guide says to. */
-function createCustomResources(rt: Runtime, release: string, podSubnet: string): void {
+/** An Installation IP pool as the user writes it into custom-resources.yaml. */
+export interface PoolEdit {
+  cidr: string;
+  blockSize?: number;
+  encapsulation?: string;
+  natOutgoing?: string;
+  nodeSelector?: string;
+}
+
+/**
+ * custom-resources.yaml with its pool edited as the guide says to (the
+ * cidr set to the podSubnet), and any further pools added (a dual-stack
+ * cluster's IPv6 pool).
+ */
+function createCustomResources(rt: Runtime, release: string, [first, ...more]: PoolEdit[]): void {
   for (const object of manifestObjects(releaseFiles(release).at(-1)!)) {
     const edited = jsonCopy(object);
-    const pools = (edited.spec as { calicoNetwork?: { ipPools?: { cidr: string }[] } } | undefined)?.calicoNetwork?.ipPools;
-    if (pools?.[0]) pools[0].cidr = podSubnet;
+    const pools = (edited.spec as { calicoNetwork?: { ipPools?: object[] } } | undefined)?.calicoNetwork?.ipPools;
+    if (pools?.[0] && first) {
+      pools[0] = { ...pools[0], ...first };
+      pools.push(...more);
+    }
     create(rt, edited);
   }
 }
@@ -108,7 +124,7 @@ const INSTALL_LIMIT_MS = 10 * 60_000;
  * node and pod Ready. A Degraded TigeraStatus (pod faults: images that
  * cannot be pulled, containers that crash) ends it at once, with its message.
  */
-export async function installCalico(rt: Runtime, release: string, podSubnet: string): Promise<void> {
+export async function installCalico(rt: Runtime, release: string, pools: PoolEdit[]): Promise<void> {
   const settle = async (pending: () => string | undefined) => {
     const problem = () => degraded(rt) ?? pending();
     try {
@@ -120,6 +136,6 @@ export async function installCalico(rt: Runtime, release: string, podSubnet: str
   };
   createOperator(rt, release);
   await settle(() => (crdsEstablished(rt, release) ? undefined : 'the CRDs are not Established'));
-  createCustomResources(rt, release, podSubnet);
+  createCustomResources(rt, release, pools);
   await settle(() => installPending(rt));
 }

@@ -115,8 +115,10 @@ function writeBackDefaults(rt: Runtime, version: string): void {
     network.nodeAddressAutodetectionV4 ??= { firstFound: true };
     network.windowsDataplane ??= 'Disabled';
     network.ipPools ??= [{ cidr: podSubnets(rt)[0] ?? '192.168.0.0/16' }];
+    // One pool, or an IPv4 and an IPv6 one, get the default names (ippool/defaults.go).
+    const defaultNames = network.ipPools.length === 1 || (network.ipPools.length === 2 && network.ipPools.filter((p) => p.cidr.includes(':')).length === 1);
     network.ipPools = network.ipPools.map((pool, i) => ({
-      name: pool.name ?? (i === 0 ? 'default-ipv4-ippool' : pool.cidr.replace('/', '-')),
+      name: pool.name ?? (defaultNames ? (pool.cidr.includes(':') ? 'default-ipv6-ippool' : 'default-ipv4-ippool') : i === 0 ? 'default-ipv4-ippool' : pool.cidr.replace('/', '-')),
       blockSize: pool.blockSize ?? (pool.cidr.includes(':') ? 122 : 26),
       encapsulation: pool.encapsulation ?? (pool.cidr.includes(':') ? 'None' : 'IPIP'),
       natOutgoing: pool.natOutgoing ?? (pool.cidr.includes(':') ? 'Disabled' : 'Enabled'),
@@ -295,7 +297,7 @@ function markNetworks(rt: Runtime): void {
     // Autodetection (firstFound) reads the host interface; a node no scenario built has only its hostIP to go by.
     const address = rt.hostAddress(node) ?? `${(pod.status as { hostIP?: string }).hostIP ?? ''}/32`;
     rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
-      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4Address': address, 'projectcalico.org/IPv4VXLANTunnelAddr': '' };
+      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4Address': address };
     }, { fieldManager: 'calico-node' });
     rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
       const status = (n.status ??= {}) as { conditions?: object[] };

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.ts';
 import type { PodLogs } from '../logs.ts';
 import type { RegisteredType } from '../registry.ts';
 import { noNetworkFaults, type NetworkFaults } from '../dataplane/faults.ts';
+import { IpamFaults } from './ipam-faults.ts';
 import { storageKey, type Store, type StoreEvent } from '../store.ts';
 import type { KubeObject } from '../types.ts';
 
@@ -53,6 +54,8 @@ export class Runtime {
   private readonly hostAddresses = new Map<string, string>();
   /** The network's faults, live (dataplane/faults.ts): what the models of BGP, Felix and reachability read. */
   network: NetworkFaults = noNetworkFaults();
+  /** Calico IPAM's faults, live (controllers/ipam-faults.ts). */
+  readonly ipamFaults = new IpamFaults();
 
   constructor(api: Api, clock: Clock, logs: PodLogs, timings: Timings, faults: PodFaults) {
     this.api = api;

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Timer } from '../clock.ts';
 import { jsonEqual } from '../store.ts';
 import type { KubeObject } from '../types.ts';
-import { goTime, POD_NETWORK } from './cni.ts';
+import { families, goTime, POD_NETWORK } from './cni.ts';
 import { autoAssign, blockAddress, hostOf, isEmpty, pools, releaseBlockAffinity, releaseHostAffinities, releaseIPs, releaseOfImage, selectsNode, ATTRIBUTE_NAMESPACE, ATTRIBUTE_NODE, ATTRIBUTE_POD, ATTRIBUTE_TIMESTAMP, ATTRIBUTE_TYPE, BLOCKS, POOLS, type BlockSpec, type IpamClient } from './ipam.ts';
 import type { Runtime } from './runtime.ts';
 import { TUNNEL_TYPES } from './tunnel-addresses.ts';
@@ -420,5 +420,5 @@ export function leaveDeletedNodeIpam(rt: Runtime, node: string): void {
   const pod = `csi-node-driver-${[...digest.subarray(0, 5)].map((b) => 'bcdfghjklmnpqrstvwxz2456789'[b % 27]).join('')}`;
   const attrs = { [ATTRIBUTE_NAMESPACE]: 'calico-system', [ATTRIBUTE_NODE]: node, [ATTRIBUTE_POD]: pod, [ATTRIBUTE_TIMESTAMP]: goTime(rt.clock.now()) };
   const sandbox = createHash('sha256').update(`${node}/${pod}`).digest('hex');
-  autoAssign({ rt, manager: 'calico-ipam', release }, { num4: 1, num6: 0, handleID: `${POD_NETWORK}.${sandbox}`, attrs, host: node, use: 'Workload', nodeLabels: labels });
+  autoAssign({ rt, manager: 'calico-ipam', release }, { ...families(rt), handleID: `${POD_NETWORK}.${sandbox}`, attrs, host: node, use: 'Workload', nodeLabels: labels });
 }

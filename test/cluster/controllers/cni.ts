@@ -81,7 +81,7 @@ function client(rt: Runtime, node: string, manager: string): IpamClient {
 }
 
 /** The address families the operator's CNI config asks for (`assign_ipv4`, `assign_ipv6`): those of the Installation's pools. */
-function families(rt: Runtime): { num4: number; num6: number } {
+export function families(rt: Runtime): { num4: number; num6: number } {
   const installation = rt.api.store.get('installations.operator.tigera.io', undefined, 'default');
   const cidrs = ((installation?.spec as { calicoNetwork?: { ipPools?: { cidr: string }[] } } | undefined)?.calicoNetwork?.ipPools ?? []).map((p) => p.cidr);
   if (cidrs.length === 0) return { num4: 1, num6: 0 };

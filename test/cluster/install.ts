@@ -122,20 +122,32 @@ const INSTALL_LIMIT_MS = 10 * 60_000;
 /**
  * The guide's install, run to its end: every TigeraStatus Available, every
  * node and pod Ready. A Degraded TigeraStatus (pod faults: images that
- * cannot be pulled, containers that crash) ends it at once, with its message.
+ * cannot be pulled, containers that crash), or a pod whose sandbox cannot be
+ * created (an IP pool too small for the install), ends it at once, with its
+ * message.
  */
 export async function installCalico(rt: Runtime, release: string, pools: PoolEdit[]): Promise<void> {
+  let sandboxFailure: string | undefined;
+  const unsubscribe = rt.api.store.subscribe(({ key, object }) => {
+    if (sandboxFailure || key !== 'events' || object.reason !== 'FailedCreatePodSandBox') return;
+    const pod = object.involvedObject as { namespace: string; name: string };
+    sandboxFailure = `pod ${pod.namespace}/${pod.name}: ${String(object.message)}`;
+  });
+  const failure = () => degraded(rt) ?? sandboxFailure;
   const settle = async (pending: () => string | undefined) => {
-    const problem = () => degraded(rt) ?? pending();
     try {
-      await rt.clock.hurry(() => degraded(rt) !== undefined || pending() === undefined, INSTALL_LIMIT_MS);
+      await rt.clock.hurry(() => failure() !== undefined || pending() === undefined, INSTALL_LIMIT_MS);
     } catch (error) {
-      throw new Error(`Calico ${release} did not come up: ${problem()} (${(error as Error).message})`);
+      throw new Error(`Calico ${release} did not come up: ${failure() ?? pending()} (${(error as Error).message})`);
     }
-    if (degraded(rt)) throw new Error(`Calico ${release} did not come up: ${degraded(rt)}`);
+    if (failure()) throw new Error(`Calico ${release} did not come up: ${failure()}`);
   };
-  createOperator(rt, release);
-  await settle(() => (crdsEstablished(rt, release) ? undefined : 'the CRDs are not Established'));
-  createCustomResources(rt, release, pools);
-  await settle(() => installPending(rt));
+  try {
+    createOperator(rt, release);
+    await settle(() => (crdsEstablished(rt, release) ? undefined : 'the CRDs are not Established'));
+    createCustomResources(rt, release, pools);
+    await settle(() => installPending(rt));
+  } finally {
+    unsubscribe();
+  }
 }

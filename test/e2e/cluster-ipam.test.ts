@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../cluster/clock.ts';
+import { startCluster } from '../cluster/cluster.ts';
 import { parseAddress, parseCidr } from '../cluster/controllers/ipam.ts';
 import type { KubeObject } from '../cluster/types.ts';
 import { cleanEnv, kubectl, withCluster, type Result } from '../helpers.ts';
@@ -199,6 +200,10 @@ test('a small pool: addresses borrowed from another node\'s block, then exhausti
     assert.equal((await k('get', 'pods', '-l', 'app=web', '--no-headers')).stdout.trim().split('\n').filter((l) => / 1\/1 +Running /.test(l)).length, 18, 'scaled down, every pod has an address again');
     assert.deepEqual((await check(k)).unaccounted, []);
   });
+});
+
+test('--calico with a pool too small for the install stops at once with the pod whose sandbox failed, not after the install\'s time limit', async () => {
+  await assert.rejects(startCluster({ calico: 'v3.29.0', ipPool: { cidr: '10.97.0.0/29', blockSize: 30 } }), /^Error: Calico v3\.29\.0 did not come up: pod [\w-]+\/[\w-]+: Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "\w+": plugin type="calico" failed \(add\): failed to request IPv4 addresses: Assigned 0 out of 1 requested IPv4 addresses; No IPs available in pools: \[10\.97\.0\.0\/29\]$/);
 });
 
 test('dual-stack (v3.32.1): pods get an address of each family from /26 and /122 blocks, one handle counting both; the shapes of 3.32', async () => {

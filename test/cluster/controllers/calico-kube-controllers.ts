@@ -165,7 +165,7 @@ class IpamController {
       this.kick();
     } else if (object.metadata.name === 'default' && type !== 'DELETED' && !this.loadingConfig && !jsonEqual(object.spec, this.configSpec)) {
       // A changed configuration: the real controller restarts with it.
-      this.rt.enqueue('calico-kube-controllers', 0, () => {
+      this.rt.enqueue('calico-kube-controllers/restart', 0, () => {
         this.setRunning(false);
         this.setRunning(podRunning(this.rt) && !this.rt.ipamFaults.gcStopped);
       });

@@ -62,8 +62,8 @@ export async function withCluster<T>(options: ClusterOptions, body: (cluster: Te
   }
 }
 
-// Objects named by controllers with random suffixes, and records of what happened, differ between any two runs.
-const VOLATILE = new Set(['pods', 'replicasets.apps', 'events', 'events.events.k8s.io', 'leases.coordination.k8s.io', 'controllerrevisions.apps', 'endpointslices.discovery.k8s.io']);
+// Objects named by controllers with random suffixes (a pod's IPAM handle: its sandbox's id), and records of what happened, differ between any two runs.
+const VOLATILE = new Set(['pods', 'replicasets.apps', 'events', 'events.events.k8s.io', 'leases.coordination.k8s.io', 'controllerrevisions.apps', 'endpointslices.discovery.k8s.io', 'ipamhandles.crd.projectcalico.org']);
 
 /** Every lasting object in the cluster as `resource namespace/name`, sorted: two installs that converged have the same set. */
 export function objectSet(cluster: TestCluster): string[] {

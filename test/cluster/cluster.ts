@@ -11,6 +11,7 @@ import { Api } from './api.ts';
 import { Authenticator, Authorizer } from './auth.ts';
 import { RealClock, type Clock } from './clock.ts';
 import { startApiServerControllers } from './controllers/apiserver.ts';
+import { leaveDeletedNodeIpam, startCalicoKubeControllers } from './controllers/calico-kube-controllers.ts';
 import { startKubelets } from './controllers/kubelet.ts';
 import { startNodeControllers } from './controllers/nodes.ts';
 import { startOperator } from './controllers/operator.ts';
@@ -22,6 +23,7 @@ import { startScheduler } from './controllers/scheduler.ts';
 import { startServiceControllers } from './controllers/services.ts';
 import { UPSTREAM_HOST } from './dataplane/dns.ts';
 import { setOutside, type OutsideHost } from './dataplane/reach.ts';
+import { startTunnelAddressAllocator } from './controllers/tunnel-addresses.ts';
 import { startWorkloadControllers } from './controllers/workloads.ts';
 import { OpenApi } from './discovery.ts';
 import { createHandler, upgradeListener, type Faults, type RequestLogEntry } from './http.ts';
@@ -40,6 +42,14 @@ export interface ClusterOptions {
   calico?: string;
   /** The encapsulation of the pool that install (custom-resources.yaml's is VXLANCrossSubnet): `IPIP`, `IPIPCrossSubnet`, `VXLAN`, `None`… */
   encapsulation?: string;
+  /** With `calico`: the Installation's IPv4 pool as the user edited it (default: kubeadm's podSubnet, blockSize 26); a small one runs out. */
+  ipPool?: { cidr?: string; blockSize?: number };
+  /** A dual-stack kubeadm cluster (IPv4 and IPv6 podSubnet); with `calico`, the Installation gets an IPv6 pool too. */
+  dualStack?: boolean;
+  /** With `calico`: nodes deleted from the cluster whose Calico IPAM stayed behind (a block affine to each, its tunnel and a pod's address). */
+  deletedNodes?: string[];
+  /** Calico IPAM's faults (controllers/ipam-faults.ts); `runtime.ipamFaults` changes them live. */
+  ipamFaults?: { leakingPods?: string[]; gcStopped?: boolean };
   kubernetesVersion?: string;
   latencyMs?: number;
   errorRate?: number;
@@ -83,8 +93,9 @@ export interface TestCluster {
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   const makeScenario = SCENARIOS[options.scenario ?? 'kubeadm-3-nodes'];
   if (!makeScenario) throw new Error(`unknown scenario "${options.scenario}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
-  const scenario = makeScenario({ nodes: options.nodes });
+  const scenario = makeScenario({ nodes: options.nodes, dualStack: options.dualStack });
   if (options.calico && scenario.controllers === false) throw new Error(`--calico applies to the kubeadm scenarios; "${scenario.name}" is a fixed snapshot`);
+  if (!options.calico && (options.ipPool || options.deletedNodes?.length)) throw new Error('--ip-pool, --block-size and --deleted-node need --calico');
   const kubernetesVersion = options.kubernetesVersion ?? 'v1.31.3';
   const match = /^v(\d+)\.(\d+)\.(\d+)$/.exec(kubernetesVersion);
   if (!match) throw new Error(`--kubernetes-version must look like v1.31.3, not "${kubernetesVersion}"`);
@@ -103,6 +114,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   trackPolicy(runtime);
   setOutside(runtime, [UPSTREAM_HOST, ...(options.outside ?? [])]);
   api.serviceCIDRs = scenario.serviceSubnet.split(',');
+  runtime.ipamFaults.leakingPods = options.ipamFaults?.leakingPods ?? [];
+  runtime.ipamFaults.gcStopped = options.ipamFaults?.gcStopped ?? false;
   startApiServerControllers(runtime);
   if (scenario.controllers !== false) {
     startNodeControllers(runtime, ca.cert);
@@ -112,11 +125,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     startKubelets(runtime);
     startOperator(runtime);
     startCalicoNodes(runtime);
+    startTunnelAddressAllocator(runtime);
+    startCalicoKubeControllers(runtime);
   }
   scenario.seed(runtime, kubernetesVersion);
   if (options.encapsulation && !options.calico) throw new Error('--encapsulation applies to a cluster started with --calico');
   if (options.calico) {
-    await installCalico(runtime, options.calico, scenario.podSubnet, options.encapsulation);
+    const v6 = scenario.podSubnetV6 ? [{ cidr: scenario.podSubnetV6, blockSize: 122, encapsulation: 'None', natOutgoing: 'Enabled', nodeSelector: 'all()' }] : [];
+    const encapsulation = options.encapsulation ? { encapsulation: options.encapsulation } : {};
+    await installCalico(runtime, options.calico, [{ cidr: scenario.podSubnet, ...encapsulation, ...options.ipPool }, ...v6]);
+    for (const node of options.deletedNodes ?? []) leaveDeletedNodeIpam(runtime, node);
     runtime.network = network;
   }
 

@@ -53,13 +53,28 @@ function crdsEstablished(rt: Runtime, release: string): boolean {
   return crds.every((crd) => ((rt.api.store.get('customresourcedefinitions.apiextensions.k8s.io', undefined, crd.metadata.name!)?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'));
 }
 
-/** custom-resources.yaml with its pool's cidr edited to the podSubnet, as the guide says to (and its encapsulation, if asked). */
-function createCustomResources(rt: Runtime, release: string, podSubnet: string, encapsulation: string | undefined): void {
+/** An Installation IP pool as the user writes it into custom-resources.yaml. */
+export interface PoolEdit {
+  cidr: string;
+  blockSize?: number;
+  encapsulation?: string;
+  natOutgoing?: string;
+  nodeSelector?: string;
+}
+
+/**
+ * custom-resources.yaml with its pool edited as the guide says to (the
+ * cidr set to the podSubnet), and any further pools added (a dual-stack
+ * cluster's IPv6 pool).
+ */
+function createCustomResources(rt: Runtime, release: string, [first, ...more]: PoolEdit[]): void {
   for (const object of manifestObjects(releaseFiles(release).at(-1)!)) {
     const edited = jsonCopy(object);
-    const pools = (edited.spec as { calicoNetwork?: { ipPools?: { cidr: string; encapsulation?: string }[] } } | undefined)?.calicoNetwork?.ipPools;
-    if (pools?.[0]) pools[0].cidr = podSubnet;
-    if (pools?.[0] && encapsulation) pools[0].encapsulation = encapsulation;
+    const pools = (edited.spec as { calicoNetwork?: { ipPools?: object[] } } | undefined)?.calicoNetwork?.ipPools;
+    if (pools?.[0] && first) {
+      pools[0] = { ...pools[0], ...first };
+      pools.push(...more);
+    }
     create(rt, edited);
   }
 }
@@ -147,21 +162,33 @@ const INSTALL_LIMIT_MS = 10 * 60_000;
 /**
  * The guide's install, run to its end: every TigeraStatus Available, every
  * node and pod Ready. A Degraded TigeraStatus (pod faults: images that
- * cannot be pulled, containers that crash) ends it at once, with its message.
+ * cannot be pulled, containers that crash), or a pod whose sandbox cannot be
+ * created (an IP pool too small for the install), ends it at once, with its
+ * message.
  */
-export async function installCalico(rt: Runtime, release: string, podSubnet: string, encapsulation?: string): Promise<void> {
+export async function installCalico(rt: Runtime, release: string, pools: PoolEdit[]): Promise<void> {
+  let sandboxFailure: string | undefined;
+  const unsubscribe = rt.api.store.subscribe(({ key, object }) => {
+    if (sandboxFailure || key !== 'events' || object.reason !== 'FailedCreatePodSandBox') return;
+    const pod = object.involvedObject as { namespace: string; name: string };
+    sandboxFailure = `pod ${pod.namespace}/${pod.name}: ${String(object.message)}`;
+  });
+  const failure = () => degraded(rt) ?? sandboxFailure;
   const settle = async (pending: () => string | undefined) => {
-    const problem = () => degraded(rt) ?? pending();
     try {
-      await rt.clock.hurry(() => degraded(rt) !== undefined || pending() === undefined, INSTALL_LIMIT_MS);
+      await rt.clock.hurry(() => failure() !== undefined || pending() === undefined, INSTALL_LIMIT_MS);
     } catch (error) {
-      throw new Error(`Calico ${release} did not come up: ${problem()} (${(error as Error).message})`);
+      throw new Error(`Calico ${release} did not come up: ${failure() ?? pending()} (${(error as Error).message})`);
     }
-    if (degraded(rt)) throw new Error(`Calico ${release} did not come up: ${degraded(rt)}`);
+    if (failure()) throw new Error(`Calico ${release} did not come up: ${failure()}`);
   };
-  createOperator(rt, release);
-  await settle(() => (crdsEstablished(rt, release) ? undefined : 'the CRDs are not Established'));
-  if (rt.api.store.count('nodes') > MESH_LIMIT) configureRouteReflectors(rt);
-  createCustomResources(rt, release, podSubnet, encapsulation);
-  await settle(() => installPending(rt));
+  try {
+    createOperator(rt, release);
+    await settle(() => (crdsEstablished(rt, release) ? undefined : 'the CRDs are not Established'));
+    if (rt.api.store.count('nodes') > MESH_LIMIT) configureRouteReflectors(rt);
+    createCustomResources(rt, release, pools);
+    await settle(() => installPending(rt));
+  } finally {
+    unsubscribe();
+  }
 }

@@ -7,7 +7,8 @@ import { parseDrop } from './dataplane/faults.ts';
 import { parseOutside } from './dataplane/reach.ts';
 import { SCENARIOS } from './scenarios.ts';
 
-const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--nodes N] [--calico v3.29.0 [--encapsulation IPIP|IPIPCrossSubnet|VXLAN|VXLANCrossSubnet|None]] [--kubernetes-version v1.31.3]
+const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--nodes N] [--dual-stack] [--calico v3.29.0 [--encapsulation IPIP|IPIPCrossSubnet|VXLAN|VXLANCrossSubnet|None]] [--kubernetes-version v1.31.3]
+       [--ip-pool CIDR] [--block-size N] [--deleted-node NODE]... [--leak-addresses NS/POD-PREFIX]... [--ipam-gc-stopped]
        [--latency-ms N] [--error-rate P] [--drop-watches-after S] [--speed X] [--request-log FILE]
        [--failing-image SUBSTRING]... [--crashing-container NS/POD-PREFIX/CONTAINER]... [--unreachable-kubelet NODE]...
        [--drop bgp|vxlan|ipip|typha[:NODE,NODE[;NODE,NODE]...]]... [--source-dest-check] [--felix-stuck NODE]...
@@ -29,6 +30,12 @@ try {
       calico: { type: 'string' },
       encapsulation: { type: 'string' },
       outside: { type: 'string', multiple: true },
+      'dual-stack': { type: 'boolean', default: false },
+      'ip-pool': { type: 'string' },
+      'block-size': { type: 'string' },
+      'deleted-node': { type: 'string', multiple: true },
+      'leak-addresses': { type: 'string', multiple: true },
+      'ipam-gc-stopped': { type: 'boolean', default: false },
       'kubernetes-version': { type: 'string', default: 'v1.31.3' },
       'latency-ms': { type: 'string', default: '0' },
       'error-rate': { type: 'string', default: '0' },
@@ -66,6 +73,10 @@ try {
     calico: values.calico,
     encapsulation: values.encapsulation,
     outside: parseOutside(values.outside ?? []),
+    dualStack: values['dual-stack'],
+    ...(values['ip-pool'] || values['block-size'] ? { ipPool: { ...(values['ip-pool'] ? { cidr: values['ip-pool'] } : {}), ...(values['block-size'] ? { blockSize: number('block-size', values['block-size']) } : {}) } } : {}),
+    deletedNodes: values['deleted-node'],
+    ipamFaults: { leakingPods: values['leak-addresses'] ?? [], gcStopped: values['ipam-gc-stopped'] },
     kubernetesVersion: values['kubernetes-version'],
     kubeconfigPath: values.kubeconfig,
     latencyMs: number('latency-ms', values['latency-ms']),

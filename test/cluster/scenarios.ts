@@ -11,7 +11,8 @@ export interface ScenarioNode {
   /** Its InternalIP, and the prefix length of the network its interface is on. */
   ip: string;
   ipPrefixLength: number;
-  podCIDR: string;
+  /** What kube-controller-manager allocates it: an IPv4 podCIDR, and an IPv6 one in a dual-stack cluster. */
+  podCIDRs: string[];
   controlPlane: boolean;
 }
 
@@ -21,6 +22,9 @@ export interface ScenarioData {
   nodes: ScenarioNode[];
   podSubnet: string;
   serviceSubnet: string;
+  /** The IPv6 halves of a dual-stack cluster's subnets. */
+  podSubnetV6?: string;
+  serviceSubnetV6?: string;
 }
 
 export interface Scenario extends ScenarioData {
@@ -32,6 +36,8 @@ export interface Scenario extends ScenarioData {
 export interface ScenarioOptions {
   /** Nodes of a kubeadm scenario: one control plane and the rest workers (default 3, the guide's). */
   nodes?: number;
+  /** A dual-stack kubeadm cluster: podSubnet and serviceSubnet each an IPv4 and an IPv6 range, a /64 of IPv6 per node. */
+  dualStack?: boolean;
 }
 
 /** Kubernetes supports clusters of up to 5,000 nodes; the address plans below are sized for that. */
@@ -42,11 +48,11 @@ export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario> =
     if (nodes !== undefined) throw new Error(`--nodes applies to the kubeadm scenarios; "large" is a fixed snapshot of ${LARGE.description}`);
     return LARGE;
   },
-  'kubeadm-3-nodes': ({ nodes = 3 }) => kubeadmScenario('kubeadm-3-nodes', nodes, '10.96.0.0/16', '10.128.0.0', (cluster) =>
-    `The install guide's cluster: kubeadm, ${cluster}, serviceSubnet 10.96.0.0/16`),
-  'service-overlap': ({ nodes = 3 }) => kubeadmScenario('service-overlap', nodes, '10.96.0.0/12', '10.96.0.0', (_cluster, podSubnet) =>
+  'kubeadm-3-nodes': ({ nodes = 3, dualStack }) => kubeadmScenario('kubeadm-3-nodes', nodes, dualStack, '10.96.0.0/16', '10.128.0.0', (cluster) =>
+    `The install guide's cluster: kubeadm, ${cluster}, serviceSubnet 10.96.0.0/16${dualStack ? ',fd00:10:96::/112' : ''}`),
+  'service-overlap': ({ nodes = 3, dualStack }) => kubeadmScenario('service-overlap', nodes, dualStack, '10.96.0.0/12', '10.96.0.0', (_cluster, podSubnet) =>
     `As kubeadm-3-nodes${nodes === 3 ? '' : ` with ${plural(nodes, 'node')}`}, but with kubeadm's default serviceSubnet 10.96.0.0/12, which ${Number(podSubnet.split('/')[1]) >= 12 ? 'contains' : 'overlaps'} the pod subnet ${podSubnet}`),
-  'kubeadm-two-subnets': ({ nodes = 3 }) => kubeadmScenario('kubeadm-two-subnets', nodes, '10.96.0.0/16', '10.128.0.0', (cluster) =>
+  'kubeadm-two-subnets': ({ nodes = 3, dualStack }) => kubeadmScenario('kubeadm-two-subnets', nodes, dualStack, '10.96.0.0/16', '10.128.0.0', (cluster) =>
     `The install guide's cluster: kubeadm, ${cluster}, serviceSubnet 10.96.0.0/16; the control plane on 192.168.56.0/24, the workers on ${workerNetwork(nodes - 1)}: a VXLANCrossSubnet pool encapsulates between the control plane and the workers, not between workers`, true),
 };
 
@@ -71,7 +77,7 @@ function workerNetwork(workers: number): string {
  * that fits, at `largePodBase` (10.128.0.0/13 for 2,000 nodes). Calico's
  * default /26 blocks then number 4 per node, enough for its IPAM.
  */
-function kubeadmScenario(name: string, count: number, serviceSubnet: string, largePodBase: string, describe: (cluster: string, podSubnet: string) => string, twoSubnets = false): Scenario {
+function kubeadmScenario(name: string, count: number, dualStack: boolean | undefined, serviceSubnet: string, largePodBase: string, describe: (cluster: string, podSubnet: string) => string, twoSubnets = false): Scenario {
   if (!Number.isInteger(count) || count < 1 || count > MAX_NODES) throw new Error(`--nodes must be a whole number from 1 to ${MAX_NODES}, not ${count}`);
   const width = Math.max(2, String(count).length);
   const number = (n: number) => String(n).padStart(width, '0');
@@ -86,13 +92,15 @@ function kubeadmScenario(name: string, count: number, serviceSubnet: string, lar
     name: i === 0 ? `kubernetes-master-${number(1)}` : `kubernetes-worker-${number(i)}`,
     ip: formatV4(i === 0 ? nodeBase + 11 : workerBase + 11 + i),
     ipPrefixLength: i === 0 ? nodePrefix : workerPrefix,
-    podCIDR: `${formatV4(podBase + i * 256)}/24`,
+    podCIDRs: [`${formatV4(podBase + i * 256)}/24`, ...(dualStack ? [`fd00:10:97:${i.toString(16)}::/64`] : [])],
     controlPlane: i === 0,
   }));
+  const dual = dualStack ? { podSubnetV6: 'fd00:10:97::/48', serviceSubnetV6: 'fd00:10:96::/112' } : {};
+  const pods = dualStack ? `${podSubnet},${dual.podSubnetV6}` : podSubnet;
   const cluster = count === 3
-    ? `3 nodes NotReady without a CNI, podSubnet ${podSubnet}`
-    : `${plural(count, 'node')} (1 control plane, ${plural(count - 1, 'worker')}${twoSubnets ? '' : `, on ${nodeNetwork}`}) NotReady without a CNI, podSubnet ${podSubnet}${podBits === 8 ? '' : ' (sized for a /24 podCIDR per node: a /16 has 256)'}`;
-  const data: ScenarioData = { name, description: describe(cluster, podSubnet), nodes, podSubnet, serviceSubnet };
+    ? `3 nodes NotReady without a CNI, podSubnet ${pods}`
+    : `${plural(count, 'node')} (1 control plane, ${plural(count - 1, 'worker')}${twoSubnets ? '' : `, on ${nodeNetwork}`}) NotReady without a CNI, podSubnet ${pods}${podBits === 8 ? '' : ' (sized for a /24 podCIDR per node: a /16 has 256)'}`;
+  const data: ScenarioData = { name, description: describe(cluster, podSubnet), nodes, podSubnet, serviceSubnet, ...dual };
   return { ...data, seed: (rt, version) => seedKubeadm(rt, data, version) };
 }
 
@@ -122,7 +130,7 @@ function seedKubeadm(rt: Runtime, data: ScenarioData, version: string): void {
   });
   create('configmaps', {
     apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-proxy', namespace: 'kube-system', labels: { app: 'kube-proxy' } },
-    data: { 'config.conf': `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nbindAddress: 0.0.0.0\nclusterCIDR: ${data.podSubnet}\nkind: KubeProxyConfiguration\nmode: ""\n` },
+    data: { 'config.conf': `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nbindAddress: 0.0.0.0\nclusterCIDR: ${both(data.podSubnet, data.podSubnetV6)}\nkind: KubeProxyConfiguration\nmode: ""\n` },
   });
   const serviceBase = data.serviceSubnet.split('/')[0]!.split('.').slice(0, 3).join('.');
   create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { clusterIP: `${serviceBase}.1`, clusterIPs: [`${serviceBase}.1`], ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], type: 'ClusterIP' } }, APISERVER);
@@ -174,12 +182,17 @@ function clusterConfiguration(data: ScenarioData, version: string, master: Scena
     `kubernetesVersion: ${version}`,
     'networking:',
     '  dnsDomain: cluster.local',
-    `  podSubnet: ${data.podSubnet}`,
-    `  serviceSubnet: ${data.serviceSubnet}`,
+    `  podSubnet: ${both(data.podSubnet, data.podSubnetV6)}`,
+    `  serviceSubnet: ${both(data.serviceSubnet, data.serviceSubnetV6)}`,
     'proxy: {}',
     'scheduler: {}',
     '',
   ].join('\n');
+}
+
+/** kubeadm's notation of a dual-stack range: `v4,v6`. */
+function both(v4: string, v6: string | undefined): string {
+  return v6 ? `${v4},${v6}` : v4;
 }
 
 function seedNode(rt: Runtime, node: ScenarioNode, version: string): void {
@@ -193,7 +206,7 @@ function seedNode(rt: Runtime, node: ScenarioNode, version: string): void {
   rt.api.create(type, undefined, {
     apiVersion: 'v1', kind: 'Node',
     metadata: { name: node.name, labels, annotations: { 'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///var/run/containerd/containerd.sock', 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' } },
-    spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR], taints: [...(node.controlPlane ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] : []), { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] },
+    spec: { podCIDR: node.podCIDRs[0], podCIDRs: node.podCIDRs, taints: [...(node.controlPlane ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] : []), { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] },
   }, { fieldManager: 'kubelet' });
   const now = rt.now();
   const condition = (t: string, reason: string, message: string) => ({ type: t, status: 'False', lastHeartbeatTime: now, lastTransitionTime: now, reason, message });

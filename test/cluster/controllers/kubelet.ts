@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { imageContents, NotSimulated, resolveProgram, type ProgramResult } from '../programs/index.ts';
 import type { KubeObject } from '../types.ts';
-import { allocatePodIP, nodeInternalIP } from './ipam.ts';
+import { setUpPodNetwork, tearDownPodNetwork } from './cni.ts';
+import { nodeInternalIP } from './ipam.ts';
 import type { Runtime } from './runtime.ts';
 
 interface Container {
@@ -57,6 +58,8 @@ export function startKubelets(rt: Runtime): void {
     if (event.type === 'DELETED') {
       running.delete(uid);
       rt.logs.forget(pod.metadata.namespace!, pod.metadata.name);
+      // A pod removed without its kubelet (a force delete): its sandbox is stopped all the same.
+      rt.enqueue(`teardown/${uid}`, 0, () => tearDownPodNetwork(rt, pod));
       return;
     }
     const spec = pod.spec as PodSpec;
@@ -120,10 +123,16 @@ function sandbox(rt: Runtime, namespace: string, name: string, uid: string): voi
     rt.event(pod, 'Warning', 'NetworkNotReady', `network is not ready: ${NETWORK_NOT_READY}`, { component: 'kubelet', host: spec.nodeName! });
     return;
   }
-  const ip = spec.hostNetwork ? nodeInternalIP(rt, spec.nodeName!) : allocatePodIP(rt, spec.nodeName!);
+  const network = spec.hostNetwork ? { ips: [nodeInternalIP(rt, spec.nodeName!)] } : setUpPodNetwork(rt, pod);
+  if ('error' in network) {
+    // The pod worker tries again after its back-off, with a new sandbox.
+    rt.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${network.error}`, { component: 'kubelet', host: spec.nodeName! });
+    rt.enqueue(`sandbox/${uid}`, rt.timings.backOff, () => sandbox(rt, namespace, name, uid));
+    return;
+  }
   writeStatus(rt, pod, (status) => {
-    status.podIP = ip;
-    status.podIPs = [{ ip }];
+    status.podIP = network.ips[0];
+    status.podIPs = network.ips.map((ip) => ({ ip }));
   });
   runInit(rt, namespace, name, uid, 0);
 }
@@ -287,6 +296,7 @@ function terminate(rt: Runtime, pod: KubeObject): void {
   for (const container of (current.spec as PodSpec).containers) {
     rt.event(current, 'Normal', 'Killing', `Stopping container ${container.name}`, { component: 'kubelet', ...(host ? { host } : {}) }, `spec.containers{${container.name}}`);
   }
+  tearDownPodNetwork(rt, current);
   rt.api.delete(rt.type('pods'), current.metadata.namespace, current.metadata.name, { gracePeriodSeconds: 0, preconditions: { uid: current.metadata.uid } });
 }
 

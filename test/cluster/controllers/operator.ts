@@ -115,8 +115,10 @@ function writeBackDefaults(rt: Runtime, version: string): void {
     network.nodeAddressAutodetectionV4 ??= { firstFound: true };
     network.windowsDataplane ??= 'Disabled';
     network.ipPools ??= [{ cidr: podSubnets(rt)[0] ?? '192.168.0.0/16' }];
+    // One pool, or an IPv4 and an IPv6 one, get the default names (ippool/defaults.go).
+    const defaultNames = network.ipPools.length === 1 || (network.ipPools.length === 2 && network.ipPools.filter((p) => p.cidr.includes(':')).length === 1);
     network.ipPools = network.ipPools.map((pool, i) => ({
-      name: pool.name ?? (i === 0 ? 'default-ipv4-ippool' : pool.cidr.replace('/', '-')),
+      name: pool.name ?? (defaultNames ? (pool.cidr.includes(':') ? 'default-ipv6-ippool' : 'default-ipv4-ippool') : i === 0 ? 'default-ipv4-ippool' : pool.cidr.replace('/', '-')),
       blockSize: pool.blockSize ?? (pool.cidr.includes(':') ? 122 : 26),
       encapsulation: pool.encapsulation ?? (pool.cidr.includes(':') ? 'None' : 'IPIP'),
       natOutgoing: pool.natOutgoing ?? (pool.cidr.includes(':') ? 'Disabled' : 'Enabled'),
@@ -315,9 +317,6 @@ function markNetworks(rt: Runtime): void {
     const node = (pod.spec as { nodeName?: string }).nodeName;
     if (!node || rt.networkReady(node)) continue;
     rt.setNetworkReady(node, true);
-    rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
-      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4VXLANTunnelAddr': '' };
-    }, { fieldManager: 'calico-node' });
     rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
       const status = (n.status ??= {}) as { conditions?: object[] };
       status.conditions = [

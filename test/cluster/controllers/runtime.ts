@@ -7,6 +7,7 @@ import type { Clock } from '../clock.ts';
 import type { PodLogs } from '../logs.ts';
 import type { RegisteredType } from '../registry.ts';
 import { noNetworkFaults, type NetworkFaults } from '../dataplane/faults.ts';
+import { IpamFaults } from './ipam-faults.ts';
 import { storageKey, type Store, type StoreEvent } from '../store.ts';
 import type { KubeObject } from '../types.ts';
 
@@ -43,6 +44,8 @@ export class Runtime {
   private readonly cniListeners: ((node: string) => void)[] = [];
   /** What each component's event recorder remembers: the Event it wrote for an object, reason and message. */
   private readonly recordedEvents = new Map<string, { namespace: string; name: string }>();
+  /** What each recorder's EventAggregator remembers: the messages of similar events (same source, object, type and reason). */
+  private readonly similarEvents = new Map<string, { messages: Set<string>; last: number }>();
   private lastEventNanos = 0n;
   /** Pods by `spec.nodeName` ('' until bound: the scheduler's queue) and by their controller's uid. */
   readonly podsByNode: Index;
@@ -51,6 +54,8 @@ export class Runtime {
   private readonly hostAddresses = new Map<string, string>();
   /** The network's faults, live (dataplane/faults.ts): what the models of BGP, Felix and reachability read. */
   network: NetworkFaults = noNetworkFaults();
+  /** Calico IPAM's faults, live (controllers/ipam-faults.ts). */
+  readonly ipamFaults = new IpamFaults();
 
   constructor(api: Api, clock: Clock, logs: PodLogs, timings: Timings, faults: PodFaults) {
     this.api = api;
@@ -137,8 +142,20 @@ export class Runtime {
     const eventsType = this.type('events');
     const namespace = involved.metadata.namespace ?? 'default';
     if (!this.api.store.get('namespaces', undefined, namespace) || this.api.store.get('namespaces', undefined, namespace)?.metadata.deletionTimestamp) return;
-    // client-go's EventCorrelator: a repeat is found in the recorder's cache, not by listing events.
-    const repeatKey = JSON.stringify([involved.metadata.uid, reason, message, fieldPath]);
+    // client-go's EventCorrelator: a repeat is found in the recorder's cache, not by listing events;
+    // similar events with a tenth different message in ten minutes are combined into one.
+    let repeatKey = JSON.stringify([involved.metadata.uid, reason, message, fieldPath]);
+    const similarKey = JSON.stringify([source.component, source.host, involved.metadata.uid, type, reason]);
+    const at = this.clock.now().getTime();
+    let similar = this.similarEvents.get(similarKey);
+    if (!similar || at - similar.last > 600_000) this.similarEvents.set(similarKey, (similar = { messages: new Set(), last: at }));
+    similar.messages.add(message);
+    similar.last = at;
+    if (similar.messages.size >= 10) {
+      similar.messages.delete(similar.messages.values().next().value!);
+      message = `(combined from similar events): ${message}`;
+      repeatKey = similarKey;
+    }
     const recorded = this.recordedEvents.get(repeatKey);
     const existing = recorded && this.api.store.get('events', recorded.namespace, recorded.name);
     const now = this.now();
@@ -146,6 +163,7 @@ export class Runtime {
       this.api.mutate(eventsType, namespace, existing.metadata.name, (e) => {
         e.count = Number(e.count ?? 1) + 1;
         e.lastTimestamp = now;
+        e.message = message;
       }, { fieldManager: source.component });
       return;
     }

@@ -371,3 +371,12 @@ class Parser {
 export function parseSelector(text: string): Selector {
   return selectorOf(new Parser(tokenize(text)).parseRoot());
 }
+
+const parsedSelectors = new Map<string, Selector>();
+
+/** Whether `selector` (parsed once) selects `labels`; throws SelectorParseError on a selector Calico would reject. */
+export function selectsLabels(selector: string, labels: Record<string, string>): boolean {
+  let parsed = parsedSelectors.get(selector);
+  if (!parsed) parsedSelectors.set(selector, (parsed = parseSelector(selector)));
+  return evaluate(parsed, (key) => labels[key]);
+}

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import https from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { Logger } from '../cli/logger.ts';
 import { PLUGIN_NAME, PLUGIN_VERSION } from '../build-info.ts';
@@ -61,6 +62,8 @@ export class KubeClient {
   readonly userName: string;
   private readonly settings: ClientSettings;
   private agent: http.Agent | undefined;
+  /** For WebSocket upgrades (pods/exec): each takes a connection of its own, so nothing is kept alive. */
+  private upgradeAgent: http.Agent | undefined;
 
   constructor(settings: ClientSettings) {
     this.settings = settings;
@@ -187,10 +190,11 @@ export class KubeClient {
     const headers = this.identified({ ...(tls.headers as http.OutgoingHttpHeaders) });
     this.logRequest('GET', url, headers, undefined);
     const { ca, cert, key, servername, rejectUnauthorized, auth } = tls;
+    this.upgradeAgent ??= this.settings.proxied ? (tls.agent as http.Agent) : makeUpgradeAgent(url, tls);
     return {
       url,
       headers,
-      connection: { ca, cert, key, servername, auth, ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }), ...(this.settings.proxied ? { agent: tls.agent } : {}) },
+      connection: { ca, cert, key, servername, auth, ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }), ...(this.upgradeAgent ? { agent: this.upgradeAgent } : {}) },
     };
   }
 
@@ -281,6 +285,22 @@ function makeAgent(url: string, tls: https.RequestOptions): http.Agent {
     ca: tls.ca,
     cert: tls.cert,
     key: tls.key,
+    servername: tls.servername,
+    ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+  });
+}
+
+/**
+ * The agent of WebSocket upgrades over TLS. A WebSocket keeps its connection, so each exec opens one: they share
+ * one secure context (the CA and client certificate parsed once) and resume the server's TLS sessions, which
+ * spares a full handshake per exec when a command runs in thousands of pods.
+ */
+function makeUpgradeAgent(url: string, tls: https.RequestOptions): http.Agent | undefined {
+  if (url.startsWith('http:')) return undefined;
+  return new https.Agent({
+    keepAlive: false,
+    maxCachedSessions: 100,
+    secureContext: createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key }),
     servername: tls.servername,
     ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
   });

@@ -232,7 +232,7 @@ function leakFindings(allocations: Allocation[], input: CheckInput, unconfirmedP
   if (young.length) {
     out.push({
       id: 'young-leaks', status: 'WARN', count: young.length, ...oldest(young.map((l) => l.age)),
-      message: `${count(young.length, 'address', 'addresses')} held by no pod or node, younger than leakGracePeriod (${input.leakGrace.text}): calico-kube-controllers releases them itself once they are older`,
+      message: `${count(young.length, 'address', 'addresses')} held by no pod or node, younger than leakGracePeriod (${input.leakGrace.text}): calico-kube-controllers releases ${young.length === 1 ? 'it' : 'them'} itself once ${young.length === 1 ? 'it is' : 'they are'} older`,
       items: rows(young),
       fix: `nothing, unless they outlive leakGracePeriod; then: ${release}`,
     });

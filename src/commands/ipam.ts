@@ -7,7 +7,7 @@ import { colorEnabled, palette } from '../print/color.ts';
 import { parseOutput, Report } from '../print/report.ts';
 
 export class IpamShowCommand extends ClusterCommand {
-  static override paths = [['ipam'], ['ipam', 'show']];
+  static override paths = [['ipam', 'show']];
 
   static override usage = Command.Usage({
     description: 'How full each IP pool is, as calicoctl ipam show counts it',
@@ -39,6 +39,13 @@ export class IpamShowCommand extends ClusterCommand {
     await report.finish(() => renderUsage(usage, this.showBlocks), () => machineUsage(usage, this.showBlocks));
     return 0;
   }
+}
+
+/** `ipam` alone shows, as `ipam show` (a class of its own: the command line finds commands by their first path). */
+export class IpamCommand extends IpamShowCommand {
+  static override paths = [['ipam']];
+
+  static override usage = Command.Usage({ ...IpamShowCommand.usage, description: 'How full each IP pool is (ipam show)' });
 }
 
 export class IpamCheckCommand extends ClusterCommand {

@@ -71,11 +71,11 @@ export async function bgpFromEvents(facts: Facts): Promise<BgpEvidence> {
     const other = complaints.get(`${b}\n${a}`);
     const at = Math.max(complaint.at, other?.at ?? 0);
     const strong = other !== undefined || complaint.repeated || complaint.unready || (pairs.get(pair)?.strong ?? false);
-    pairs.set(pair, { a: other ? first : a, b: other ? second : b, both: other !== undefined, ago: humanAge(now - at), at, strong });
+    pairs.set(pair, { a: other ? first : a, b: other ? second : b, both: other !== undefined, ago: humanAge(Math.max(0, now - at)), at, strong });
   }
   return {
     pairs: [...pairs.values()].filter((p) => p.strong).sort((x, y) => y.at - x.at).map(({ a, b, both, ago }) => ({ a, b, both, ago })),
-    external: [...external.values()].map(({ node, address, at }) => ({ node, address, ago: humanAge(now - at) })),
+    external: [...external.values()].map(({ node, address, at }) => ({ node, address, ago: humanAge(Math.max(0, now - at)) })),
     routing,
   };
 }

@@ -205,11 +205,16 @@ function workload(allocation: Pick<Allocation, 'namespace'> | undefined, pod: st
   return `Workload(${allocation?.namespace ? `${allocation.namespace}/` : ''}${pod})`;
 }
 
-/** Leaks: allocated, and held by no pod and no node. */
+/**
+ * Leaks: allocated, and held by no pod and no node. calico-kube-controllers releases one after leakGracePeriod, and
+ * the addresses of a node that no longer exists at once: only a leak younger than the period, on a node that is
+ * still there, is left to it (WARN).
+ */
 function leakFindings(allocations: Allocation[], input: CheckInput, unconfirmedPods: Set<string>): IpamFinding[] {
   const grace = input.leakGrace.ms;
-  const leaks = allocations.filter((a) => !a.inUse && !a.coolingDown).map((a) => ({ a, age: ageOf(a.creationTimestamp, input.now, true) }));
-  const young = leaks.filter((l) => grace !== undefined && l.age !== undefined && l.age < grace);
+  const nodes = new Set(input.nodes.map((n) => n.name));
+  const leaks = allocations.filter((a) => !a.inUse && !a.coolingDown).map((a) => ({ a, age: ageOf(a.creationTimestamp, input.now, true), gone: a.node !== undefined && !nodes.has(a.node) }));
+  const young = leaks.filter((l) => grace !== undefined && l.age !== undefined && l.age < grace && !l.gone);
   const old = leaks.filter((l) => !young.includes(l));
   const rows = (list: typeof leaks) => list.sort((x, y) => (y.age ?? Infinity) - (x.age ?? Infinity)).map(({ a, age }) => ({
     ADDRESS: a.ip,
@@ -221,12 +226,18 @@ function leakFindings(allocations: Allocation[], input: CheckInput, unconfirmedP
   const out: IpamFinding[] = [];
   const release = 'kubectl calico ipam check --report report.json, then calicoctl ipam release --from-report report.json (lock the datastore first: calicoctl datastore migrate lock, or add --force)';
   if (old.length) {
-    const why = grace === undefined ? `calico-kube-controllers releases no leaks (leakGracePeriod ${input.leakGrace.text})` : `older than leakGracePeriod (${input.leakGrace.text}), so calico-kube-controllers is not releasing them`;
+    const reasons = grace === undefined
+      ? [`calico-kube-controllers releases no leaks (leakGracePeriod ${input.leakGrace.text})`]
+      : [
+        ...(old.some((l) => !l.gone && l.age !== undefined) ? [`older than leakGracePeriod (${input.leakGrace.text})`] : []),
+        ...(old.some((l) => l.gone) ? ['of deleted nodes (released at once)'] : []),
+        ...(old.some((l) => !l.gone && l.age === undefined) ? ['of unknown age'] : []),
+      ];
     out.push({
       id: 'leaked-addresses', status: 'FAIL', count: old.length, ...oldest(old.map((l) => l.age)),
-      message: `${count(old.length, 'leaked address', 'leaked addresses')}: allocated, held by no pod or node, ${why}`,
+      message: `${count(old.length, 'leaked address', 'leaked addresses')}: allocated, held by no pod or node, ${grace === undefined ? reasons[0] : `${reasons.join(' or ')}, so calico-kube-controllers should have released ${old.length === 1 ? 'it' : 'them'}`}`,
       items: rows(old),
-      fix: `${release}; and find out why they were not released: kubectl logs -n calico-system deploy/calico-kube-controllers`,
+      fix: `${release}; and find out why calico-kube-controllers did not: kubectl logs -n calico-system deploy/calico-kube-controllers`,
     });
   }
   if (young.length) {

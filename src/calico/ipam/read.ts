@@ -182,7 +182,7 @@ export const DEFAULT_LEAK_GRACE_MS = 15 * 60_000;
  */
 export async function readLeakGracePeriod(kube: KubeClient): Promise<{ ms: number | undefined; text: string }> {
   const config = await kube.optional<{ spec?: { controllers?: { node?: { leakGracePeriod?: string } } } }>(`${GROUP}/kubecontrollersconfigurations/default`);
-  if (!config) return { ms: DEFAULT_LEAK_GRACE_MS, text: '15m (the default)' };
+  if (!config) return { ms: DEFAULT_LEAK_GRACE_MS, text: '15m0s, the default' };
   const node = config.spec?.controllers?.node;
   if (!node) return { ms: undefined, text: 'none: the node controller is not enabled' };
   const text = node.leakGracePeriod ?? '15m0s';
@@ -190,7 +190,7 @@ export async function readLeakGracePeriod(kube: KubeClient): Promise<{ ms: numbe
   try {
     ms = parseDuration(text, 'leakGracePeriod');
   } catch {
-    return { ms: DEFAULT_LEAK_GRACE_MS, text: `15m (it cannot read "${text}")` };
+    return { ms: DEFAULT_LEAK_GRACE_MS, text: `15m0s: "${text}" does not read as a duration` };
   }
   return ms > 0 ? { ms, text } : { ms: undefined, text: `${text}: leak collection is off` };
 }

@@ -376,7 +376,7 @@ export const CHECKS: Check[] = [
       if (old) return fail(old, check.findings.find((f) => f.id === 'leaked-addresses')!.fix);
       const young = described('young-leaks');
       if (young) return warn(young, 'Nothing, unless they outlive leakGracePeriod; kubectl calico ipam check lists them');
-      return pass(`${check.checked.allocations} allocations in ${check.checked.blocks} blocks, each held by a pod or a node`);
+      return pass(check.checked.blocks ? `${check.checked.allocations} allocations in ${check.checked.blocks} blocks, each held by a pod or a node` : 'no IPAM block yet: no address allocated');
     },
   },
   {
@@ -385,7 +385,7 @@ export const CHECKS: Check[] = [
       const check = await facts.ipamCheck();
       const stale = check.findings.find((f) => f.id === 'stale-affinities');
       if (stale) return fail(`${stale.message}: ${stale.items.slice(0, 3).map((i) => `${i.BLOCK} (${i.NODE})`).join(', ')}${stale.items.length > 3 ? ` and ${stale.items.length - 3} more` : ''}`, stale.fix);
-      return pass(`every one of ${check.checked.blocks} blocks is affine to a node that exists, or to none`);
+      return pass(check.checked.blocks ? `every one of ${check.checked.blocks} blocks is affine to a node that exists, or to none` : 'no IPAM block yet');
     },
   },
   {

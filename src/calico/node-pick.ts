@@ -1,63 +1,46 @@
 // Which nodes a command looks at, picked as kubectl picks objects: by name
-// (--nodes a,b) or by a label selector (-l/--selector) that the API server
-// evaluates, so its grammar and errors are kubectl's own. Shared by the
-// commands that work node by node (node status, connectivity).
+// (--nodes a,b) and by a label selector (-l/--selector, parsed here so that a
+// malformed one is a usage error before anything is sent, then evaluated by
+// the API server). Both together pick the named nodes among those the
+// selector matches. Shared by the commands that work node by node (node
+// status, connectivity), with the same words.
 import { CliError, UsageError } from '../cli/errors.ts';
-import { ApiError } from '../kube/errors.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { formatLabelSelector, parseLabelSelector, type Requirement } from '../kube/selectors.ts';
 import { listTable } from '../kube/tables.ts';
 
 export interface NodePick {
   /** Named on the command line, in the order given, without repeats. */
   names?: string[];
-  /** A Kubernetes label selector. */
-  selector?: string;
+  /** -l; empty: every node. */
+  selector: Requirement[];
 }
 
-/** A node name as Kubernetes allows it: a DNS subdomain (RFC 1123), at most 253 characters. */
-const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Reads --nodes and -l/--selector; both at once is refused, as kubectl refuses names with a selector. */
 export function parseNodePick(nodes: string | undefined, selector: string | undefined): NodePick {
-  if (nodes !== undefined && selector !== undefined) throw new UsageError('--nodes and --selector cannot be used together: name the nodes, or select them by label');
-  if (selector !== undefined) {
-    if (selector.trim() === '') throw new UsageError('--selector is empty: expected a label selector such as node-role.kubernetes.io/control-plane or zone=a');
-    return { selector: selector.trim() };
-  }
-  if (nodes === undefined) return {};
-  const names = nodes.split(',').map((n) => n.trim());
-  if (names.some((n) => n === '')) throw new UsageError(`invalid --nodes "${nodes}": expected node names, comma-separated`);
-  const bad = names.find((n) => n.length > 253 || !NODE_NAME.test(n));
-  if (bad !== undefined) throw new UsageError(`invalid --nodes "${nodes}": "${bad}" is not a valid node name`);
-  return { names: [...new Set(names)] };
+  const names = nodes === undefined ? undefined : nodes.split(',').map((n) => n.trim());
+  if (names?.some((n) => n === '')) throw new UsageError(`invalid --nodes "${nodes}": expected node names separated by commas`);
+  return { ...(names ? { names: [...new Set(names)] } : {}), selector: parseLabelSelector(selector ?? '', '--selector') };
 }
 
 /** Whether the user narrowed the nodes (they then see every row about them). */
 export function picked(pick: NodePick): boolean {
-  return pick.names !== undefined || pick.selector !== undefined;
+  return pick.names !== undefined || pick.selector.length > 0;
 }
 
 /**
- * The names of the picked nodes among `known` (every node of the cluster, which the caller has listed): all of
- * them when nothing was picked, those named (a name the cluster does not have is an error, as with kubectl get),
- * or those the API server selects by label (a selector it cannot parse is a command-line error).
+ * The names of the picked nodes among `known` (every node of the cluster, in its order, which the caller has
+ * listed): all of them when nothing was picked; those the selector matches (asked of the API server); those named,
+ * each of which must be among them (as with kubectl get, a name the cluster does not have is an error).
  */
 export async function pickNodeNames(kube: KubeClient, pick: NodePick, known: readonly string[]): Promise<string[]> {
+  const labelSelector = pick.selector.length ? formatLabelSelector(pick.selector) : undefined;
+  const matching = labelSelector ? new Set((await listTable(kube, '/api/v1/nodes', { labelSelector, includeObject: 'None' })).rows.map((row) => String(row.cells[0]))) : new Set(known);
   if (pick.names) {
-    const have = new Set(known);
-    const missing = pick.names.filter((n) => !have.has(n));
-    if (missing.length) throw new CliError(`${missing.length === 1 ? 'node' : 'nodes'} ${missing.map((n) => `"${n}"`).join(', ')} not found`);
+    const unknown = pick.names.filter((n) => !matching.has(n));
+    if (unknown.length) throw new CliError(`--nodes: ${unknown.length === 1 ? 'node' : 'nodes'} ${unknown.map((n) => `"${n}"`).join(', ')} not found${labelSelector ? ` among the nodes matching -l ${labelSelector}` : ''}`);
     return pick.names;
   }
-  if (pick.selector === undefined) return [...known];
-  let table;
-  try {
-    table = await listTable(kube, '/api/v1/nodes', { labelSelector: pick.selector, includeObject: 'None' });
-  } catch (error) {
-    if (error instanceof ApiError && error.statusCode === 400) throw new UsageError(`invalid --selector "${pick.selector}": ${error.status.message ?? error.message}`);
-    throw error;
-  }
-  const names = table.rows.map((row) => String(row.cells[0]));
-  if (names.length === 0) throw new CliError(`no node matches the selector "${pick.selector}"`);
+  const names = known.filter((n) => matching.has(n));
+  if (names.length === 0) throw new CliError(`no node matches -l ${labelSelector}`);
   return names;
 }

@@ -9,7 +9,7 @@ import { ApiError } from '../../kube/errors.ts';
 import { exec, ExecError, type ExecErrorKind } from '../../kube/exec.ts';
 import { listTable } from '../../kube/tables.ts';
 import { INSTALLATION_PATH } from '../installed.ts';
-import { pickNodeNames, type NodePick } from '../node-pick.ts';
+import { pickNodeNames, picked, type NodePick } from '../node-pick.ts';
 import { parseShowProtocols, BirdOutputError, type BirdPeer } from './bird.ts';
 import { BgpTopology, DEFAULT_AS, key, type BgpConfiguration, type BgpNode, type BgpPeerSpec, type ExpectedPeer } from './topology.ts';
 
@@ -176,7 +176,7 @@ export async function readNodeStatus(kube: KubeClient, options: NodeStatusOption
   return {
     bgp,
     nodes: results,
-    picked: options.pick.names !== undefined || options.pick.selector !== undefined,
+    picked: picked(options.pick),
     nodeAddresses: Object.fromEntries(bgpNodes.filter((n) => n.ipv4 || n.ipv6).map((n) => [n.name, dropUndefined({ ipv4: n.ipv4, ipv6: n.ipv6 })])),
   };
 }

@@ -25,7 +25,7 @@ function node(name: string, peers: PeerRow[], extra: Partial<NodeResult> = {}): 
   return result;
 }
 
-const bgp = (routing: 'vxlan' | 'bgp' = 'vxlan', extra: Partial<BgpFacts> = {}): BgpFacts => ({ enabled: true, nodeToNodeMesh: true, asNumber: '64512', routeReflectors: [], ipv6: false, routing, pools: [{ name: 'default-ipv4-ippool', cidr: '10.97.0.0/16', encapsulation: routing === 'vxlan' ? 'VXLANCrossSubnet' : 'IPIP', disabled: false }], ...extra });
+const bgp = (routing: 'vxlan' | 'bgp' = 'vxlan', extra: Partial<BgpFacts> = {}): BgpFacts => ({ enabled: true, nodeToNodeMesh: true, asNumber: '64512', routeReflectors: [], ipv6: false, routing: { ipv4: routing }, pools: [{ name: 'default-ipv4-ippool', cidr: '10.97.0.0/16', encapsulation: routing === 'vxlan' ? 'VXLANCrossSubnet' : 'IPIP', disabled: false }], ...extra });
 
 function snapshot(nodes: NodeResult[], facts = bgp(), picked = false): NodeStatusSnapshot {
   return { bgp: facts, nodes, picked, nodeAddresses: Object.fromEntries(Object.entries(IP).map(([n, ip]) => [n, { ipv4: ip }])) };
@@ -115,6 +115,8 @@ test('readiness messages, an outside router, a session nobody asked for, and BGP
   assert.match(findings[0]!.cause!, /Typha \(TCP 5473/);
   assert.equal(findings[1]!.message, 'w1\'s BGP session with 192.0.2.1 (global peer, outside the cluster) is Active (Socket: Connection refused)');
   assert.match(findings[2]!.message, /^BIRD on w2 has a mesh session with 10\.0\.0\.99, which is no node of the cluster/);
+  const dual = bgp('vxlan', { ipv6: true, routing: { ipv4: 'vxlan', ipv6: 'bgp' }, pools: [...bgp().pools, { name: 'default-ipv6-ippool', cidr: 'fd00:10:97::/48', encapsulation: 'None', disabled: false }] });
+  assert.ok(text(snapshot([node('m', [peer('w1'), peer('w2')])], dual)).startsWith('BGP: node-to-node mesh, AS 64512\nIP pools: 10.97.0.0/16 VXLANCrossSubnet, fd00:10:97::/48 None (IPv4 pod routes: Felix, VXLAN; IPv6 pod routes: BGP)\n'));
   const disabled = snapshot(['m', 'w1'].map((n) => node(n, [], { bird: undefined })), bgp('vxlan', { enabled: false }));
   assert.deepEqual(nodeStatusFindings(disabled), []);
   assert.equal(text(disabled), 'BGP: Disabled in the Installation (spec.calicoNetwork.bgp): BIRD does not run; Felix only.\nIP pools: 10.97.0.0/16 VXLANCrossSubnet\n\nNODE   FELIX   MESSAGE\nm      Ready   \nw1     Ready   \n\n2 nodes: 2 healthy\n');

@@ -4,7 +4,7 @@
 // whose calico-node does not run is one finding, not one per peer that
 // misses it; a node with no session up at all is one finding too.
 import { infoColumn, peerAddress, PEER_TYPES } from './bird.ts';
-import type { NodeResult, NodeStatusSnapshot, PeerRow, ProblemKind } from './node-status.ts';
+import type { NodeResult, NodeStatusSnapshot, PeerRow, ProblemKind, Routing } from './node-status.ts';
 import type { ExpectedPeer } from './topology.ts';
 
 export interface Finding {
@@ -120,7 +120,7 @@ function downSessions(snapshot: NodeStatusSnapshot, byName: Map<string, NodeResu
       kind: 'node-isolated', nodes: [node.name],
       message: `${node.name} (${ip}) has no Established BGP session with any of its ${node.sessions.total} peers`,
       cause: `usually TCP 179 is blocked to and from ${ip}, or BIRD on ${node.name} is not running`,
-      impact: impact(bgp.routing, node.name, 'any other node', true),
+      impact: impact(bgp.routing.ipv4 ?? bgp.routing.ipv6, node.name, 'any other node', true),
       fix: `allow TCP 179 between ${ip} and the other nodes, both ways; kubectl logs -n calico-system ${node.pod} -c calico-node`,
     });
   }
@@ -174,13 +174,13 @@ function sessionFinding(snapshot: NodeStatusSnapshot, byName: Map<string, NodeRe
     kind: missingOnly ? 'session-missing' : 'session-down', nodes: [a, b],
     message: `BGP session between ${a} (${ip(a)}) and ${b} (${ip(b)}) is not Established: ${sideOf(a, b)}; ${sideOf(b, a)}`,
     cause,
-    impact: impact(snapshot.bgp.routing, a, b, mesh),
+    impact: impact(views.some((v) => (v.row ?? v.missing)!.family === 4) ? snapshot.bgp.routing.ipv4 : snapshot.bgp.routing.ipv6, a, b, mesh),
     fix: missingOnly ? `kubectl logs -n calico-system ${byName.get(a)?.pod ?? 'calico-node-…'} -c calico-node` : `allow TCP 179 between ${ip(a)} and ${ip(b)}, both ways; then kubectl calico node status --nodes ${a},${b}`,
   };
 }
 
-function impact(routing: 'vxlan' | 'bgp', a: string, b: string, direct: boolean): string {
-  if (routing === 'vxlan') return 'only BIRD\'s readiness: with VXLAN pools Felix programs the pod routes itself, so pod traffic still flows';
+function impact(routing: Routing | undefined, a: string, b: string, direct: boolean): string {
+  if (routing !== 'bgp') return 'only BIRD\'s readiness: with VXLAN pools Felix programs the pod routes itself, so pod traffic still flows';
   return direct
     ? `pod traffic between ${a} and ${b}: with IPIP or unencapsulated pools the routes come from BGP`
     : `the routes ${a} learns through ${b}: with IPIP or unencapsulated pools they come from BGP`;

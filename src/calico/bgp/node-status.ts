@@ -69,8 +69,8 @@ export interface BgpFacts {
   routeReflectors: string[];
   /** An IPv6 pool exists: BIRD6 is asked too. */
   ipv6: boolean;
-  /** How pod traffic between nodes is carried: decides what a down session breaks. */
-  routing: 'vxlan' | 'bgp';
+  /** Per address family with an enabled pool, who programs the routes to other nodes' pods: Felix (VXLAN) or BIRD (IPIP, none). */
+  routing: { ipv4?: Routing; ipv6?: Routing };
   pools: { name: string; cidr: string; encapsulation: string; disabled: boolean }[];
   /** The configuration could not be read (a permission): sessions are judged by BIRD's own list. */
   configurationError?: string;
@@ -154,7 +154,7 @@ export async function readNodeStatus(kube: KubeClient, options: NodeStatusOption
     asNumber: configuration.error ? undefined : configuration.config.asNumber,
     routeReflectors: topology.routeReflectors(),
     ipv6: enabledPools.some((p) => p.cidr.includes(':')),
-    routing: enabledPools.length > 0 && enabledPools.every((p) => p.encapsulation.startsWith('VXLAN')) ? 'vxlan' : 'bgp',
+    routing: dropUndefined({ ipv4: routingOf(enabledPools.filter((p) => !p.cidr.includes(':'))), ipv6: routingOf(enabledPools.filter((p) => p.cidr.includes(':'))) }),
     pools: poolFacts,
     ...(configuration.error ? { configurationError: configuration.error } : {}),
   };
@@ -197,6 +197,14 @@ async function readBgpConfiguration(kube: KubeClient): Promise<{ config: BgpConf
     if (!(error instanceof ApiError) || error.statusCode !== 403) throw error;
     return { config: { nodeToNodeMesh: false, asNumber: DEFAULT_AS }, peers: [], error: error.message };
   }
+}
+
+export type Routing = 'vxlan' | 'bgp';
+
+/** VXLAN pools' routes are Felix's (BIRD's template refuses them); IPIP and unencapsulated ones come from BGP. */
+function routingOf(pools: { encapsulation: string }[]): Routing | undefined {
+  if (pools.length === 0) return undefined;
+  return pools.every((p) => p.encapsulation.startsWith('VXLAN')) ? 'vxlan' : 'bgp';
 }
 
 /** How an IP pool carries traffic between nodes: VXLAN, VXLANCrossSubnet, IPIP, IPIPCrossSubnet or None. */

@@ -57,7 +57,10 @@ function bgpLine(bgp: BgpFacts): string {
       ...(bgp.routeReflectors.length ? [`route reflectors ${listNames(bgp.routeReflectors)}`] : []),
       `AS ${bgp.asNumber}`,
     ].join(', ');
-  const routes = bgp.routing === 'vxlan' ? 'VXLAN: Felix programs the pod routes' : 'the pod routes come from BGP';
+  const says = (r: 'vxlan' | 'bgp') => (r === 'vxlan' ? 'VXLAN: Felix programs the pod routes' : 'the pod routes come from BGP');
+  const { ipv4, ipv6 } = bgp.routing;
+  const by = (r: 'vxlan' | 'bgp') => (r === 'vxlan' ? 'Felix, VXLAN' : 'BGP');
+  const routes = ipv4 && ipv6 && ipv4 !== ipv6 ? `IPv4 pod routes: ${by(ipv4)}; IPv6 pod routes: ${by(ipv6)}` : says(ipv4 ?? ipv6 ?? 'bgp');
   return `BGP: ${mode}\nIP pools: ${pools} (${routes})`;
 }
 

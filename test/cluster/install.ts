@@ -1,8 +1,9 @@
 // Calico installed the way the install guide does it, for clusters that
 // start with Calico (`--calico v3.29.0`): the release's manifests created as
-// `kubectl create -f` creates them, the pool set to kubeadm's podSubnet; the
-// simulated controllers then do the rest, as they would after a user's
-// commands, so the cluster is the one a real install leaves behind.
+// `kubectl create -f` creates them, the pool set to kubeadm's podSubnet (and
+// above 100 nodes BGP route reflectors instead of the mesh); the simulated
+// controllers then do the rest, as they would after a user's commands, so
+// the cluster is the one a real install leaves behind.
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadAll } from 'js-yaml';
@@ -52,12 +53,13 @@ function crdsEstablished(rt: Runtime, release: string): boolean {
   return crds.every((crd) => ((rt.api.store.get('customresourcedefinitions.apiextensions.k8s.io', undefined, crd.metadata.name!)?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'));
 }
 
-/** custom-resources.yaml with its pool's cidr edited to the podSubnet, as the guide says to. */
-function createCustomResources(rt: Runtime, release: string, podSubnet: string): void {
+/** custom-resources.yaml with its pool's cidr edited to the podSubnet, as the guide says to (and its encapsulation, if asked). */
+function createCustomResources(rt: Runtime, release: string, podSubnet: string, encapsulation: string | undefined): void {
   for (const object of manifestObjects(releaseFiles(release).at(-1)!)) {
     const edited = jsonCopy(object);
-    const pools = (edited.spec as { calicoNetwork?: { ipPools?: { cidr: string }[] } } | undefined)?.calicoNetwork?.ipPools;
+    const pools = (edited.spec as { calicoNetwork?: { ipPools?: { cidr: string; encapsulation?: string }[] } } | undefined)?.calicoNetwork?.ipPools;
     if (pools?.[0]) pools[0].cidr = podSubnet;
+    if (pools?.[0] && encapsulation) pools[0].encapsulation = encapsulation;
     create(rt, edited);
   }
 }
@@ -67,6 +69,40 @@ function create(rt: Runtime, object: NewObject): void {
   const type = rt.api.registry.byKind(group, object.kind);
   if (!type) throw new Error(`no matches for kind "${object.kind}" in version "${object.apiVersion}"`);
   rt.api.create(type, object.metadata.namespace, object, KUBECTL_CREATE);
+}
+
+/** Above this many nodes Calico's docs advise route reflectors instead of the node-to-node mesh (networking/configuring/bgp.mdx). */
+export const MESH_LIMIT = 100;
+
+/** The route reflectors a large install gets: three workers, so that losing one leaves two. */
+export const ROUTE_REFLECTORS = 3;
+
+/**
+ * What an admin following "Configure BGP peering" does for a large cluster
+ * before creating the Installation, so that BIRD never runs a full mesh: in
+ * the Kubernetes datastore a reflector is a node annotated with a cluster ID
+ * and labelled to be selected; a BGPPeer peers every node with the
+ * reflectors; BGPConfiguration `default` turns the mesh off.
+ */
+function configureRouteReflectors(rt: Runtime): void {
+  const workers = rt.api.store.list('nodes').filter((n) => n.metadata.labels?.['node-role.kubernetes.io/control-plane'] === undefined).slice(0, ROUTE_REFLECTORS);
+  for (const node of workers) {
+    rt.api.mutate(rt.type('nodes'), undefined, node.metadata.name, (n) => {
+      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/RouteReflectorClusterID': '244.0.0.1' };
+    }, { fieldManager: 'kubectl-annotate' });
+    rt.api.mutate(rt.type('nodes'), undefined, node.metadata.name, (n) => {
+      n.metadata.labels = { ...n.metadata.labels, 'route-reflector': 'true' };
+    }, { fieldManager: 'kubectl-label' });
+  }
+  const calicoctl = { fieldManager: 'calicoctl' };
+  rt.api.create(rt.type('bgppeers.crd.projectcalico.org'), undefined, {
+    apiVersion: 'crd.projectcalico.org/v1', kind: 'BGPPeer', metadata: { name: 'peer-with-route-reflectors' },
+    spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" },
+  }, calicoctl);
+  rt.api.create(rt.type('bgpconfigurations.crd.projectcalico.org'), undefined, {
+    apiVersion: 'crd.projectcalico.org/v1', kind: 'BGPConfiguration', metadata: { name: 'default' },
+    spec: { nodeToNodeMeshEnabled: false },
+  }, calicoctl);
 }
 
 /**
@@ -86,7 +122,12 @@ function installPending(rt: Runtime): string | undefined {
   }
   const node = store.list('nodes').find((n) => !conditionsOf(n).some((c) => c.type === 'Ready' && c.status === 'True'));
   if (node) return `node ${node.metadata.name} is NotReady`;
-  const pod = store.list('pods').find((p) => (p.status as { phase?: string } | undefined)?.phase !== 'Running' || !conditionsOf(p).some((c) => c.type === 'Ready' && c.status === 'True'));
+  // A container --crashing-container breaks outside Calico (CoreDNS) is a fault the cluster starts with, not an install to wait for.
+  const broken = (p: KubeObject) => !p.metadata.namespace?.startsWith('calico') && rt.faults.crashingContainers.some((spec) => {
+    const [ns, prefix = ''] = spec.split('/');
+    return ns === p.metadata.namespace && p.metadata.name.startsWith(prefix);
+  });
+  const pod = store.list('pods').find((p) => !broken(p) && ((p.status as { phase?: string } | undefined)?.phase !== 'Running' || !conditionsOf(p).some((c) => c.type === 'Ready' && c.status === 'True')));
   if (pod) return `pod ${pod.metadata.namespace}/${pod.metadata.name} is not Running and Ready`;
   return undefined;
 }
@@ -108,7 +149,7 @@ const INSTALL_LIMIT_MS = 10 * 60_000;
  * node and pod Ready. A Degraded TigeraStatus (pod faults: images that
  * cannot be pulled, containers that crash) ends it at once, with its message.
  */
-export async function installCalico(rt: Runtime, release: string, podSubnet: string): Promise<void> {
+export async function installCalico(rt: Runtime, release: string, podSubnet: string, encapsulation?: string): Promise<void> {
   const settle = async (pending: () => string | undefined) => {
     const problem = () => degraded(rt) ?? pending();
     try {
@@ -120,6 +161,7 @@ export async function installCalico(rt: Runtime, release: string, podSubnet: str
   };
   createOperator(rt, release);
   await settle(() => (crdsEstablished(rt, release) ? undefined : 'the CRDs are not Established'));
-  createCustomResources(rt, release, podSubnet);
+  if (rt.api.store.count('nodes') > MESH_LIMIT) configureRouteReflectors(rt);
+  createCustomResources(rt, release, podSubnet, encapsulation);
   await settle(() => installPending(rt));
 }

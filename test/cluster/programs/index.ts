@@ -12,7 +12,12 @@
 // simulated yet are listed with `notSimulated`, and an image missing from the
 // table is not simulated at all: running those fails loudly (a Failure on the
 // status stream naming the limit) instead of passing for "not in the image".
+import { agnhost } from './agnhost.ts';
 import { cat, echo, exit, hostname } from './basic.ts';
+import { dig, nslookup } from './bind.ts';
+import { birdcl, calicoNode } from './calico-node.ts';
+import { curl } from './curl.ts';
+import { ip, ipset, iptablesSave, nft } from './host-network.ts';
 import { DEFAULT_PATH, notSimulated, type ImageContents } from './program.ts';
 import { shell } from './sh.ts';
 
@@ -20,8 +25,9 @@ export { NotSimulated, resolveProgram, type ImageContents, type Program, type Pr
 
 export const IMAGES: ImageContents[] = [
   {
-    // registry.k8s.io/e2e-test-images/agnhost: Alpine 3.21 (busybox: /bin/sh is ash) plus
-    // `apk add bind-tools curl netcat-openbsd iproute2 iperf bash` and /agnhost (test/images/agnhost/Dockerfile).
+    // registry.k8s.io/e2e-test-images/agnhost:2.52: Alpine 3.16 (busybox: /bin/sh is ash) plus
+    // `apk add bind-tools curl netcat-openbsd iproute2 iperf bash` and /agnhost (test/images/agnhost/Dockerfile);
+    // bind-tools brings dig, host and nslookup (BIND's, in /usr/bin).
     repository: 'e2e-test-images/agnhost',
     path: DEFAULT_PATH,
     links: {},
@@ -34,16 +40,20 @@ export const IMAGES: ImageContents[] = [
       '/bin/hostname': hostname,
       '/bin/bash': notSimulated('bash'),
       '/sbin/ip': notSimulated('ip'),
-      '/agnhost': notSimulated('agnhost'),
-      '/usr/bin/curl': notSimulated('curl'),
-      '/usr/bin/dig': notSimulated('dig'),
+      '/agnhost': agnhost,
+      '/agnhost-2': agnhost,
+      '/usr/bin/curl': curl,
+      '/usr/bin/dig': dig,
+      '/usr/bin/nslookup': nslookup,
+      '/usr/bin/host': notSimulated('host'),
       '/usr/bin/nc': notSimulated('nc'),
       '/usr/bin/iperf': notSimulated('iperf'),
     },
   },
   {
     // calico/node: UBI 8 minimal cut down by node/clean-up-filesystem.sh, which keeps bash (/bin/sh),
-    // coreutils-single, iproute, ipset, iptables, conntrack-tools; BIRD and calico-node in /bin (node/Dockerfile.amd64).
+    // coreutils-single, iproute(-tc), ipset, iptables (legacy and nft), nftables, conntrack-tools; BIRD, calico-node
+    // and bpftool in /bin (node/Dockerfile.amd64).
     repository: 'calico/node',
     path: DEFAULT_PATH,
     links: { '/bin': '/usr/bin', '/sbin': '/usr/sbin' },
@@ -54,14 +64,23 @@ export const IMAGES: ImageContents[] = [
       '/usr/bin/cat': cat,
       '/usr/bin/true': exit(0),
       '/usr/bin/false': exit(1),
-      '/usr/bin/calico-node': notSimulated('calico-node'),
+      '/usr/bin/calico-node': calicoNode,
       '/usr/bin/bird': notSimulated('bird'),
       '/usr/bin/bird6': notSimulated('bird6'),
-      '/usr/bin/birdcl': notSimulated('birdcl'),
-      '/usr/bin/birdcl6': notSimulated('birdcl6'),
-      '/usr/sbin/ip': notSimulated('ip'),
-      '/usr/sbin/ipset': notSimulated('ipset'),
-      '/usr/sbin/iptables-save': notSimulated('iptables-save'),
+      '/usr/bin/birdcl': birdcl('/var/run/calico/bird.ctl'),
+      '/usr/bin/birdcl6': birdcl('/var/run/calico/bird6.ctl'),
+      '/usr/bin/bpftool': notSimulated('bpftool'),
+      '/usr/sbin/ip': ip,
+      '/usr/sbin/tc': notSimulated('tc'),
+      '/usr/sbin/ipset': ipset,
+      // iptables-save is the nft variant: the iptables-nft package's alternatives outrank the legacy link node/Dockerfile adds.
+      '/usr/sbin/iptables-save': iptablesSave('nft'),
+      '/usr/sbin/iptables-nft-save': iptablesSave('nft'),
+      '/usr/sbin/iptables-legacy-save': iptablesSave('legacy'),
+      '/usr/sbin/ip6tables-save': notSimulated('ip6tables-save'),
+      '/usr/sbin/ip6tables-nft-save': notSimulated('ip6tables-nft-save'),
+      '/usr/sbin/ip6tables-legacy-save': notSimulated('ip6tables-legacy-save'),
+      '/usr/sbin/nft': nft,
       '/usr/sbin/conntrack': notSimulated('conntrack'),
     },
   },

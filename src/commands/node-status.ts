@@ -2,7 +2,6 @@ import { Command, Option } from 'clipanion';
 import { ClusterCommand } from '../cli/command.ts';
 import { parseDuration } from '../cli/duration.ts';
 import { UsageError } from '../cli/errors.ts';
-import { parseNodePick } from '../calico/node-pick.ts';
 import type { NodeStatusDoc } from '../calico/bgp/view.ts';
 import { colorEnabled, palette } from '../print/color.ts';
 import { parseOutput, Report } from '../print/report.ts';
@@ -40,6 +39,7 @@ export class NodeStatusCommand extends ClusterCommand {
 
   override async execute(): Promise<number> {
     const format = parseOutput(this.output, ['wide', 'json', 'yaml']);
+    const { parseNodePick } = await import('../calico/node-pick.ts');
     const pick = parseNodePick(this.nodes, this.selector);
     const timeoutMs = parseDuration(this.timeout, '--timeout');
     if (timeoutMs <= 0) throw new UsageError(`invalid value "${this.timeout}" for --timeout: expected a duration above zero`);

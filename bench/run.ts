@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import { benchGuideApply, benchPluginApply, type ApplyFigures } from './apply.ts';
 import { median } from './measure.ts';
 import { benchDoctor } from './doctor.ts';
+import { benchNodeStatus } from './node-status.ts';
 import { benchReadiness } from './readiness.ts';
 import { benchRollout } from './rollout.ts';
 import { benchStartup, KUBECTL } from './startup.ts';
@@ -39,6 +40,8 @@ say('doctor on 5,000 nodes and 50,000 pods …');
 const doctor = await benchDoctor();
 say('wait and status on 2,000 nodes …');
 const rollout = await benchRollout(2000);
+say('node status on 2,000 nodes with route reflectors …');
+const nodeStatus = await benchNodeStatus(2000);
 const binary = fs.statSync(path.join(ROOT, 'dist', 'kubectl-calico')).size;
 const archive = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'kubectl-calico')), { level: 6 }).length;
 const kubectlSize = fs.statSync(KUBECTL).size;
@@ -56,6 +59,8 @@ const rows = [
   ['Wait, fresh install on 2,000 nodes: CPU (user + sys)', `${rollout.wait.cpuSeconds.toFixed(2)} s of ${rollout.wait.seconds.toFixed(1)} s wall`, `${rollout.wait.events} watch events (${rollout.wait.megabytes.toFixed(1)} MB), ${rollout.wait.peakMiB.toFixed(0)} MiB peak`, '< 3 s', met(rollout.wait.cpuSeconds < 3)],
   ['Wait, 2,000 nodes: lines printed in a pipe', String(rollout.wait.lines), 'the status summary included', '≤ 300', met(rollout.wait.lines <= 300)],
   ['Status, 2,000 healthy nodes', `${rollout.status.lines} lines, ${rollout.status.seconds.toFixed(2)} s`, `${rollout.status.cpuSeconds.toFixed(2)} s CPU, ${rollout.status.peakMiB.toFixed(0)} MiB peak`, '≤ 40 lines', met(rollout.status.lines <= 40)],
+  ['Node status, 2,000 nodes with route reflectors: wall', `${nodeStatus.plugin.seconds.toFixed(1)} s (${nodeStatus.plugin.execs} execs, exit ${nodeStatus.plugin.code})`, `a loop of kubectl exec … birdcl show protocols: ${nodeStatus.loop.perPodSeconds.toFixed(2)} s a pod, ≈ ${(nodeStatus.loop.perPodSeconds * 2000).toFixed(0)} s for 2,000 (BIRD's table only)`, '< 60 s', met(nodeStatus.plugin.seconds < 60 && nodeStatus.plugin.code === 0)],
+  ['Node status, 2,000 nodes: CPU, memory, lines', `${nodeStatus.plugin.cpuSeconds.toFixed(2)} s CPU, ${nodeStatus.plugin.peakMiB.toFixed(0)} MiB peak`, `${nodeStatus.plugin.lines} lines printed`, '', ''],
   ['Size: linux/amd64 binary', mb(binary), `kubectl ${mb(kubectlSize)}`, '', ''],
   ['Size: linux/amd64 archive (gzip)', mb(archive), '', '< 50 MB', met(archive < 50e6)],
 ];

@@ -8,6 +8,8 @@ import { ApplyCommand } from './commands/apply.ts';
 import { CompletionCommand } from './commands/completion.ts';
 import { DoctorCommand } from './commands/doctor.ts';
 import { InitCommand } from './commands/init.ts';
+import { IpamCheckCommand, IpamCommand, IpamShowCommand } from './commands/ipam.ts';
+import { NodeStatusCommand } from './commands/node-status.ts';
 import { WaitCommand } from './commands/wait.ts';
 import { StatusCommand } from './commands/status.ts';
 import { UninstallCommand } from './commands/uninstall.ts';
@@ -15,7 +17,7 @@ import { UpgradeCommand } from './commands/upgrade.ts';
 import { VersionCommand } from './commands/version.ts';
 import { complete } from './cli/complete.ts';
 
-export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, UpgradeCommand, UninstallCommand, VersionCommand, CompletionCommand];
+export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, NodeStatusCommand, IpamCommand, IpamShowCommand, IpamCheckCommand, UpgradeCommand, UninstallCommand, VersionCommand, CompletionCommand];
 
 export interface MainIO {
   argv: string[];

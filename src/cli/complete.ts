@@ -25,11 +25,18 @@ export function complete(words: string[], definitions: Definition[], commandName
   const typed = words[words.length - 1] ?? '';
   const before = words.slice(0, -1);
   const commands = definitions.map((d) => ({ name: commandName(d), definition: d }));
-  const command = commands.find((c) => c.name.split(' ').every((w, i) => before[i] === w));
+  // The longest command the words name (`ipam show` rather than `ipam`), and the next words of longer ones.
+  const command = commands.filter((c) => c.name.split(' ').every((w, i) => before[i] === w)).sort((a, b) => b.name.length - a.name.length)[0];
+  const longer = commands.filter((c) => c.name.split(' ').length > before.length && before.every((w, i) => c.name.split(' ')[i] === w));
   let candidates: string[] = [];
   let directive = NO_FILES;
-  if (!command) {
-    candidates = commands.filter((c) => before.every((w, i) => c.name.split(' ')[i] === w)).map((c) => `${c.name.split(' ')[before.length] ?? ''}\t${c.definition.description ?? ''}`);
+  if (!command || (longer.length && !typed.startsWith('-'))) {
+    const words = new Map<string, string>();
+    for (const c of longer) {
+      const word = c.name.split(' ')[before.length]!;
+      if (!words.has(word)) words.set(word, c.definition.description ?? '');
+    }
+    candidates = [...words].map(([word, description]) => `${word}\t${description}`);
   } else {
     const previous = before[before.length - 1] ?? '';
     const valued = new Set(command.definition.options.filter((o) => o.definition.includes(' #')).flatMap((o) => o.definition.split(' ')[0]!.split(',')));

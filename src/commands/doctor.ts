@@ -20,8 +20,9 @@ export class DoctorCommand extends ClusterCommand {
       Reads the cluster (read-only) and runs checks that name the cause and the fix: access and permissions,
       versions, other CNIs, the operator, the CRDs, the Installation and every TigeraStatus, the IP pools against
       kubeadm's podSubnet, the service subnet and the nodes, the Calico workloads and their pods (image pulls,
-      crash loops with their last log lines, scheduling), the nodes, CoreDNS, kube-proxy's mode and recent Warning
-      events. Each check has a stable id (see the README). Exit 0 when nothing FAILs (with --strict: nothing WARNs
+      crash loops with their last log lines, scheduling), the nodes, CoreDNS, kube-proxy's mode, Calico IPAM (pools
+      running out, leaked addresses, blocks of deleted nodes), BGP sessions as calico-node's readiness events report
+      them (no exec: kubectl calico node status asks BIRD itself) and recent Warning events. Each check has a stable id (see the README). Exit 0 when nothing FAILs (with --strict: nothing WARNs
       either), 1 otherwise. A check that cannot run (a missing permission) is SKIPped, with the reason.
     `,
     examples: [
@@ -59,7 +60,7 @@ export class DoctorCommand extends ClusterCommand {
   }
 }
 
-const CATEGORY_ORDER = ['Access', 'Versions', 'Other CNIs', 'Operator', 'CRDs', 'Installation', 'IP pools', 'Workloads', 'Nodes', 'Data plane', 'Events'];
+const CATEGORY_ORDER = ['Access', 'Versions', 'Other CNIs', 'Operator', 'CRDs', 'Installation', 'IP pools', 'Workloads', 'Nodes', 'Data plane', 'IPAM', 'BGP', 'Events'];
 
 export function renderDoctor(doc: DoctorDoc, colors: Palette): string {
   const sorted = [...doc.checks].sort((a, b) => CATEGORY_ORDER.indexOf(a.category) - CATEGORY_ORDER.indexOf(b.category) || a.id.localeCompare(b.id));

@@ -155,5 +155,8 @@ test('completion: scripts for four shells, and kubectl completes through kubectl
     assert.match((await complete('status', '--o')).stdout, /^--output\t/);
     assert.equal((await complete('status', '--context', '')).stdout, 'kubernetes-admin@kubernetes\nviewer@kubernetes\ncert-admin@kubernetes\n:4\n');
     assert.equal((await complete('completion', 'f')).stdout, 'fish\n:4\n');
+    assert.match((await complete('ipam', '')).stdout, /^show\tHow full each IP pool is, as calicoctl ipam show counts it\ncheck\tFind leaked addresses .*\n:4\n$/);
+    assert.match((await complete('node', '')).stdout, /^status\tFelix, BIRD and the BGP sessions of every node, .*\n:4\n$/);
+    assert.match((await complete('ipam', 'show', '--sh')).stdout, /^--show-blocks\t/);
   });
 });

@@ -5,12 +5,18 @@ import { containsCidr, parseCidr } from '../cidr.ts';
 import { blockCount, checkPools, DEFAULT_BLOCK_SIZE, discoverPodCidrs, type ClusterNetwork, type JudgedPool, type PoolCheck, type PoolStage } from '../cluster-network.ts';
 import { CALICO_NAMESPACES } from '../status.ts';
 import { calicoVersionForOperator, DEFAULT_CALICO_VERSION, KUBERNETES_SUPPORT } from '../versions.ts';
+import { percent } from '../ipam/addresses.ts';
+import { freeBlocks } from '../ipam/usage.ts';
 import { podProblem } from '../pods.ts';
+import { bgpFromEvents } from './bgp-events.ts';
 import type { Facts, Node, Pod, Workload } from './facts.ts';
 import { fail, pass, skip, warn, type Check, type Permission, type Verdict } from './types.ts';
 
 const read = (resource: string, group = '', namespace?: string): Permission => ({ verb: 'list', group, resource, ...(namespace ? { namespace } : {}) });
 const OPERATOR = 'operator.tigera.io';
+const CALICO_CRDS = 'crd.projectcalico.org';
+/** What the IPAM checks read: the pools, the blocks, the affinities and the nodes. */
+const IPAM_NEEDS: Permission[] = [read('ippools', CALICO_CRDS), read('ipamblocks', CALICO_CRDS), read('blockaffinities', CALICO_CRDS), read('nodes')];
 
 const ready = (conditions: { type: string; status: string }[] | undefined, type = 'Ready') => (conditions ?? []).some((c) => c.type === type && c.status === 'True');
 const podReady = (pod: Pod) => pod.status?.phase === 'Running' && ready(pod.status.conditions);
@@ -344,6 +350,63 @@ export const CHECKS: Check[] = [
       const encapsulation = pools[0]!.pool.encapsulation ?? 'IPIP';
       if (encapsulation === 'None' && subnets.size > 1) return warn(`encapsulation None with nodes in ${subnets.size} /24 subnets: pod traffic between subnets needs BGP peering with the routers`, 'Use VXLANCrossSubnet unless the network routes the pod CIDR');
       return pass(`${encapsulation} with nodes in ${subnets.size} /24 subnet(s)`);
+    },
+  },
+  {
+    id: 'CAL-1201', category: 'IPAM', check: 'IP pools have addresses left', needs: IPAM_NEEDS,
+    async run(facts) {
+      const check = await facts.ipamCheck();
+      const pools = check.usage.pools.filter((u) => !u.pool.disabled);
+      if (pools.length === 0) return (await facts.installation()) ? warn('no enabled IPPool yet: the operator creates it from the Installation', 'kubectl get tigerastatus ippools') : skip('Calico is not installed');
+      const full = check.findings.filter((f) => f.id === 'pool-exhausted');
+      if (full.length) return fail(full.map((f) => f.message).join('; '), full[0]!.fix);
+      const short = check.findings.filter((f) => f.id === 'blocks-short' || f.id === 'pool-nearly-full');
+      if (short.length) return warn(short.map((f) => f.message).join('; '), short[0]!.fix);
+      return pass(pools.map((u) => `${u.pool.name} ${u.pool.cidr}: ${u.addressesInUse} of ${u.addressesPossible} addresses in use (${percent(u.addressesInUse, u.addressesPossible)}), ${u.blocks.length} of ${u.blocksPossible} blocks, ${freeBlocks(u)} free for ${u.nodesWithoutBlock?.length ?? 0} nodes without one`).join('; '));
+    },
+  },
+  {
+    id: 'CAL-1202', category: 'IPAM', check: 'No leaked addresses', needs: [...IPAM_NEEDS, read('pods'), { verb: 'get', group: CALICO_CRDS, resource: 'kubecontrollersconfigurations' }],
+    async run(facts) {
+      const check = await facts.ipamCheck();
+      const unconfirmed = check.checked.unconfirmed ? ` (${check.checked.unconfirmed} pods not looked up: kubectl calico ipam check confirms every one)` : '';
+      const described = (id: string) => {
+        const f = check.findings.find((x) => x.id === id);
+        return f && `${f.message}${f.oldest ? `; the oldest allocated ${f.oldest} ago` : ''}: ${f.items.slice(0, 3).map((i) => `${i.ADDRESS} (${i.OWNER}, ${i.NODE})`).join(', ')}${f.items.length > 3 ? ` and ${f.items.length - 3} more` : ''}${unconfirmed}`;
+      };
+      const old = described('leaked-addresses');
+      if (old) return fail(old, check.findings.find((f) => f.id === 'leaked-addresses')!.fix);
+      const young = described('young-leaks');
+      if (young) return warn(young, 'Nothing, unless they outlive leakGracePeriod; kubectl calico ipam check lists them');
+      return pass(check.checked.blocks ? `${check.checked.allocations} allocations in ${check.checked.blocks} blocks, each held by a pod or a node` : 'no IPAM block yet: no address allocated');
+    },
+  },
+  {
+    id: 'CAL-1203', category: 'IPAM', check: 'No blocks of deleted nodes', needs: IPAM_NEEDS,
+    async run(facts) {
+      const check = await facts.ipamCheck();
+      const stale = check.findings.find((f) => f.id === 'stale-affinities');
+      if (stale) return fail(`${stale.message}: ${stale.items.slice(0, 3).map((i) => `${i.BLOCK} (${i.NODE})`).join(', ')}${stale.items.length > 3 ? ` and ${stale.items.length - 3} more` : ''}`, stale.fix);
+      return pass(check.checked.blocks ? `every one of ${check.checked.blocks} blocks is affine to a node that exists, or to none` : 'no IPAM block yet');
+    },
+  },
+  {
+    id: 'CAL-1301', category: 'BGP', check: 'BGP sessions Established', needs: [{ verb: 'get', group: OPERATOR, resource: 'installations' }, read('events', '', 'calico-system'), read('pods', '', 'calico-system'), read('nodes'), read('ippools', CALICO_CRDS)],
+    async run(facts) {
+      const installation = await facts.installation();
+      if (!installation) return skip('Calico is not installed');
+      if ((installation.spec as { calicoNetwork?: { bgp?: string } } | undefined)?.calicoNetwork?.bgp === 'Disabled') return pass('BGP is disabled in the Installation: no BIRD runs, no session to check');
+      const sessions = await bgpFromEvents(facts);
+      const exec = 'exec-level detail, BIRD\'s own view from both ends: kubectl calico node status';
+      if (sessions.pairs.length === 0 && sessions.external.length === 0) return pass(`no calico-node readiness probe reported a BGP session down in the last hour (${exec})`);
+      const named = [
+        ...sessions.pairs.map((p) => `${p.a} and ${p.b} (${p.both ? 'both ends' : `${p.a}'s probe`}, last ${p.ago} ago)`),
+        ...sessions.external.map((p) => `${p.node} and ${p.address} (outside the cluster, last ${p.ago} ago)`),
+      ];
+      const nodes = [...new Set(sessions.pairs.flatMap((p) => [p.a, p.b]).concat(sessions.external.map((p) => p.node)))];
+      const finding = `BGP not established between ${named.slice(0, 5).join('; ')}${named.length > 5 ? ` and ${named.length - 5} more` : ''}, from calico-node's Unhealthy events; ${sessions.routing === 'vxlan' ? 'with VXLAN pools this affects BIRD\'s readiness only' : 'with IPIP or unencapsulated pools pods on these nodes cannot reach each other'}`;
+      const fix = `Allow TCP 179 between those nodes, both ways; ${exec} --nodes ${nodes.slice(0, 10).join(',')}`;
+      return sessions.routing === 'vxlan' ? warn(finding, fix) : fail(finding, fix);
     },
   },
   {

@@ -2,8 +2,10 @@
 // that need the same object share one request. Lists use selectors so a
 // big cluster's pods are never all fetched — only the Calico workloads
 // that are not ready get their pods listed.
-import type { KubeClient, Query } from '../../kube/client.ts';
+import { apiError, type KubeClient, type Query } from '../../kube/client.ts';
 import { clusterNetwork, type ClusterNetwork } from '../cluster-network.ts';
+import { checkIpam, type IpamCheck } from '../ipam/check.ts';
+import { readAffinities, readBlocks, readLeakGracePeriod, readPodAddresses, readPodHolds, readPools, TUNNEL_ANNOTATIONS, type IpamNode } from '../ipam/read.ts';
 import type { Installation } from '../status.ts';
 
 export interface Meta {
@@ -76,6 +78,8 @@ export interface Event {
   count?: number;
   lastTimestamp?: string;
   eventTime?: string;
+  /** Who reported it: the kubelet names its node. */
+  source?: { component?: string; host?: string };
 }
 
 interface List<T> {
@@ -114,8 +118,22 @@ export class Facts {
     return this.once(path, () => this.kube.optional<T>(path));
   }
 
+  /** The API server's clock (the Date of its /version answer), by which ages are judged; this machine's may be off. */
+  private serverTime: number | undefined;
+
   version(): Promise<{ gitVersion: string }> {
-    return this.once('/version', () => this.kube.json<{ gitVersion: string }>('/version'));
+    return this.once('/version', async () => {
+      const response = await this.kube.request('/version');
+      if (response.statusCode < 200 || response.statusCode > 299) throw apiError(response);
+      this.serverTime = Date.parse(String(response.headers.date ?? '')) || undefined;
+      return JSON.parse(response.body.toString('utf8')) as { gitVersion: string };
+    });
+  }
+
+  /** Now, by the API server's clock when it gave one. */
+  async now(): Promise<number> {
+    await this.version();
+    return this.serverTime ?? Date.now();
   }
 
   /** What init reads to check a pool, from the objects the other checks read too. */
@@ -136,6 +154,31 @@ export class Facts {
   pods = (namespace: string, labelSelector?: string) => this.list<Pod>(`/api/v1/namespaces/${namespace}/pods`, labelSelector ? { labelSelector } : {});
   configMap = (namespace: string, name: string) => this.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/configmaps/${name}`);
   warningEvents = (namespace: string) => this.list<Event>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: 'type=Warning' });
+
+  ipamPools = () => this.once('ipam/pools', () => readPools(this.kube));
+  ipamBlocks = () => this.once('ipam/blocks', async () => (await readBlocks(this.kube)).blocks);
+  blockAffinities = () => this.once('ipam/affinities', () => readAffinities(this.kube));
+
+  /** The nodes as IPAM sees them (labels, tunnel addresses), from the nodes the other checks read. */
+  async ipamNodes(): Promise<IpamNode[]> {
+    return (await this.nodes()).map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {}, tunnelAddresses: TUNNEL_ANNOTATIONS.map((a) => n.metadata.annotations?.[a]?.split('/')[0]).filter((a): a is string => Boolean(a)) }));
+  }
+
+  /**
+   * calicoctl's ipam check without the handles. Pods are listed (as table cells) only when some allocation is a
+   * pod's, and at most 100 suspected leaks are confirmed pod by pod: doctor stays cheap on a big cluster.
+   */
+  ipamCheck(): Promise<IpamCheck> {
+    return this.once('ipam/check', async () => {
+      let blocks = await this.ipamBlocks();
+      const podAllocations = blocks.some((b) => b.attributes.some((a) => a.secondary?.pod));
+      const pods = podAllocations ? await readPodAddresses(this.kube) : [];
+      // Blocks read after the pods: an address given out in between is then at worst a suspect its pod clears.
+      if (podAllocations) blocks = (await readBlocks(this.kube)).blocks;
+      const [pools, affinities, nodes, leakGrace, now] = await Promise.all([this.ipamPools(), this.blockAffinities(), this.ipamNodes(), readLeakGracePeriod(this.kube), this.now()]);
+      return checkIpam({ pools, blocks, affinities, nodes, pods, leakGrace, now, podHolds: (namespace, name) => readPodHolds(this.kube, namespace, name), confirmLimit: 100 });
+    });
+  }
 
   /** The last lines a container wrote before it exited (pods/log with previous=true). */
   async lastLog(namespace: string, pod: string, container: string, lines = 5): Promise<string[]> {

@@ -1,0 +1,101 @@
+// How `ipam show` and `ipam check` read, as text and as documents.
+import type { Palette } from '../../print/color.ts';
+import { tabwrite } from '../../print/table.ts';
+import { LIST_CAP } from '../status.ts';
+import { jsonCount, percent } from './addresses.ts';
+import type { IpamCheck, IpamFinding } from './check.ts';
+import { freeBlocks, shortage, type BlockUsage, type IpamUsage, type PoolUsage } from './usage.ts';
+
+/** The warnings `ipam show` gives: a pool that is full, or short of blocks for the nodes without one. */
+export function usageWarnings(usage: IpamUsage): string[] {
+  return usage.pools.flatMap((u) => {
+    const { exhausted, blocksShort, nearlyFull } = shortage(u);
+    const warnings: string[] = [];
+    if (exhausted) warnings.push(`IP pool ${u.pool.name} is exhausted: all ${u.addressesPossible} addresses are in use (kubectl calico ipam check)`);
+    if (blocksShort) warnings.push(`IP pool ${u.pool.name} has ${freeBlocks(u)} free blocks for ${u.nodesWithoutBlock!.length} nodes without one: they will borrow other nodes' addresses, or get none with strictAffinity`);
+    if (nearlyFull) warnings.push(`IP pool ${u.pool.name} is over 90% used (${u.addressesInUse} of ${u.addressesPossible} addresses)`);
+    if (u.selectorError) warnings.push(`IP pool ${u.pool.name}: ${u.selectorError}; every node was counted`);
+    return warnings;
+  });
+}
+
+export function renderUsage(usage: IpamUsage, showBlocks: boolean): string {
+  const out: string[] = [];
+  const rows = usage.pools.map((u) => [
+    u.pool.disabled ? `${u.pool.name} (disabled)` : u.pool.name,
+    u.pool.cidr,
+    String(u.pool.blockSize),
+    `${u.blocks.length}/${u.blocksPossible}`,
+    `${u.addressesInUse}/${u.addressesPossible}`,
+    percent(u.addressesInUse, u.addressesPossible),
+  ]);
+  out.push(rows.length ? tabwrite([['NAME', 'CIDR', 'BLOCK SIZE', 'BLOCKS', 'ADDRESSES IN USE', 'USE'], ...rows]) : 'No IP pools found.\n');
+  if (showBlocks) {
+    for (const u of usage.pools) out.push(`\nBlocks of ${u.pool.name}:\n${blockTable(u.blocks)}`);
+    if (usage.orphanedBlocks.length) out.push(`\nBlocks in no IP pool:\n${blockTable(usage.orphanedBlocks)}`);
+  } else if (usage.orphanedBlocks.length) {
+    out.push(`\n${usage.orphanedBlocks.length} blocks are in no IP pool (--show-blocks lists them)\n`);
+  }
+  return out.join('');
+}
+
+function blockTable(blocks: BlockUsage[]): string {
+  if (blocks.length === 0) return 'No blocks allocated.\n';
+  return tabwrite([['BLOCK', 'NODE', 'IN USE', 'BORROWED'], ...blocks.map((b) => [b.cidr, b.node ?? '<none>', `${b.inUse}/${b.size}`, String(b.borrowed)])]);
+}
+
+function poolDoc(u: PoolUsage, showBlocks: boolean): object {
+  return {
+    name: u.pool.name,
+    cidr: u.pool.cidr,
+    blockSize: u.pool.blockSize,
+    disabled: u.pool.disabled,
+    blocks: { allocated: u.blocks.length, possible: jsonCount(u.blocksPossible), free: jsonCount(freeBlocks(u)) },
+    addresses: { inUse: jsonCount(u.addressesInUse), possible: jsonCount(u.addressesPossible) },
+    use: percent(u.addressesInUse, u.addressesPossible),
+    borrowed: u.blocks.reduce((n, b) => n + b.borrowed, 0),
+    ...(u.nodesWithoutBlock ? { nodesWithoutBlock: u.nodesWithoutBlock } : {}),
+    ...(showBlocks ? { blockList: u.blocks } : {}),
+  };
+}
+
+/** The IpamUsage document: every pool, and with --show-blocks every block. */
+export function machineUsage(usage: IpamUsage, showBlocks: boolean): object {
+  return {
+    pools: usage.pools.map((u) => poolDoc(u, showBlocks)),
+    ...(usage.orphanedBlocks.length ? { orphanedBlocks: usage.orphanedBlocks } : {}),
+  };
+}
+
+export function renderCheck(check: IpamCheck, leakGrace: string, colors: Palette): string {
+  const c = check.checked;
+  const out: string[] = [`Checked ${c.blocks} IPAM blocks (${c.allocations} allocations, ${c.inUse} held by pods and nodes)${c.handles !== undefined ? `, ${c.handles} handles` : ''}, ${c.pools} IP pools, ${c.nodes} nodes and ${c.pods} pods' addresses; leakGracePeriod ${leakGrace}.\n`];
+  if (check.findings.length === 0) {
+    out.push(`\n${colors.good('No problems found.')}\n`);
+    return out.join('');
+  }
+  for (const f of check.findings) out.push(`\n${renderFinding(f, colors)}`);
+  const fail = check.findings.filter((f) => f.status === 'FAIL').length;
+  const warn = check.findings.length - fail;
+  out.push(`\n${[fail ? colors.bad(`${fail} FAIL`) : '', warn ? colors.warn(`${warn} WARN`) : ''].filter(Boolean).join(', ')}\n`);
+  return out.join('');
+}
+
+function renderFinding(f: IpamFinding, colors: Palette): string {
+  const status = f.status === 'FAIL' ? colors.bad(f.status) : colors.warn(f.status);
+  const lines = [`${status}  ${f.message}${f.oldest ? ` (oldest ${f.oldest})` : ''}\n`];
+  if (f.items.length) {
+    const shown = f.items.slice(0, LIST_CAP);
+    const columns = Object.keys(f.items[0]!);
+    lines.push(tabwrite([columns, ...shown.map((item) => columns.map((k) => item[k] ?? ''))]).replace(/^(?=.)/gm, '      '));
+    if (f.items.length > shown.length) lines.push(`      … and ${f.items.length - shown.length} more (-o json lists every one)\n`);
+  }
+  lines.push(`      fix: ${f.fix}\n`);
+  return lines.join('');
+}
+
+/** The IpamCheck document: what was checked and every finding with every member. */
+export function machineCheck(check: IpamCheck, leakGrace: string): object {
+  const fail = check.findings.filter((f) => f.status === 'FAIL').length;
+  return { leakGracePeriod: leakGrace, checked: check.checked, findings: check.findings, summary: { fail, warn: check.findings.length - fail } };
+}

@@ -7,7 +7,8 @@ import { CALICO_NAMESPACES } from '../status.ts';
 import { calicoVersionForOperator, DEFAULT_CALICO_VERSION, KUBERNETES_SUPPORT } from '../versions.ts';
 import { podProblem } from '../pods.ts';
 import type { Facts, Node, Pod, Workload } from './facts.ts';
-import { fail, pass, skip, warn, type Check, type Permission, type Verdict } from './types.ts';
+import type { Permission } from '../../kube/access.ts';
+import { fail, pass, skip, warn, type Check, type Verdict } from './types.ts';
 
 const read = (resource: string, group = '', namespace?: string): Permission => ({ verb: 'list', group, resource, ...(namespace ? { namespace } : {}) });
 const OPERATOR = 'operator.tigera.io';

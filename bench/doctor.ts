@@ -1,31 +1,13 @@
 // Doctor at scale: `kubectl calico doctor` on the large scenario (5,000
 // nodes, 50,000 pods, Calico healthy) beside one `kubectl get pods -A -o json`
 // against the same cluster; wall time and peak memory (RSS) of each.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startCluster } from '../test/cluster/cluster.ts';
+import { measure, type Measurement } from './measure.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-
-interface Measurement {
-  seconds: number;
-  peakMiB: number;
-  code: number;
-}
-
-/** Runs a command under GNU time for its wall time and maximum resident set size. */
-function measure(command: string[], env: NodeJS.ProcessEnv): Promise<Measurement> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    execFile('/usr/bin/time', ['-f', '%M', ...command], { env, maxBuffer: 1024 * 1024 * 1024 }, (error, _stdout, stderr) => {
-      const seconds = (performance.now() - started) / 1000;
-      const kib = Number(/(\d+)\s*$/.exec(String(stderr).trim())?.[1] ?? 0);
-      resolve({ seconds, peakMiB: kib / 1024, code: error ? Number((error as { code?: number }).code ?? 1) : 0 });
-    });
-  });
-}
 
 export async function benchDoctor(): Promise<{ doctor: Measurement; kubectl: Measurement; requests: number }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-doctor-'));

@@ -24,3 +24,32 @@ export function exitTime(file: string, args: string[], env: NodeJS.ProcessEnv): 
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface Measurement {
+  seconds: number;
+  /** user + sys of the command (its children included). */
+  cpuSeconds: number;
+  peakMiB: number;
+  /** Lines it printed on stdout. */
+  lines: number;
+  code: number;
+  stderr: string;
+}
+
+/** Runs a command under GNU time: its wall time, CPU (user + sys), peak resident set size and the lines it printed. */
+export function measure(command: string[], env: NodeJS.ProcessEnv): Promise<Measurement> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    execFile('/usr/bin/time', ['-f', 'TIME %U %S %M', ...command], { env, maxBuffer: 1024 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const [, user = '0', sys = '0', kib = '0'] = /TIME (\S+) (\S+) (\d+)\s*$/.exec(String(stderr)) ?? [];
+      resolve({
+        seconds: (performance.now() - started) / 1000,
+        cpuSeconds: Number(user) + Number(sys),
+        peakMiB: Number(kib) / 1024,
+        lines: String(stdout).split('\n').length - 1,
+        code: error ? Number((error as { code?: number }).code ?? 1) : 0,
+        stderr: String(stderr),
+      });
+    });
+  });
+}

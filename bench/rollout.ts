@@ -4,47 +4,20 @@
 // kubectl-calico process; the test cluster runs in this process), wall time,
 // peak memory, lines printed and the watch events it received — and then
 // `kubectl calico status` on the ready cluster.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startCluster } from '../test/cluster/cluster.ts';
+import { measure, type Measurement } from './measure.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BINARY = path.join(ROOT, 'dist', 'kubectl-calico');
 const SHARED = path.resolve(ROOT, '..', 'shared', 'calico', 'v3.29.0');
 
-export interface Run {
-  seconds: number;
-  cpuSeconds: number;
-  peakMiB: number;
-  lines: number;
-  code: number;
-  stderr: string;
-}
-
-/** Runs the binary under GNU time: wall, user + sys, peak RSS, and the lines it printed on stdout. */
-function measure(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    execFile('/usr/bin/time', ['-f', 'TIME %U %S %M', BINARY, ...args], { env, maxBuffer: 1024 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const [, user = '0', sys = '0', kib = '0'] = /TIME (\S+) (\S+) (\d+)\s*$/.exec(String(stderr)) ?? [];
-      resolve({
-        seconds: (performance.now() - started) / 1000,
-        cpuSeconds: Number(user) + Number(sys),
-        peakMiB: Number(kib) / 1024,
-        lines: String(stdout).split('\n').length - 1,
-        code: error ? Number((error as { code?: number }).code ?? 1) : 0,
-        stderr: String(stderr),
-      });
-    });
-  });
-}
-
 export interface RolloutFigures {
   nodes: number;
-  wait: Run & { events: number; megabytes: number };
-  status: Run;
+  wait: Measurement & { events: number; megabytes: number };
+  status: Measurement;
 }
 
 export async function benchRollout(nodes: number): Promise<RolloutFigures> {
@@ -54,17 +27,18 @@ export async function benchRollout(nodes: number): Promise<RolloutFigures> {
   try {
     const env = { PATH: `${path.dirname(BINARY)}:/usr/bin:/bin`, HOME: home, KUBECONFIG: kubeconfig, XDG_CACHE_HOME: path.join(home, 'cache') };
     const dir = path.join(home, 'calico');
-    const init = await measure(['init', '--manifests-from', SHARED, '--dir', dir], env);
+    const run = (args: string[]) => measure([BINARY, ...args], env);
+    const init = await run(['init', '--manifests-from', SHARED, '--dir', dir]);
     if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
-    const apply = await measure(['apply', '--dir', dir], env);
+    const apply = await run(['apply', '--dir', dir]);
     if (apply.code !== 0) throw new Error(`apply failed: ${apply.stderr}`);
     // -v 4: the watches say what they received, list by list.
-    const wait = await measure(['wait', '--timeout', '10m', '-v', '4'], env);
+    const wait = await run(['wait', '--timeout', '10m', '-v', '4']);
     if (wait.code !== 0) throw new Error(`wait failed: ${wait.stderr}`);
     const received = [...wait.stderr.matchAll(/watched \S+(?: \(table rows\))?: (\d+) events, (\d+) bytes/g)];
     const events = received.reduce((sum, m) => sum + Number(m[1]), 0);
     const megabytes = received.reduce((sum, m) => sum + Number(m[2]), 0) / 1e6;
-    const status = await measure(['status'], env);
+    const status = await run(['status']);
     return { nodes, wait: { ...wait, events, megabytes }, status };
   } finally {
     await cluster.stop();

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { describePath, difference, fieldsOfObject, has, intersection, isEmpty, leaves, mergeApplied, removeFields, stepInto, union, valueAt, type FieldSet } from './fieldset.ts';
-import { admit, defaultObject, validateObject } from './kinds.ts';
+import { admit, defaultDecoded, defaultObject, validateObject } from './kinds.ts';
 import { schemaFor, tracksGeneration, type RegisteredType, type Registry } from './registry.ts';
 import { apiVersionOf } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, MODIFIED, notFound, StatusError } from './status.ts';
@@ -201,6 +201,7 @@ export class Api {
     } as ObjectMeta;
     if (tracksGeneration(type)) next.metadata.generation = (keep.generation ?? 1) + (specChanged(old, next) ? 1 : 0);
     if (keep.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) delete next.metadata.finalizers;
+    defaultDecoded(type, next);
     validateObject(type, next, old, this.minor);
     if (!managedDone) next.metadata.managedFields = this.updatedFields(type, old, next, options);
     else next.metadata.managedFields = prune(next.metadata.managedFields ?? [], presentFields(next, type));

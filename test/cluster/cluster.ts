@@ -15,6 +15,7 @@ import { startKubelets } from './controllers/kubelet.ts';
 import { startNodeControllers } from './controllers/nodes.ts';
 import { startOperator } from './controllers/operator.ts';
 import { noNetworkFaults, type NetworkFaults } from './dataplane/faults.ts';
+import { trackPolicy } from './dataplane/policy.ts';
 import { FAST_TIMINGS, Runtime, type PodFaults, type Timings } from './controllers/runtime.ts';
 import { startScheduler } from './controllers/scheduler.ts';
 import { startWorkloadControllers } from './controllers/workloads.ts';
@@ -88,6 +89,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const ca = createCertificateAuthority();
   const runtime = new Runtime(api, clock, logs, { ...FAST_TIMINGS, ...options.timings }, { failingImages: [], crashingContainers: [], ...options.podFaults });
   runtime.network = { ...noNetworkFaults(), ...options.network };
+  trackPolicy(runtime);
   startApiServerControllers(runtime);
   if (scenario.controllers !== false) {
     startNodeControllers(runtime, ca.cert);

@@ -2,6 +2,7 @@
 // lifecycle), defaulting and validation, for the kinds the cluster serves.
 import type { Api } from './api.ts';
 import type { RegisteredType } from './registry.ts';
+import { defaultNetworkPolicy, validateNetworkPolicy } from './networkpolicy.ts';
 import { invalid, notFound, StatusError, type StatusCause } from './status.ts';
 import type { KubeObject } from './types.ts';
 import { validateCustomResource } from './validation.ts';
@@ -89,7 +90,17 @@ const DEFAULTERS: Record<string, Defaulter> = {
   },
 };
 
+/** The scheme's SetDefaults_* functions: kube-apiserver runs them on every object it decodes, updates and patches included. */
+const SCHEME_DEFAULTERS: Record<string, (object: KubeObject) => void> = {
+  'networkpolicies.networking.k8s.io': defaultNetworkPolicy,
+};
+
+export function defaultDecoded(type: RegisteredType, object: KubeObject): void {
+  SCHEME_DEFAULTERS[type.key]?.(object);
+}
+
 export function defaultObject(type: RegisteredType, object: KubeObject, now: Date): void {
+  defaultDecoded(type, object);
   DEFAULTERS[type.key]?.(object, now);
 }
 
@@ -132,6 +143,7 @@ const KIND_VALIDATORS: Record<string, (object: KubeObject, old: KubeObject | und
     const containers = (object.spec as { containers?: unknown[] } | undefined)?.containers;
     return containers?.length ? [] : [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.containers' }];
   },
+  'networkpolicies.networking.k8s.io': validateNetworkPolicy,
   'customresourcedefinitions.apiextensions.k8s.io'(object) {
     const spec = object.spec as { group?: string; names?: { plural?: string } } | undefined;
     const expected = `${spec?.names?.plural}.${spec?.group}`;

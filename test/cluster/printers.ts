@@ -162,6 +162,7 @@ const DOC = {
   deploySelector: "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.",
   roleBindingRoleRef: "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error.",
   clusterRoleBindingRoleRef: "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error.",
+  podSelector: "podSelector selects the pods to which this NetworkPolicy object applies. The array of ingress rules is applied to any pods selected by this field. Multiple network policies can select the same set of pods. In this case, the ingress rules for each are combined additively. This field is NOT optional and follows standard label selector semantics. An empty podSelector matches all pods in this namespace.",
   holderIdentity: "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.",
 } as const;
 
@@ -654,6 +655,14 @@ const ENDPOINTS_PRINTER: Printer = {
 };
 
 // ---------------------------------------------------------------------------
+// Network policies (printNetworkPolicy)
+
+const NETWORKPOLICY_PRINTER: Printer = {
+  columns: [NAME, column('Pod-Selector', 'string', DOC.podSelector), AGE],
+  cells: (np, now) => [name(np), formatLabelSelector(at(np, 'spec', 'podSelector')), age(np.metadata.creationTimestamp, now)],
+};
+
+// ---------------------------------------------------------------------------
 // Config, identity and coordination
 
 const CONFIGMAP_PRINTER: Printer = {
@@ -793,6 +802,7 @@ export const PRINTERS: Record<string, Printer> = {
   'daemonsets.apps': DAEMONSET_PRINTER,
   'replicasets.apps': REPLICASET_PRINTER,
   'poddisruptionbudgets.policy': PDB_PRINTER,
+  'networkpolicies.networking.k8s.io': NETWORKPOLICY_PRINTER,
   'leases.coordination.k8s.io': LEASE_PRINTER,
   'rolebindings.rbac.authorization.k8s.io': bindingPrinter(DOC.roleBindingRoleRef, 'roleBinding'),
   'clusterrolebindings.rbac.authorization.k8s.io': bindingPrinter(DOC.clusterRoleBindingRoleRef, 'clusterRoleBinding'),

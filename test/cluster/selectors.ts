@@ -85,7 +85,7 @@ function isDNS1123Subdomain(value: string): string[] {
   return errs;
 }
 
-function isQualifiedName(value: string): string[] {
+export function isQualifiedName(value: string): string[] {
   const errs: string[] = [];
   const parts = value.split('/');
   let name: string;
@@ -110,7 +110,7 @@ function isQualifiedName(value: string): string[] {
   return errs;
 }
 
-function isValidLabelValue(value: string): string[] {
+export function isValidLabelValue(value: string): string[] {
   const errs: string[] = [];
   if (byteLength(value) > 63) errs.push(maxLenError(63));
   if (!labelValueRegexp.test(value)) errs.push(regexError(labelValueErrMsg, labelValueFmt, 'MyValue', 'my_value', '12345'));

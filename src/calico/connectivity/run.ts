@@ -78,7 +78,7 @@ export async function runConnectivity(kube: KubeClient, options: ConnectivityOpt
   let failure: unknown;
   try {
     const denied = await deniedPermissions(kube, permissionsNeeded(options.namespace), run.signal);
-    if (denied.size) throw new CliError(`connectivity needs permissions that user "${kube.userName}" lacks: ${[...denied].join(', ')}; nothing was created`);
+    if (denied.size) throw new CliError(`connectivity needs permissions that are not granted: ${[...denied].join(', ')}; nothing was created`);
     const nodes = await selectNodes(kube, options, run.signal);
     const networks = nodeNetworks(nodes.objects);
     progress.phase('deploying');
@@ -132,7 +132,9 @@ export async function runConnectivity(kube: KubeClient, options: ConnectivityOpt
       seconds: 0,
     };
   } catch (error) {
-    failure = error instanceof TimeoutError ? new TimeoutError(`${error.message}: still running: ${progress.running()}`) : error;
+    // Aborted requests fail with an AbortError of their own: the signal's reason says why (SIGINT, SIGTERM, --timeout).
+    const cause = run.signal.aborted ? run.signal.reason : error;
+    failure = cause instanceof TimeoutError ? new TimeoutError(`${cause.message}: still running: ${progress.running()}`) : cause;
   }
   // The clean-up listens for signals before the run stops listening: a second Ctrl-C is never left to the default handler.
   const cleanup = interruptible(CLEANUP_TIMEOUT_MS, 'cleanup');
@@ -158,9 +160,11 @@ export async function runConnectivity(kube: KubeClient, options: ConnectivityOpt
     progress.finish();
   }
   if (failure) {
-    if (failure instanceof CliError && touched && !options.keep) throw new CliError(`${failure.message}\nEverything the test created was removed (namespace ${options.namespace}).`, failure.exitCode);
-    if (failure instanceof CliError && touched) throw new CliError(`${failure.message}\nKept namespace ${options.namespace} (--keep); delete it with: kubectl delete namespace ${options.namespace}`, failure.exitCode);
-    throw failure;
+    if (!(failure instanceof CliError)) throw failure;
+    const after = !touched ? (/nothing was created/.test(failure.message) ? '' : '\nNothing was created.')
+      : options.keep ? `\nKept namespace ${options.namespace} (--keep); delete it with: kubectl delete namespace ${options.namespace}`
+        : `\nEverything the test created was removed (namespace ${options.namespace}).`;
+    throw new CliError(`${failure.message}${after}`, failure.exitCode);
   }
   const report = { ...doc!, seconds: Math.round(performance.now() - started) / 1000 };
   if (options.format === 'junit') output.stdout.write(renderConnectivityJUnit(report));
@@ -344,6 +348,7 @@ class Progress {
   /** For a --timeout: what was still going on. */
   running(): string {
     if (this.current === 'deploying') {
+      if (!this.podCounts.expected) return 'deploying (writing the namespace and the workload)';
       const stuck = this.stuck();
       return `deploying, ${this.podCounts.ready}/${this.podCounts.expected} pods ready${stuck.length ? `; not ready: ${describeNotReady(stuck)}` : ''}`;
     }

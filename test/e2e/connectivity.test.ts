@@ -1,0 +1,243 @@
+// kubectl calico connectivity on the test cluster: a healthy install passes
+// every scenario and leaves nothing behind, in every output form (the JUnit
+// valid against the Jenkins schema); Ctrl-C, a second Ctrl-C and --timeout;
+// a re-run over a killed run's leftovers; the permissions it needs, named
+// before anything is created, and the ClusterRole that is exactly enough;
+// bad input. The data-plane faults and their findings: connectivity-faults.test.ts.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import type { TestCluster } from '../cluster/cluster.ts';
+import { BINARY, cleanEnv, kubectl, plugin, ROOT, tempDir, UNPULLABLE, withCluster, type Result } from '../helpers.ts';
+import { junitErrors } from '../junit.ts';
+
+const NS = 'calico-connectivity';
+const TIMEOUT = ['--timeout', '45s'];
+
+export interface Report {
+  kind: string;
+  namespace: string;
+  image: string;
+  nodes: { selected: number; probed: number; notProbed: { node: string; reason: string }[] };
+  pairs: { probed: number; total: number };
+  scenarios: { name: string; result: string; reason?: string; probes: Record<string, number> }[];
+  probes: { scenario: string; from: { pod: string; node: string; ip: string; host: boolean }; to: { kind: string; pod?: string; node?: string; ip?: string; name?: string; port?: number }; expect: string; result: string; detail: string }[];
+  findings: { id: string; severity: string; cause: string; nodes: string[]; fix: string; scenarios: string[] }[];
+  cleanup: string;
+}
+
+/** kubectl calico connectivity -o json as a user runs it; the document and the exit code. */
+export async function connectivity(cluster: { kubeconfigPath: string }, ...args: string[]): Promise<{ code: number; report: Report; stderr: string }> {
+  const result = await plugin(['connectivity', '-o', 'json', ...TIMEOUT, ...args], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+  assert.ok(result.stdout, `no report: ${result.stderr}`);
+  return { code: result.code, report: JSON.parse(result.stdout) as Report, stderr: result.stderr };
+}
+
+export function leftovers(cluster: TestCluster, namespace = NS): string[] {
+  return cluster.api.store.resources().flatMap((r) => cluster.api.store.list(r).filter((o) => o.metadata.namespace === namespace || (r === 'namespaces' && o.metadata.name === namespace)).map((o) => `${r} ${o.metadata.name}`));
+}
+
+const OPTIONAL = new Set(['pod-to-external', 'pod-to-pod-same-node-ipv6', 'pod-to-pod-cross-node-ipv6', 'pod-to-service-ipv6']);
+
+test('a healthy install passes every scenario, in every form, and nothing is left behind; --keep and a re-run reuse the namespace', async () => {
+  await withCluster({ calico: 'v3.29.0' }, async (cluster) => {
+    const { code, report, stderr } = await connectivity(cluster);
+    assert.equal(report.kind, 'ConnectivityReport');
+    for (const s of report.scenarios) assert.equal(s.result, OPTIONAL.has(s.name) ? 'SKIP' : 'PASS', `${s.name}: ${JSON.stringify(report.probes.filter((p) => p.scenario === s.name && p.result !== 'PASS'))}`);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(report.findings, []);
+    assert.deepEqual(report.nodes, { selected: 3, probed: 3, notProbed: [] });
+    assert.deepEqual(report.pairs, { probed: 6, total: 6 });
+    const cross = report.probes.filter((p) => p.scenario === 'pod-to-pod-cross-node');
+    assert.equal(cross.length, 6);
+    for (const p of cross) {
+      assert.match(p.from.pod, /^client-/);
+      assert.match(p.to.pod!, /^echo-/);
+      assert.notEqual(p.from.node, p.to.node);
+      assert.match(p.to.ip!, /^10\.97\./);
+    }
+    assert.equal(report.cleanup, 'deleted');
+    assert.deepEqual(leftovers(cluster), [], 'the namespace and everything in it are gone');
+    assert.match(stderr, /namespace\/calico-connectivity created\n/);
+
+    const junit = await plugin(['connectivity', '-o', 'junit', ...TIMEOUT, '--test', 'pod-to-pod,!ipv6'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+    assert.equal(junit.code, 0, junit.stderr);
+    assert.deepEqual(await junitErrors(junit.stdout), []);
+    assert.match(junit.stdout, /<testsuite name="calico-connectivity" tests="2" failures="0" errors="0" skipped="0"/);
+    assert.match(junit.stdout, /<testcase classname="calico\.connectivity" name="pod-to-pod-cross-node" time="[\d.]+"><system-out>6\/6 probes passed: /);
+
+    // As a user sees it: through kubectl, in a pipe; the table, the summary, then what was removed.
+    const table = await kubectl(['calico', 'connectivity', ...TIMEOUT, '--keep', '--test', '!ingress|egress'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /\nSCENARIO {21}FROM {6}TO {22}RESULT {3}DETAIL\npod-to-pod-same-node {8}3 nodes {3}same node {15}PASS {5}3\/3 probes passed\n/);
+    assert.match(table.stdout, /\n\d+ scenarios: \d+ passed, 0 failed, \d+ skipped; \d+ probes: \d+ passed, 0 failed, 0 not run; 3 of 3 nodes probed, 6 of 6 cross-node pairs \([\d.]+s\)\.\n/);
+    assert.match(table.stdout, /\nKept namespace calico-connectivity \(--keep\); delete it with: kubectl delete namespace calico-connectivity\n$/);
+    assert.ok(leftovers(cluster).includes(`namespaces ${NS}`));
+    // A re-run takes over what the kept (or a killed) run left.
+    const again = await connectivity(cluster, '--test', 'pod-to-pod-same-node');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /namespace\/calico-connectivity reused \(an earlier run's\)\n/);
+    assert.deepEqual(leftovers(cluster), []);
+  });
+});
+
+/** Runs the binary, sending `signal` once `ready` matches what it has printed (and again for each further match of `again`). */
+function interrupted(cluster: { kubeconfigPath: string }, args: string[], ready: RegExp, again?: RegExp): Promise<Result> {
+  const child = spawn(BINARY, ['connectivity', ...args], { env: cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }) });
+  let stdout = '';
+  let stderr = '';
+  let sent = 0;
+  const check = () => {
+    const text = stdout + stderr;
+    if (sent === 0 && ready.test(text)) {
+      sent++;
+      child.kill('SIGINT');
+    } else if (sent === 1 && again?.test(text.slice(text.search(ready)))) {
+      sent++;
+      child.kill('SIGINT');
+    }
+  };
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    check();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    check();
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
+test('Ctrl-C cleans up and exits 130; a second Ctrl-C stops the clean-up at once and names the command; --timeout cleans up and exits 124', async () => {
+  await withCluster({ calico: 'v3.29.0', latencyMs: 20 }, async (cluster) => {
+    const first = await interrupted(cluster, TIMEOUT, /pods: \d+\/8 ready/);
+    assert.equal(first.code, 130, first.stderr);
+    assert.match(first.stderr, /^error: interrupted by SIGINT\nEverything the test created was removed \(namespace calico-connectivity\)\.\n$/m);
+    assert.deepEqual(leftovers(cluster), []);
+
+    // A namespace that will not go: a finalizer another controller would remove.
+    const hold = setInterval(() => {
+      const ns = cluster.api.store.get('namespaces', undefined, NS);
+      if (ns && !(ns.metadata.finalizers ?? []).includes('example.com/hold')) {
+        cluster.api.mutate(cluster.api.registry.byKey('namespaces')!, undefined, NS, (o) => void (o.metadata.finalizers = [...(o.metadata.finalizers ?? []), 'example.com/hold']), { fieldManager: 'test' });
+      }
+    }, 5);
+    const twice = await interrupted(cluster, TIMEOUT, /pods: \d+\/8 ready/, /cleaning up/);
+    clearInterval(hold);
+    assert.equal(twice.code, 130, twice.stderr);
+    assert.match(twice.stderr, /clean-up stopped \(interrupted by SIGINT\): namespace calico-connectivity may be left; remove it with: kubectl delete namespace calico-connectivity\n$/);
+    cluster.api.mutate(cluster.api.registry.byKey('namespaces')!, undefined, NS, (o) => void (o.metadata.finalizers = []), { fieldManager: 'test' });
+
+    // Every request 200 ms late: a 2 s budget runs out part-way (after the namespace is made: six round trips in).
+    cluster.faults.latencyMs = 200;
+    const timedOut = await plugin(['connectivity', '--timeout', '2s'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+    cluster.faults.latencyMs = 20;
+    assert.equal(timedOut.code, 124, timedOut.stderr);
+    assert.match(timedOut.stderr, /^error: connectivity did not finish within 2s \(--timeout\): still running: (deploying|probing)\S*.*\nEverything the test created was removed \(namespace calico-connectivity\)\.\n$/m);
+    assert.deepEqual(leftovers(cluster), []);
+  });
+});
+
+/** The ClusterRole that is exactly enough for connectivity (the README prints the same, between <!-- rbac:connectivity --> marks). */
+const CONNECTIVITY_ROLE = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: kubectl-calico-connectivity
+rules:
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [""]
+  resources: [nodes]
+  verbs: [list]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [""]
+  resources: [pods/exec]
+  verbs: [get, create]
+- apiGroups: [""]
+  resources: [services]
+  verbs: [create, patch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [list]
+- apiGroups: [apps]
+  resources: [daemonsets]
+  verbs: [list, watch, create, patch]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [list, create, patch, delete]
+- apiGroups: [crd.projectcalico.org]
+  resources: [ippools]
+  verbs: [list]
+`;
+
+test('the README\'s ClusterRole is exactly what connectivity needs; without pods/exec it names the permission and creates nothing', async () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const block = /<!-- rbac:connectivity -->\n```yaml\n([\s\S]*?)```\n<!-- \/rbac:connectivity -->/.exec(readme);
+  if (block) assert.equal(block[1], CONNECTIVITY_ROLE, 'the README prints the role this test binds');
+  await withCluster({ calico: 'v3.29.0', kubernetesVersion: 'v1.35.0' }, async (cluster) => {
+    const role = parseYaml(CONNECTIVITY_ROLE) as { metadata: { name: string }; rules: { resources: string[] }[] };
+    const write = { fieldManager: 'test' };
+    const bind = (user: string, rules: object[]) => {
+      const name = `connectivity-${user}`;
+      cluster.api.create(cluster.api.registry.byKey('clusterroles.rbac.authorization.k8s.io')!, undefined, { ...role, metadata: { name }, rules } as never, write);
+      cluster.api.create(cluster.api.registry.byKey('clusterrolebindings.rbac.authorization.k8s.io')!, undefined, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }] }, write);
+      return cluster.addUser(user);
+    };
+    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
+
+    const noExec = bind('no-exec', role.rules.filter((r) => !r.resources.includes('pods/exec')));
+    const before = cluster.requestLog.length;
+    const refused = await plugin(['connectivity', '--token', noExec, ...TIMEOUT], env);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, 'error: connectivity needs permissions that are not granted: get pods/exec in namespace calico-connectivity, create pods/exec in namespace calico-connectivity; nothing was created\n');
+    assert.equal(refused.stdout, '');
+    const sent = cluster.requestLog.slice(before).filter((e) => e.method !== 'GET' && !e.path.endsWith('/selfsubjectaccessreviews'));
+    assert.deepEqual(sent, [], 'nothing but access reviews was sent');
+    assert.deepEqual(leftovers(cluster), []);
+
+    const exact = bind('exact', role.rules);
+    const allowed = await plugin(['connectivity', '--token', exact, '-o', 'json', ...TIMEOUT, '--test', '!external|ipv6'], env);
+    assert.doesNotMatch(allowed.stderr, /not granted|forbidden/i);
+    const report = JSON.parse(allowed.stdout) as Report;
+    assert.deepEqual(report.scenarios.filter((s) => s.result !== 'PASS'), []);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.deepEqual(leftovers(cluster), []);
+  });
+});
+
+test('an image the nodes cannot pull: the run ends, says so and how to mirror it, and removes what it made', async () => {
+  await withCluster({ calico: 'v3.29.0', podFaults: { failingImages: [UNPULLABLE] } }, async (cluster) => {
+    const result = await plugin(['connectivity', '--image', `${UNPULLABLE}:2.52`, ...TIMEOUT], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^error: no connectivity pod became ready: \S+ on kubernetes-\S+: ImagePullBackOff: container agnhost cannot pull image example\.invalid\/unpullable:2\.52.*\nEverything the test created was removed \(namespace calico-connectivity\)\.\n$/m);
+    assert.deepEqual(leftovers(cluster), []);
+  });
+});
+
+test('bad input is one error line, exit 2, before anything is sent', async () => {
+  const home = tempDir('connectivity-bad-');
+  const env = cleanEnv({ HOME: home, KUBECONFIG: path.join(home, 'missing') });
+  const cases: [string[], RegExp][] = [
+    [['-o', 'wide'], /^error: unable to match a printer suitable for the output format "wide", allowed formats are: table,json,yaml,junit\n$/],
+    [['--test', '('], /^error: invalid --test "\(": .*\n$/],
+    [['--test', 'nothing-like-this'], /^error: --test nothing-like-this selects no scenario; the scenarios are: pod-to-pod-same-node, /],
+    [['--namespace', 'Not_A_Namespace'], /^error: invalid --namespace "Not_A_Namespace": a namespace is a DNS label/],
+    [['--max-pairs', 'many'], /^error: invalid --max-pairs "many": expected a whole number\n$/],
+    [['--external-target', 'example.com'], /^error: invalid --external-target "example\.com": expected HOST:PORT/],
+    [['-l', 'zone in (a'], /^error: invalid --selector "zone in \(a": /],
+    [['--nodes', 'a,,b'], /^error: invalid --nodes "a,,b": expected node names separated by commas\n$/],
+    [['--timeout', 'soon'], /^error: invalid value "soon" for --timeout: /],
+  ];
+  for (const [args, message] of cases) {
+    const result = await plugin(['connectivity', ...args], env);
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message, args.join(' '));
+    assert.equal(result.stdout, '');
+  }
+});

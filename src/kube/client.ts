@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import https from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { Logger } from '../cli/logger.ts';
 import { PLUGIN_NAME, PLUGIN_VERSION } from '../build-info.ts';
@@ -187,10 +188,12 @@ export class KubeClient {
     const headers = this.identified({ ...(tls.headers as http.OutgoingHttpHeaders) });
     this.logRequest('GET', url, headers, undefined);
     const { ca, cert, key, servername, rejectUnauthorized, auth } = tls;
+    // Through this client's agent: an idle kept-alive connection, else a new one that resumes a cached TLS session
+    // with the agent's one TLS context (a full handshake and a context per exec cost ~1.5 ms of CPU each).
     return {
       url,
       headers,
-      connection: { ca, cert, key, servername, auth, ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }), ...(this.settings.proxied ? { agent: tls.agent } : {}) },
+      connection: { ca, cert, key, servername, auth, ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }), agent: this.settings.proxied ? tls.agent : this.agent },
     };
   }
 
@@ -273,14 +276,15 @@ export class KubeClient {
   }
 }
 
-/** One kept-alive agent per client (client-node's own agents close every connection). */
+/**
+ * One kept-alive agent per client (client-node's own agents close every connection), with one TLS context for all
+ * its connections: without it each new connection builds its own from the CA and client certificate.
+ */
 function makeAgent(url: string, tls: https.RequestOptions): http.Agent {
   if (url.startsWith('http:')) return new http.Agent({ keepAlive: true });
   return new https.Agent({
     keepAlive: true,
-    ca: tls.ca,
-    cert: tls.cert,
-    key: tls.key,
+    secureContext: createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key }),
     servername: tls.servername,
     ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
   });

@@ -116,7 +116,7 @@ test('probe commands: agnhost connect with a timeout, dig with the search path',
   const plan = { maxPairs: 100, externalTarget: undefined, random: seeded(1) };
   const probe = (name: string) => SCENARIOS.find((s) => s.name === name)!.probes(t, plan)[0]!;
   assert.deepEqual(probe('pod-to-pod-same-node').command, ['/agnhost', 'connect', '10.0.0.1:9376', '--timeout=2s']);
-  assert.deepEqual(probe('pod-to-service-dns').command, ['/agnhost', 'connect', 'echo:80', '--timeout=2s']);
+  assert.deepEqual(probe('pod-to-service-dns').command, ['dig', '+search', '+short', '+time=2', '+tries=1', 'echo'], 'by name: looked up first, then connected to');
   assert.deepEqual(probe('ingress-default-deny').command, ['/agnhost', 'connect', '10.0.0.1:9376', '--timeout=1s']);
   assert.deepEqual(probe('ingress-default-deny').requires, { scenario: 'pod-to-pod-same-node', node: 'node-0000' });
   assert.deepEqual(probe('egress-allow-dns').command, ['dig', '+search', '+short', '+time=2', '+tries=1', 'kubernetes.default']);

@@ -187,8 +187,13 @@ const rules: Rule[] = [
         group.probes.push(r);
         groups.set(key, group);
       }
+      // Services and DNS reached from those nodes fail with them when their pods (a Service's, CoreDNS's) sit across the lost path.
+      const consequences = (nodes: string[]) => [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name') && nodes.includes(r.from.node));
       return [...groups.values()].map(({ kind, pool, subnets, probes }): Finding => {
         const nodes = [...new Set(probes.flatMap((p) => [p.from.node, p.to.node!]))].sort();
+        const through = consequences(nodes);
+        probes.push(...through);
+        const alsoFail = through.length ? `; Service and DNS probes from ${names([...new Set(through.map((p) => p.from.node))])} fail with it (the pods they reach, or CoreDNS, sit across that path)` : '';
         const pairs = names([...new Set(probes.map((p) => [p.from.node, p.to.node!].sort().join(' <-> ')))], 6);
         const between = subnets[0] === subnets[1] ? `between nodes of ${subnets[0]}` : `between ${subnets[0]} and ${subnets[1]}`;
         const bySubnet = (subnet: string) => names(nodes.filter((n) => ctx.facts.nodes.get(n)?.subnet === subnet));
@@ -198,15 +203,15 @@ const rules: Rule[] = [
         const base = { severity: 'error' as const, nodes, scenarios: scenariosOf(probes), probes: claim(ctx, probes) };
         switch (kind) {
           case 'vxlan':
-            return { ...base, id: 'vxlan-blocked', cause: `UDP 4789 (VXLAN) is dropped ${between}: ${sides}${localOk}; ${poolWords} sends that traffic as VXLAN`, fix: `allow UDP 4789 ${between}, both ways, in the nodes' firewalls and the cloud's security groups or network ACLs` };
+            return { ...base, id: 'vxlan-blocked', cause: `UDP 4789 (VXLAN) is dropped ${between}: ${sides}${localOk}; ${poolWords} sends that traffic as VXLAN${alsoFail}`, fix: `allow UDP 4789 ${between}, both ways, in the nodes' firewalls and the cloud's security groups or network ACLs` };
           case 'underlay':
-            return { ...base, id: 'underlay-drops-pod-traffic', cause: `the network ${between} drops pod traffic that is not encapsulated: ${sides}${localOk}; ${poolWords} sends it with pod addresses within a subnet, which a cloud's source/destination check or anti-spoofing drops`, fix: `turn off the source/destination check (anti-spoofing) on the nodes' network interfaces (AWS: aws ec2 modify-instance-attribute --no-source-dest-check), or encapsulate all traffic: encapsulation VXLAN for the pool in the Installation` };
+            return { ...base, id: 'underlay-drops-pod-traffic', cause: `the network ${between} drops pod traffic that is not encapsulated: ${sides}${localOk}; ${poolWords} sends it with pod addresses within a subnet, which a cloud's source/destination check or anti-spoofing drops${alsoFail}`, fix: `turn off the source/destination check (anti-spoofing) on the nodes' network interfaces (AWS: aws ec2 modify-instance-attribute --no-source-dest-check), or encapsulate all traffic: encapsulation VXLAN for the pool in the Installation` };
           case 'bgp':
-            return { ...base, id: 'bgp-blocked', cause: `TCP 179 (BGP) is blocked between ${pairs}: their BGP sessions are not Established (calico-node's readiness: BGP not established), so ${poolWords} has no routes between them${localOk}`, fix: 'allow TCP 179 between those nodes, both ways, in the nodes\' firewalls and the cloud\'s security groups' };
+            return { ...base, id: 'bgp-blocked', cause: `TCP 179 (BGP) is blocked between ${pairs}: their BGP sessions are not Established (calico-node's readiness: BGP not established), so ${poolWords} has no routes between them${localOk}${alsoFail}`, fix: 'allow TCP 179 between those nodes, both ways, in the nodes\' firewalls and the cloud\'s security groups' };
           case 'ipip':
-            return { ...base, id: 'ipip-blocked', cause: `IP-in-IP (IP protocol 4) is dropped ${between}, or their BGP sessions are down: ${sides}${localOk}; ${poolWords} sends that traffic as IP-in-IP`, fix: `allow IP protocol 4 (ipencap; it has no port) ${between}, both ways, and TCP 179 for BGP` };
+            return { ...base, id: 'ipip-blocked', cause: `IP-in-IP (IP protocol 4) is dropped ${between}, or their BGP sessions are down: ${sides}${localOk}; ${poolWords} sends that traffic as IP-in-IP${alsoFail}`, fix: `allow IP protocol 4 (ipencap; it has no port) ${between}, both ways, and TCP 179 for BGP` };
           case 'unencapsulated':
-            return { ...base, id: 'unencapsulated-dropped', cause: `${sides}${localOk}: ${poolWords} is not encapsulated, so its routes come from BGP and its packets carry pod addresses: the BGP sessions between them are down (TCP 179) or the network drops pod addresses (a source/destination check)`, fix: 'allow TCP 179 between the nodes and turn off the source/destination check on their interfaces, or encapsulate: encapsulation VXLAN for the pool in the Installation' };
+            return { ...base, id: 'unencapsulated-dropped', cause: `${sides}${localOk}: ${poolWords} is not encapsulated, so its routes come from BGP and its packets carry pod addresses: the BGP sessions between them are down (TCP 179) or the network drops pod addresses (a source/destination check)${alsoFail}`, fix: 'allow TCP 179 between the nodes and turn off the source/destination check on their interfaces, or encapsulate: encapsulation VXLAN for the pool in the Installation' };
         }
       });
     },

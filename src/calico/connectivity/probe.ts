@@ -2,13 +2,14 @@
 // program said as the real programs say it: agnhost connect exits 0 when the
 // connection opens, else 1 with TIMEOUT, REFUSED, DNS:, OTHER: or UNKNOWN:;
 // dig +short prints the addresses it found and exits 9 when no server
-// answered. An exec that broke on the way (transport) is run again; a probe
+// answered. A connection to a name is a lookup with dig (the pod's search
+// path, one bounded try), then agnhost connect to the address. An exec that broke on the way (transport) is run again; a probe
 // that ran and failed never is — except a policy probe, repeated while a new
 // NetworkPolicy may still be on its way to the nodes. A probe that could not
 // run (the image lacks the program, the pod is gone, the kubelet cannot be
 // reached) is an ERROR, never a network failure.
 import type { ExecError, ExecErrorKind, ExecOptions, ExecResult } from '../../kube/exec.ts';
-import type { Probe } from './scenarios.ts';
+import { connectCommand, type Probe } from './scenarios.ts';
 
 export type Result = 'PASS' | 'FAIL' | 'ERROR' | 'SKIP';
 
@@ -62,27 +63,49 @@ export async function runProbes(execute: Execute, probes: Probe[], options: RunO
 async function runProbe(execute: Execute, probe: Probe, options: RunOptions): Promise<ProbeResult> {
   const started = performance.now();
   let attempts = 0;
-  let transportFailures = 0;
   for (;;) {
     attempts++;
-    let outcome: Pick<ProbeResult, 'result' | 'detail' | 'error'>;
-    try {
-      outcome = interpret(probe, await execute({ pod: probe.from.pod, command: probe.command, timeoutMs: probe.timeoutSeconds * 1000 + EXEC_SLACK_MS, signal: options.signal }));
-    } catch (error) {
-      if (options.signal.aborted) throw options.signal.reason;
-      const failure = error as ExecError;
-      if (failure.kind === undefined) throw error;
-      if (failure.retryable && ++transportFailures < TRANSPORT_ATTEMPTS) {
-        await pause(250 * 2 ** transportFailures, options.signal);
-        continue;
-      }
-      outcome = { result: 'ERROR', detail: execErrorDetail(failure), error: failure.kind };
-    }
+    const outcome = await attempt(execute, probe, options.signal);
     if (outcome.result === 'FAIL' && options.settleUntil !== undefined && Date.now() + SETTLE_INTERVAL_MS < options.settleUntil) {
       await pause(SETTLE_INTERVAL_MS, options.signal);
       continue;
     }
-    return { ...probe, ...outcome, attempts, seconds: Math.round(performance.now() - started) / 1000 };
+    return { ...probe, ...(outcome.address ? { to: { ...probe.to, ip: outcome.address } } : {}), result: outcome.result, detail: outcome.detail, ...(outcome.error ? { error: outcome.error } : {}), attempts, seconds: Math.round(performance.now() - started) / 1000 };
+  }
+}
+
+type Outcome = Pick<ProbeResult, 'result' | 'detail' | 'error'> & { address?: string };
+
+/** One run of a probe: for a connection to a name, the lookup, then the connection to the first address found. */
+async function attempt(execute: Execute, probe: Probe, signal: AbortSignal): Promise<Outcome> {
+  const byName = probe.to.ip === undefined && probe.expect !== 'resolve';
+  const first = await run(execute, probe.from.pod, probe.command, probe.timeoutSeconds, signal);
+  if ('error' in first) return first;
+  if (!byName) return interpret(probe, first);
+  const lookup = interpret({ ...probe, expect: 'resolve' }, first);
+  if (lookup.result !== 'PASS') return { ...lookup, detail: lookup.result === 'FAIL' ? `DNS: ${lookup.detail.replace(/^DNS: /, '')}` : lookup.detail };
+  const address = lookup.detail.replace(/^resolved /, '').split(', ')[0]!;
+  const connection = await run(execute, probe.from.pod, connectCommand(address, probe.to.port!, probe.timeoutSeconds), probe.timeoutSeconds, signal);
+  if ('error' in connection) return { ...connection, address };
+  const judged = interpret(probe, connection);
+  return { ...judged, address, detail: `resolved ${address}, ${judged.detail}` };
+}
+
+/** Runs a command, again after a transport failure; an error that is not the network's is an ERROR outcome. */
+async function run(execute: Execute, pod: string, command: string[], timeoutSeconds: number, signal: AbortSignal): Promise<ExecResult | (Outcome & { error: ExecErrorKind })> {
+  for (let failures = 0; ; ) {
+    try {
+      return await execute({ pod, command, timeoutMs: timeoutSeconds * 1000 + EXEC_SLACK_MS, signal });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      const failure = error as ExecError;
+      if (failure.kind === undefined) throw error;
+      if (failure.retryable && ++failures < TRANSPORT_ATTEMPTS) {
+        await pause(250 * 2 ** failures, signal);
+        continue;
+      }
+      return { result: 'ERROR', detail: execErrorDetail(failure), error: failure.kind };
+    }
   }
 }
 
@@ -109,7 +132,7 @@ export function interpret(probe: Probe, exec: ExecResult): Pick<ProbeResult, 're
     const addresses = exec.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\d.]+$|^[0-9a-f:]+:[0-9a-f:]*$/i.test(l));
     if (exec.exitCode === 0 && addresses.length) return { result: 'PASS', detail: `resolved ${addresses.join(', ')}` };
     if (exec.exitCode === 0) return { result: 'FAIL', detail: 'no address (the name does not exist, or has no record)' };
-    if (exec.exitCode === 9) return { result: 'FAIL', detail: 'DNS: no server answered (timed out)' };
+    if (exec.exitCode === 9) return { result: 'FAIL', detail: `DNS: ${said.replace(/^;; /, '') || 'no servers could be reached'}` };
     return { result: 'ERROR', detail: `dig exited ${exec.exitCode}${said ? `: ${said}` : ''}` };
   }
   if (exec.exitCode === 0) return probe.expect === 'connect' ? { result: 'PASS', detail: 'connected' } : { result: 'FAIL', detail: 'connected: the policy did not block it' };

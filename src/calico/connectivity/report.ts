@@ -60,7 +60,7 @@ function targetCell(to: Target): string {
 }
 
 function address(to: Target): string {
-  const host = to.ip ?? to.name ?? '';
+  const host = (to.kind === 'service' ? to.ip : to.name ?? to.ip) ?? '';
   return host.includes(':') ? `[${host}]:${to.port}` : `${host}:${to.port}`;
 }
 

@@ -65,7 +65,7 @@ export interface Probe {
   from: { pod: string; node: string; ip: string; host: boolean };
   to: Target;
   expect: Expectation;
-  /** argv run in the source pod's agnhost container. */
+  /** argv run in the source pod's agnhost container: for a connection to a name, the lookup (the connection follows to the address found). */
   command: string[];
   /** How long the probe itself may take (agnhost's --timeout, dig's +time). */
   timeoutSeconds: number;
@@ -114,9 +114,15 @@ function toPod(end: PodEnd, family: 4 | 6): Target {
   return { kind: 'pod', pod: end.pod, node: end.node, ip: ipOf(end, family)!, port: ECHO_PORT };
 }
 
+/**
+ * A connection probe. A target by name is looked up first with dig and the pod's search path (one try of
+ * `timeoutSeconds`: Go's resolver in agnhost would wait 5 s × 2 tries for each of the search names when DNS is
+ * lost), then connected to by address: probe.ts runs the two steps.
+ */
 function connect(scenario: string, from: Probe['from'], to: Target, expect: 'connect' | 'blocked' = 'connect', requires?: Probe['requires']): Probe {
   const timeoutSeconds = expect === 'blocked' ? BLOCKED_TIMEOUT : CONNECT_TIMEOUT;
-  return { scenario, from, to, expect, command: connectCommand(to.ip ?? to.name!, to.port!, timeoutSeconds), timeoutSeconds, ...(requires ? { requires } : {}) };
+  const command = to.ip ? connectCommand(to.ip, to.port!, timeoutSeconds) : resolveCommand(to.name!, timeoutSeconds);
+  return { scenario, from, to, expect, command, timeoutSeconds, ...(requires ? { requires } : {}) };
 }
 
 /** Same-node client → echo, on every probed node. */

@@ -230,14 +230,19 @@ async function removeStrayHostPods(kube: KubeClient, namespace: string, hostNode
   }));
 }
 
-/** The connectivity pods as they come up: which are Ready, which are stuck and why. */
+/**
+ * The connectivity pods as they come up: which are Ready, which are stuck and why. Kept by `component/node`
+ * (the one pod of each the test wants), updated by the key a change touches: a thousand pods' events stay linear.
+ */
 class PodTracker {
   private readonly pods = new Map<string, Pod>();
+  private readonly keyOf = new Map<string, string>();
+  private readonly members = new Map<string, Set<string>>();
+  private readonly readyKeys = new Set<string>();
   private readonly options: WorkloadOptions;
   private readonly wanted: Set<string>;
   readonly expected: number;
   private lastProgress = Date.now();
-  private lastReady = 0;
 
   constructor(options: WorkloadOptions) {
     this.options = options;
@@ -245,47 +250,68 @@ class PodTracker {
     this.expected = options.nodes.length * 2 + options.hostNodes.length;
   }
 
-  /** Takes a change in; true when the ready count moved. */
-  update(change: Change<Pod>): boolean {
-    const key = change.object.metadata.name;
-    if (change.type === 'DELETED') this.pods.delete(key);
-    else this.pods.set(key, change.object);
-    const ready = this.readyCount();
-    if (ready === this.lastReady) return false;
-    if (ready > this.lastReady) this.lastProgress = Date.now();
-    this.lastReady = ready;
-    return true;
+  /** The wanted pod a pod is (`echo/node-a`), if it is one: this run's image, on a wanted node, not being deleted. */
+  private keyFor(pod: Pod): string | undefined {
+    const component = pod.metadata.labels?.[COMPONENT_LABEL];
+    const node = pod.spec?.nodeName;
+    if (!component || !node || pod.metadata.deletionTimestamp || pod.spec?.containers?.[0]?.image !== this.options.image) return undefined;
+    if (component === 'host' ? !this.options.hostNodes.includes(node) : !this.wanted.has(node)) return undefined;
+    return `${component}/${node}`;
   }
 
-  /** The pod of each component on each wanted node that runs this run's image (an earlier run's are being replaced). */
-  private current(): Map<string, Pod> {
-    const byKey = new Map<string, Pod>();
-    for (const pod of this.pods.values()) {
-      const component = pod.metadata.labels?.[COMPONENT_LABEL];
-      const node = pod.spec?.nodeName;
-      if (!component || !node || pod.metadata.deletionTimestamp || pod.spec?.containers?.[0]?.image !== this.options.image) continue;
-      if (component === 'host' ? !this.options.hostNodes.includes(node) : !this.wanted.has(node)) continue;
-      const key = `${component}/${node}`;
-      const other = byKey.get(key);
-      if (!other || (podReady(pod) && !podReady(other))) byKey.set(key, pod);
+  /** Takes a change in; true when the ready count moved. */
+  update(change: Change<Pod>): boolean {
+    const name = change.object.metadata.name;
+    const before = this.readyKeys.size;
+    const oldKey = this.keyOf.get(name);
+    if (change.type === 'DELETED') this.pods.delete(name);
+    else this.pods.set(name, change.object);
+    const newKey = change.type === 'DELETED' ? undefined : this.keyFor(change.object);
+    if (oldKey !== undefined && oldKey !== newKey) {
+      this.members.get(oldKey)?.delete(name);
+      this.keyOf.delete(name);
     }
-    return byKey;
+    if (newKey !== undefined) {
+      if (!this.members.has(newKey)) this.members.set(newKey, new Set());
+      this.members.get(newKey)!.add(name);
+      this.keyOf.set(name, newKey);
+    }
+    for (const key of new Set([oldKey, newKey])) {
+      if (key === undefined) continue;
+      if (this.best(key) && podReady(this.best(key)!)) this.readyKeys.add(key);
+      else this.readyKeys.delete(key);
+    }
+    if (this.readyKeys.size > before) this.lastProgress = Date.now();
+    return this.readyKeys.size !== before;
+  }
+
+  /** The pod standing for a key: a Ready one if there is one. */
+  private best(key: string): Pod | undefined {
+    let chosen: Pod | undefined;
+    for (const name of this.members.get(key) ?? []) {
+      const pod = this.pods.get(name)!;
+      if (podReady(pod)) return pod;
+      chosen ??= pod;
+    }
+    return chosen;
   }
 
   readyCount(): number {
-    let n = 0;
-    for (const pod of this.current().values()) if (podReady(pod)) n++;
-    return n;
+    return this.readyKeys.size;
   }
 
   /** Every pod Ready; or the rest failing for good (a pull, a crash) or not moving for STALL_MS. */
   settled(): boolean {
-    const current = this.current();
-    const ready = [...current.values()].filter(podReady).length;
-    if (ready === this.expected) return true;
-    const missing = this.expected - current.size;
-    const failing = [...current.values()].filter((p) => !podReady(p) && isFailing(podDetail(p).reason)).length;
-    if (missing === 0 && ready + failing === this.expected) return true;
+    if (this.readyKeys.size === this.expected) return true;
+    let present = 0;
+    let failing = 0;
+    for (const key of this.members.keys()) {
+      const pod = this.best(key);
+      if (!pod) continue;
+      present++;
+      if (!podReady(pod) && isFailing(podDetail(pod).reason)) failing++;
+    }
+    if (present === this.expected && this.readyKeys.size + failing === this.expected) return true;
     return Date.now() - this.lastProgress >= STALL_MS;
   }
 
@@ -293,8 +319,8 @@ class PodTracker {
     const echo = new Map<string, PodEnd>();
     const client = new Map<string, PodEnd>();
     const hosts: HostEnd[] = [];
-    for (const [key, pod] of this.current()) {
-      if (!podReady(pod)) continue;
+    for (const key of this.readyKeys) {
+      const pod = this.best(key)!;
       const [component, node] = key.split('/') as [Component, string];
       const status = pod.status as { podIP?: string; podIPs?: { ip: string }[] } | undefined;
       const ips = (status?.podIPs?.map((p) => p.ip) ?? (status?.podIP ? [status.podIP] : [])).sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
@@ -307,11 +333,10 @@ class PodTracker {
   }
 
   notReady(): NotReadyPod[] {
-    const current = this.current();
     const wantedKeys = [...this.options.nodes.flatMap((node) => [`echo/${node}`, `client/${node}`]), ...this.options.hostNodes.map((node) => `host/${node}`)];
     return wantedKeys.flatMap((key) => {
-      const pod = current.get(key);
-      if (pod && podReady(pod)) return [];
+      if (this.readyKeys.has(key)) return [];
+      const pod = this.best(key);
       const [component, node] = key.split('/') as [string, string];
       const detail = pod ? podDetail(pod) : { reason: 'Missing', message: 'no pod was created for this node' };
       return [{ pod: pod?.metadata.name ?? '', node, component, ...detail }];

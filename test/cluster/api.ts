@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { describePath, difference, fieldsOfObject, has, intersection, isEmpty, leaves, mergeApplied, removeFields, stepInto, union, valueAt, type FieldSet } from './fieldset.ts';
+import { allocateClusterIPs, keepClusterIPs } from './controllers/services.ts';
 import { admit, defaultDecoded, defaultObject, validateObject } from './kinds.ts';
 import { schemaFor, tracksGeneration, type RegisteredType, type Registry } from './registry.ts';
 import { apiVersionOf } from './resources.ts';
@@ -43,6 +44,8 @@ export class Api {
   readonly clock: Clock;
   /** The minor version the cluster runs, for messages that changed between releases. */
   readonly minor: number;
+  /** kube-apiserver's --service-cluster-ip-range (kubeadm's serviceSubnet), comma-separated when dual-stack. */
+  serviceCIDRs: string[] = [];
 
   constructor(store: Store, registry: Registry, clock: Clock, minor: number) {
     this.store = store;
@@ -84,6 +87,7 @@ export class Api {
     else delete metadata.generation;
     if (type.subresources.includes('status') && !type.virtual) delete object.status;
     defaultObject(type, object, this.clock.now());
+    if (type.key === 'services') allocateClusterIPs(this, object);
     validateObject(type, object, undefined, this.minor);
     metadata.managedFields = managed ? prune(managed, presentFields(object, type)) : this.updatedFields(type, undefined, object, options);
     if (options.dryRun) return object;
@@ -102,7 +106,9 @@ export class Api {
     if (input.metadata?.name && input.metadata.name !== name) {
       throw badRequest(`the name of the object (${input.metadata.name}) does not match the name on the URL (${name})`);
     }
-    return this.commit(type, old, jsonCopy(input), options);
+    const next = jsonCopy(input);
+    if (type.key === 'services') keepClusterIPs(old, next);
+    return this.commit(type, old, next, options);
   }
 
   /** Read-modify-write with a function, as controllers do it (no conflicts: they run in one thread). */

@@ -18,6 +18,9 @@ import { noNetworkFaults, type NetworkFaults } from './dataplane/faults.ts';
 import { trackPolicy } from './dataplane/policy.ts';
 import { FAST_TIMINGS, Runtime, type PodFaults, type Timings } from './controllers/runtime.ts';
 import { startScheduler } from './controllers/scheduler.ts';
+import { startServiceControllers } from './controllers/services.ts';
+import { UPSTREAM_HOST } from './dataplane/dns.ts';
+import { setOutside, type OutsideHost } from './dataplane/reach.ts';
 import { startWorkloadControllers } from './controllers/workloads.ts';
 import { OpenApi } from './discovery.ts';
 import { createHandler, upgradeListener, type Faults, type RequestLogEntry } from './http.ts';
@@ -34,6 +37,8 @@ export interface ClusterOptions {
   nodes?: number;
   /** A Calico release (`v3.29.0`) installed as the guide installs it, and converged, before the cluster is handed over. */
   calico?: string;
+  /** The encapsulation of the pool that install (custom-resources.yaml's is VXLANCrossSubnet): `IPIP`, `IPIPCrossSubnet`, `VXLAN`, `None`… */
+  encapsulation?: string;
   kubernetesVersion?: string;
   latencyMs?: number;
   errorRate?: number;
@@ -48,6 +53,8 @@ export interface ClusterOptions {
   unreachableKubelets?: string[];
   /** The network's faults (dataplane/faults.ts); `runtime.network` changes them live. */
   network?: Partial<NetworkFaults>;
+  /** What answers outside the cluster (reach.ts); nothing unless listed. */
+  outside?: OutsideHost[];
   kubeconfigPath?: string;
   bookmarkIntervalMs?: number;
   random?: () => number;
@@ -90,16 +97,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const runtime = new Runtime(api, clock, logs, { ...FAST_TIMINGS, ...options.timings }, { failingImages: [], crashingContainers: [], ...options.podFaults });
   runtime.network = { ...noNetworkFaults(), ...options.network };
   trackPolicy(runtime);
+  setOutside(runtime, [UPSTREAM_HOST, ...(options.outside ?? [])]);
+  api.serviceCIDRs = scenario.serviceSubnet.split(',');
   startApiServerControllers(runtime);
   if (scenario.controllers !== false) {
     startNodeControllers(runtime, ca.cert);
+    startServiceControllers(runtime);
     startWorkloadControllers(runtime);
     startScheduler(runtime);
     startKubelets(runtime);
     startOperator(runtime);
   }
   scenario.seed(runtime, kubernetesVersion);
-  if (options.calico) await installCalico(runtime, options.calico, scenario.podSubnet);
+  if (options.encapsulation && !options.calico) throw new Error('--encapsulation applies to a cluster started with --calico');
+  if (options.calico) await installCalico(runtime, options.calico, scenario.podSubnet, options.encapsulation);
 
   const tokens = { admin: randomBytes(16).toString('hex'), viewer: randomBytes(16).toString('hex') };
   const authenticator = new Authenticator();

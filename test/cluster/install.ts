@@ -52,12 +52,13 @@ function crdsEstablished(rt: Runtime, release: string): boolean {
   return crds.every((crd) => ((rt.api.store.get('customresourcedefinitions.apiextensions.k8s.io', undefined, crd.metadata.name!)?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'));
 }
 
-/** custom-resources.yaml with its pool's cidr edited to the podSubnet, as the guide says to. */
-function createCustomResources(rt: Runtime, release: string, podSubnet: string): void {
+/** custom-resources.yaml with its pool's cidr edited to the podSubnet, as the guide says to (and its encapsulation, if asked). */
+function createCustomResources(rt: Runtime, release: string, podSubnet: string, encapsulation: string | undefined): void {
   for (const object of manifestObjects(releaseFiles(release).at(-1)!)) {
     const edited = jsonCopy(object);
-    const pools = (edited.spec as { calicoNetwork?: { ipPools?: { cidr: string }[] } } | undefined)?.calicoNetwork?.ipPools;
+    const pools = (edited.spec as { calicoNetwork?: { ipPools?: { cidr: string; encapsulation?: string }[] } } | undefined)?.calicoNetwork?.ipPools;
     if (pools?.[0]) pools[0].cidr = podSubnet;
+    if (pools?.[0] && encapsulation) pools[0].encapsulation = encapsulation;
     create(rt, edited);
   }
 }
@@ -86,7 +87,12 @@ function installPending(rt: Runtime): string | undefined {
   }
   const node = store.list('nodes').find((n) => !conditionsOf(n).some((c) => c.type === 'Ready' && c.status === 'True'));
   if (node) return `node ${node.metadata.name} is NotReady`;
-  const pod = store.list('pods').find((p) => (p.status as { phase?: string } | undefined)?.phase !== 'Running' || !conditionsOf(p).some((c) => c.type === 'Ready' && c.status === 'True'));
+  // A container --crashing-container breaks outside Calico (CoreDNS) is a fault the cluster starts with, not an install to wait for.
+  const broken = (p: KubeObject) => !p.metadata.namespace?.startsWith('calico') && rt.faults.crashingContainers.some((spec) => {
+    const [ns, prefix = ''] = spec.split('/');
+    return ns === p.metadata.namespace && p.metadata.name.startsWith(prefix);
+  });
+  const pod = store.list('pods').find((p) => !broken(p) && ((p.status as { phase?: string } | undefined)?.phase !== 'Running' || !conditionsOf(p).some((c) => c.type === 'Ready' && c.status === 'True')));
   if (pod) return `pod ${pod.metadata.namespace}/${pod.metadata.name} is not Running and Ready`;
   return undefined;
 }
@@ -108,7 +114,7 @@ const INSTALL_LIMIT_MS = 10 * 60_000;
  * node and pod Ready. A Degraded TigeraStatus (pod faults: images that
  * cannot be pulled, containers that crash) ends it at once, with its message.
  */
-export async function installCalico(rt: Runtime, release: string, podSubnet: string): Promise<void> {
+export async function installCalico(rt: Runtime, release: string, podSubnet: string, encapsulation?: string): Promise<void> {
   const settle = async (pending: () => string | undefined) => {
     const problem = () => degraded(rt) ?? pending();
     try {
@@ -120,6 +126,6 @@ export async function installCalico(rt: Runtime, release: string, podSubnet: str
   };
   createOperator(rt, release);
   await settle(() => (crdsEstablished(rt, release) ? undefined : 'the CRDs are not Established'));
-  createCustomResources(rt, release, podSubnet);
+  createCustomResources(rt, release, podSubnet, encapsulation);
   await settle(() => installPending(rt));
 }

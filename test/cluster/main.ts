@@ -4,12 +4,14 @@
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.ts';
 import { parseDrop } from './dataplane/faults.ts';
+import { parseOutside } from './dataplane/reach.ts';
 import { SCENARIOS } from './scenarios.ts';
 
-const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--nodes N] [--calico v3.29.0] [--kubernetes-version v1.31.3]
+const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--nodes N] [--calico v3.29.0 [--encapsulation IPIP|IPIPCrossSubnet|VXLAN|VXLANCrossSubnet|None]] [--kubernetes-version v1.31.3]
        [--latency-ms N] [--error-rate P] [--drop-watches-after S] [--speed X] [--request-log FILE]
        [--failing-image SUBSTRING]... [--crashing-container NS/POD-PREFIX/CONTAINER]... [--unreachable-kubelet NODE]...
        [--drop bgp|vxlan|ipip|typha[:NODE,NODE[;NODE,NODE]...]]... [--source-dest-check] [--felix-stuck NODE]...
+       [--outside IP[:PORT[/tcp|udp]]]...
 scenarios: ${Object.keys(SCENARIOS).join(', ')}`;
 
 function fail(message: string): never {
@@ -25,6 +27,8 @@ try {
       kubeconfig: { type: 'string' },
       nodes: { type: 'string' },
       calico: { type: 'string' },
+      encapsulation: { type: 'string' },
+      outside: { type: 'string', multiple: true },
       'kubernetes-version': { type: 'string', default: 'v1.31.3' },
       'latency-ms': { type: 'string', default: '0' },
       'error-rate': { type: 'string', default: '0' },
@@ -60,6 +64,8 @@ try {
     scenario: values.scenario,
     nodes: number('nodes', values.nodes),
     calico: values.calico,
+    encapsulation: values.encapsulation,
+    outside: parseOutside(values.outside ?? []),
     kubernetesVersion: values['kubernetes-version'],
     kubeconfigPath: values.kubeconfig,
     latencyMs: number('latency-ms', values['latency-ms']),

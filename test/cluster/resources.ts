@@ -52,6 +52,7 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', { shortNames: ['sa'] }),
   builtin('', 'v1', 'events', 'Event', { shortNames: ['ev'] }),
   builtin('', 'v1', 'endpoints', 'Endpoints', { shortNames: ['ep'] }),
+  builtin('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice'),
   builtin('apps', 'v1', 'deployments', 'Deployment', { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),
   builtin('apps', 'v1', 'daemonsets', 'DaemonSet', { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
   builtin('apps', 'v1', 'replicasets', 'ReplicaSet', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),

@@ -46,7 +46,19 @@ export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario> =
     `The install guide's cluster: kubeadm, ${cluster}, serviceSubnet 10.96.0.0/16`),
   'service-overlap': ({ nodes = 3 }) => kubeadmScenario('service-overlap', nodes, '10.96.0.0/12', '10.96.0.0', (_cluster, podSubnet) =>
     `As kubeadm-3-nodes${nodes === 3 ? '' : ` with ${plural(nodes, 'node')}`}, but with kubeadm's default serviceSubnet 10.96.0.0/12, which ${Number(podSubnet.split('/')[1]) >= 12 ? 'contains' : 'overlaps'} the pod subnet ${podSubnet}`),
+  'kubeadm-two-subnets': ({ nodes = 3 }) => kubeadmScenario('kubeadm-two-subnets', nodes, '10.96.0.0/16', '10.128.0.0', (cluster) =>
+    `The install guide's cluster: kubeadm, ${cluster}, serviceSubnet 10.96.0.0/16; the control plane on 192.168.56.0/24, the workers on ${workerNetwork(nodes - 1)}: a VXLANCrossSubnet pool encapsulates between the control plane and the workers, not between workers`, true),
 };
+
+/**
+ * The workers' network of kubeadm-two-subnets: 192.168.57.0/24 (their
+ * addresses from .12, as in the guide), grown at 192.168.64.0 for more
+ * workers than a /24 holds, so it never overlaps the control plane's.
+ */
+function workerNetwork(workers: number): string {
+  const bits = Math.max(8, Math.ceil(Math.log2(workers + 12)));
+  return bits === 8 ? '192.168.57.0/24' : network('192.168.64.0', 32 - bits);
+}
 
 /**
  * The guide's cluster with `count` nodes: `kubernetes-master-01` and
@@ -59,7 +71,7 @@ export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario> =
  * that fits, at `largePodBase` (10.128.0.0/13 for 2,000 nodes). Calico's
  * default /26 blocks then number 4 per node, enough for its IPAM.
  */
-function kubeadmScenario(name: string, count: number, serviceSubnet: string, largePodBase: string, describe: (cluster: string, podSubnet: string) => string): Scenario {
+function kubeadmScenario(name: string, count: number, serviceSubnet: string, largePodBase: string, describe: (cluster: string, podSubnet: string) => string, twoSubnets = false): Scenario {
   if (!Number.isInteger(count) || count < 1 || count > MAX_NODES) throw new Error(`--nodes must be a whole number from 1 to ${MAX_NODES}, not ${count}`);
   const width = Math.max(2, String(count).length);
   const number = (n: number) => String(n).padStart(width, '0');
@@ -68,17 +80,18 @@ function kubeadmScenario(name: string, count: number, serviceSubnet: string, lar
   const podBits = Math.max(8, Math.ceil(Math.log2(count)));
   const podSubnet = podBits === 8 ? '10.97.0.0/16' : network(largePodBase, 24 - podBits);
   const [podBase] = parseV4(podSubnet);
-  const [nodeBase, nodePrefix] = parseV4(nodeNetwork);
+  const [nodeBase, nodePrefix] = parseV4(twoSubnets ? '192.168.56.0/24' : nodeNetwork);
+  const [workerBase, workerPrefix] = parseV4(twoSubnets ? workerNetwork(count - 1) : nodeNetwork);
   const nodes: ScenarioNode[] = Array.from({ length: count }, (_, i) => ({
     name: i === 0 ? `kubernetes-master-${number(1)}` : `kubernetes-worker-${number(i)}`,
-    ip: formatV4(nodeBase + 11 + i),
-    ipPrefixLength: nodePrefix,
+    ip: formatV4(i === 0 ? nodeBase + 11 : workerBase + 11 + i),
+    ipPrefixLength: i === 0 ? nodePrefix : workerPrefix,
     podCIDR: `${formatV4(podBase + i * 256)}/24`,
     controlPlane: i === 0,
   }));
   const cluster = count === 3
     ? `3 nodes NotReady without a CNI, podSubnet ${podSubnet}`
-    : `${plural(count, 'node')} (1 control plane, ${plural(count - 1, 'worker')}, on ${nodeNetwork}) NotReady without a CNI, podSubnet ${podSubnet}${podBits === 8 ? '' : ' (sized for a /24 podCIDR per node: a /16 has 256)'}`;
+    : `${plural(count, 'node')} (1 control plane, ${plural(count - 1, 'worker')}${twoSubnets ? '' : `, on ${nodeNetwork}`}) NotReady without a CNI, podSubnet ${podSubnet}${podBits === 8 ? '' : ' (sized for a /24 podCIDR per node: a /16 has 256)'}`;
   const data: ScenarioData = { name, description: describe(cluster, podSubnet), nodes, podSubnet, serviceSubnet };
   return { ...data, seed: (rt, version) => seedKubeadm(rt, data, version) };
 }
@@ -113,7 +126,7 @@ function seedKubeadm(rt: Runtime, data: ScenarioData, version: string): void {
   });
   const serviceBase = data.serviceSubnet.split('/')[0]!.split('.').slice(0, 3).join('.');
   create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { clusterIP: `${serviceBase}.1`, clusterIPs: [`${serviceBase}.1`], ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], type: 'ClusterIP' } }, APISERVER);
-  create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } }, spec: { clusterIP: `${serviceBase}.10`, clusterIPs: [`${serviceBase}.10`], selector: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 }] } });
+  create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } }, spec: { clusterIP: `${serviceBase}.10`, clusterIPs: [`${serviceBase}.10`], selector: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 }, { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 }] } });
   for (const component of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
     const image = component === 'etcd' ? 'registry.k8s.io/etcd:3.5.15-0' : `registry.k8s.io/${component}:${version}`;
     create('pods', {

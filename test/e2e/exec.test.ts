@@ -32,10 +32,10 @@ for (const version of ['v1.31.3', 'v1.35.0']) {
       expect(await k(['exec', 'agn', '--', 'true']), 0, '', 'Defaulted container "agnhost" out of: agnhost, node\n');
 
       // A program the image lacks: the runtime's error as a Failure on the status stream, kubectl exits 1.
-      expect(await k(['exec', 'agn', '-c', 'agnhost', '--', 'nslookup', 'kubernetes']), 1, '', new RegExp(`${MISSING.source}exec: "nslookup": executable file not found in \\$PATH: unknown\\n$`));
+      expect(await k(['exec', 'agn', '-c', 'agnhost', '--', 'tcpdump', '-i', 'any']), 1, '', new RegExp(`${MISSING.source}exec: "tcpdump": executable file not found in \\$PATH: unknown\\n$`));
       expect(await k(['exec', 'agn', '-c', 'node', '--', '/usr/local/bin/calicoctl']), 1, '', new RegExp(`${MISSING.source}exec: "/usr/local/bin/calicoctl": stat /usr/local/bin/calicoctl: no such file or directory: unknown\\n$`));
       // Inside a shell it is the shell that says so: busybox ash and bash word it differently.
-      expect(await k(['exec', 'agn', '-c', 'agnhost', '--', 'sh', '-c', 'nslookup kubernetes']), 127, '', 'sh: nslookup: not found\ncommand terminated with exit code 127\n');
+      expect(await k(['exec', 'agn', '-c', 'agnhost', '--', 'sh', '-c', 'tcpdump -i any']), 127, '', 'sh: tcpdump: not found\ncommand terminated with exit code 127\n');
       expect(await k(['exec', 'agn', '-c', 'node', '--', 'sh', '-c', 'calicoctl version']), 127, '', 'sh: calicoctl: command not found\ncommand terminated with exit code 127\n');
 
       // Refused before the upgrade: kubectl falls back to SPDY, whose POST gets the same answer, which it prints.

@@ -147,8 +147,8 @@ test('pods/exec without a WebSocket upgrade, and the limits of the simulation, a
     const resources = JSON.parse((await request('GET', '/api/v1')).body).resources as { name: string; kind: string; verbs: string[] }[];
     assert.deepEqual(resources.find((r) => r.name === 'pods/exec'), { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] });
 
-    const notSimulated = status(upgraded(await session(cluster, `${command('curl', 'http://x')}&container=agnhost&stdout=true`, ['v5.channel.k8s.io'])).frames);
-    assert.equal(notSimulated.message, 'Internal error occurred: test cluster: curl is not simulated');
-    assert.ok(cluster.requestLog.some((e) => e.method === 'GET' && e.status === 101 && e.user === 'kubernetes-admin' && e.path.includes('command=curl')), 'sessions are logged');
+    const notSimulated = status(upgraded(await session(cluster, `${command('iperf', '-c', 'x')}&container=agnhost&stdout=true`, ['v5.channel.k8s.io'])).frames);
+    assert.equal(notSimulated.message, 'Internal error occurred: test cluster: iperf is not simulated');
+    assert.ok(cluster.requestLog.some((e) => e.method === 'GET' && e.status === 101 && e.user === 'kubernetes-admin' && e.path.includes('command=iperf')), 'sessions are logged');
   });
 });

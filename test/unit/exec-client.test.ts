@@ -39,7 +39,7 @@ test('exec client: output, exit codes, stdin, the output cap, and each reason a 
     assert.deepEqual(await run(kube, { command: ['echo', '0123456789'], maxOutputBytes: 4 }), { exitCode: 0, stdout: '0123', stderr: '', droppedBytes: { stdout: 7, stderr: 0 } });
     assert.equal((await run(kube, { container: 'node', command: ['sh', '-c', 'calicoctl version'] })).exitCode, 127, 'a shell reports a missing command itself');
 
-    const missing = await refusal(run(kube, { command: ['nslookup', 'kubernetes'] }), 'program-missing', /^running nslookup in default\/agn \(container agnhost\): the container's image has no "nslookup"$/);
+    const missing = await refusal(run(kube, { command: ['tcpdump', '-i', 'any'] }), 'program-missing', /^running tcpdump in default\/agn \(container agnhost\): the container's image has no "tcpdump"$/);
     assert.match(missing.serverMessage!, /executable file not found in \$PATH: unknown$/);
     await refusal(run(kube, { container: 'node', command: ['/usr/local/bin/calicoctl'] }), 'program-missing', /has no "\/usr\/local\/bin\/calicoctl"$/);
     await refusal(run(kube, { pod: 'nope', command: ['true'] }), 'pod-not-found', /: pods "nope" not found \(NotFound\)$/);
@@ -49,7 +49,7 @@ test('exec client: output, exit codes, stdin, the output cap, and each reason a 
     cluster.faults.unreachableKubelets.set('kubernetes-worker-02', 'i/o timeout');
     await refusal(run(kube, { pod: 'lone', command: ['true'] }), 'kubelet-unreachable', /cannot reach the node's kubelet: .*dial tcp 192\.168\.56\.13:10250: i\/o timeout$/);
     cluster.faults.unreachableKubelets.clear();
-    await refusal(run(kube, { command: ['curl', 'http://example.invalid'] }), 'failed', /: Internal error occurred: test cluster: curl is not simulated$/);
+    await refusal(run(kube, { command: ['iperf', '-c', 'example.invalid'] }), 'failed', /: Internal error occurred: test cluster: iperf is not simulated$/);
 
     // The API server overloaded or failing: worth another try.
     cluster.faults.errorRate = 1;

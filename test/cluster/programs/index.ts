@@ -12,7 +12,10 @@
 // simulated yet are listed with `notSimulated`, and an image missing from the
 // table is not simulated at all: running those fails loudly (a Failure on the
 // status stream naming the limit) instead of passing for "not in the image".
+import { agnhost } from './agnhost.ts';
 import { cat, echo, exit, hostname } from './basic.ts';
+import { dig, nslookup } from './bind.ts';
+import { curl } from './curl.ts';
 import { DEFAULT_PATH, notSimulated, type ImageContents } from './program.ts';
 import { shell } from './sh.ts';
 
@@ -20,8 +23,9 @@ export { NotSimulated, resolveProgram, type ImageContents, type Program, type Pr
 
 export const IMAGES: ImageContents[] = [
   {
-    // registry.k8s.io/e2e-test-images/agnhost: Alpine 3.21 (busybox: /bin/sh is ash) plus
-    // `apk add bind-tools curl netcat-openbsd iproute2 iperf bash` and /agnhost (test/images/agnhost/Dockerfile).
+    // registry.k8s.io/e2e-test-images/agnhost:2.52: Alpine 3.16 (busybox: /bin/sh is ash) plus
+    // `apk add bind-tools curl netcat-openbsd iproute2 iperf bash` and /agnhost (test/images/agnhost/Dockerfile);
+    // bind-tools brings dig, host and nslookup (BIND's, in /usr/bin).
     repository: 'e2e-test-images/agnhost',
     path: DEFAULT_PATH,
     links: {},
@@ -34,9 +38,12 @@ export const IMAGES: ImageContents[] = [
       '/bin/hostname': hostname,
       '/bin/bash': notSimulated('bash'),
       '/sbin/ip': notSimulated('ip'),
-      '/agnhost': notSimulated('agnhost'),
-      '/usr/bin/curl': notSimulated('curl'),
-      '/usr/bin/dig': notSimulated('dig'),
+      '/agnhost': agnhost,
+      '/agnhost-2': agnhost,
+      '/usr/bin/curl': curl,
+      '/usr/bin/dig': dig,
+      '/usr/bin/nslookup': nslookup,
+      '/usr/bin/host': notSimulated('host'),
       '/usr/bin/nc': notSimulated('nc'),
       '/usr/bin/iperf': notSimulated('iperf'),
     },

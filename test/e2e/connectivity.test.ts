@@ -10,35 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import type { TestCluster } from '../cluster/cluster.ts';
 import { BINARY, cleanEnv, kubectl, plugin, ROOT, tempDir, UNPULLABLE, withCluster, type Result } from '../helpers.ts';
 import { junitErrors } from '../junit.ts';
-
-const NS = 'calico-connectivity';
-const TIMEOUT = ['--timeout', '45s'];
-
-export interface Report {
-  kind: string;
-  namespace: string;
-  image: string;
-  nodes: { selected: number; probed: number; notProbed: { node: string; reason: string }[] };
-  pairs: { probed: number; total: number };
-  scenarios: { name: string; result: string; reason?: string; probes: Record<string, number> }[];
-  probes: { scenario: string; from: { pod: string; node: string; ip: string; host: boolean }; to: { kind: string; pod?: string; node?: string; ip?: string; name?: string; port?: number }; expect: string; result: string; detail: string }[];
-  findings: { id: string; severity: string; cause: string; nodes: string[]; fix: string; scenarios: string[] }[];
-  cleanup: string;
-}
-
-/** kubectl calico connectivity -o json as a user runs it; the document and the exit code. */
-export async function connectivity(cluster: { kubeconfigPath: string }, ...args: string[]): Promise<{ code: number; report: Report; stderr: string }> {
-  const result = await plugin(['connectivity', '-o', 'json', ...TIMEOUT, ...args], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
-  assert.ok(result.stdout, `no report: ${result.stderr}`);
-  return { code: result.code, report: JSON.parse(result.stdout) as Report, stderr: result.stderr };
-}
-
-export function leftovers(cluster: TestCluster, namespace = NS): string[] {
-  return cluster.api.store.resources().flatMap((r) => cluster.api.store.list(r).filter((o) => o.metadata.namespace === namespace || (r === 'namespaces' && o.metadata.name === namespace)).map((o) => `${r} ${o.metadata.name}`));
-}
+import { connectivity, leftovers, NS, TIMEOUT, type Report } from '../connectivity.ts';
 
 const OPTIONAL = new Set(['pod-to-external', 'pod-to-pod-same-node-ipv6', 'pod-to-pod-cross-node-ipv6', 'pod-to-service-ipv6']);
 

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { benchGuideApply, benchPluginApply, type ApplyFigures } from './apply.ts';
+import { benchConnectivity, type ConnectivityFigures } from './connectivity.ts';
 import { median } from './measure.ts';
 import { benchDoctor } from './doctor.ts';
 import { benchReadiness } from './readiness.ts';
@@ -39,6 +40,12 @@ say('doctor on 5,000 nodes and 50,000 pods …');
 const doctor = await benchDoctor();
 say('wait and status on 2,000 nodes …');
 const rollout = await benchRollout(2000);
+say('connectivity on 3 and 500 nodes …');
+const CONNECTIVITY_RUNS = 3;
+const small: ConnectivityFigures[] = [];
+for (let i = 0; i < CONNECTIVITY_RUNS; i++) small.push(await benchConnectivity(3));
+const connectivity3 = small.sort((a, b) => a.seconds - b.seconds)[Math.floor(CONNECTIVITY_RUNS / 2)]!;
+const connectivity500 = await benchConnectivity(500);
 const binary = fs.statSync(path.join(ROOT, 'dist', 'kubectl-calico')).size;
 const archive = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'kubectl-calico')), { level: 6 }).length;
 const kubectlSize = fs.statSync(KUBECTL).size;
@@ -56,6 +63,10 @@ const rows = [
   ['Wait, fresh install on 2,000 nodes: CPU (user + sys)', `${rollout.wait.cpuSeconds.toFixed(2)} s of ${rollout.wait.seconds.toFixed(1)} s wall`, `${rollout.wait.events} watch events (${rollout.wait.megabytes.toFixed(1)} MB), ${rollout.wait.peakMiB.toFixed(0)} MiB peak`, '< 3 s', met(rollout.wait.cpuSeconds < 3)],
   ['Wait, 2,000 nodes: lines printed in a pipe', String(rollout.wait.lines), 'the status summary included', '≤ 300', met(rollout.wait.lines <= 300)],
   ['Status, 2,000 healthy nodes', `${rollout.status.lines} lines, ${rollout.status.seconds.toFixed(2)} s`, `${rollout.status.cpuSeconds.toFixed(2)} s CPU, ${rollout.status.peakMiB.toFixed(0)} MiB peak`, '≤ 40 lines', met(rollout.status.lines <= 40)],
+  ...[[connectivity3, 15], [connectivity500, 60]].map(([c, target]) => {
+    const r = c as ConnectivityFigures;
+    return [`Connectivity, ${r.nodes} nodes: deploy to clean-up`, `${r.seconds.toFixed(1)} s${r.nodes === 3 ? ` (median of ${CONNECTIVITY_RUNS})` : ''}, ${r.cpuSeconds.toFixed(2)} s CPU, ${r.peakMiB.toFixed(0)} MiB peak`, `${r.probes} probes (${r.execs} execs), ${r.requests} other requests, ${r.lines} lines${r.passed ? '' : `; **exit ${r.code}**`}`, `< ${target} s`, met(r.passed && r.seconds < (target as number))];
+  }),
   ['Size: linux/amd64 binary', mb(binary), `kubectl ${mb(kubectlSize)}`, '', ''],
   ['Size: linux/amd64 archive (gzip)', mb(archive), '', '< 50 MB', met(archive < 50e6)],
 ];

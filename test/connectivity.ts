@@ -14,7 +14,7 @@ export interface Report {
   image: string;
   nodes: { selected: number; probed: number; notProbed: { node: string; reason: string }[] };
   pairs: { probed: number; total: number };
-  scenarios: { name: string; result: string; reason?: string; probes: Record<string, number> }[];
+  scenarios: { name: string; summary: string; result: string; reason?: string; probes: Record<string, number> }[];
   probes: { scenario: string; from: { pod: string; node: string; ip: string; host: boolean }; to: { kind: string; pod?: string; node?: string; ip?: string; name?: string; port?: number }; expect: string; result: string; detail: string }[];
   findings: { id: string; severity: string; cause: string; nodes: string[]; fix: string; scenarios: string[] }[];
   cleanup: string;

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterOptions, TestCluster } from '../cluster/cluster.ts';
-import { withCluster } from '../helpers.ts';
-import { connectivity, leftovers, type Report } from '../connectivity.ts';
+import { cleanEnv, plugin, withCluster } from '../helpers.ts';
+import { junitErrors } from '../junit.ts';
+import { connectivity, leftovers, TIMEOUT, type Report } from '../connectivity.ts';
 
 const MASTER = 'kubernetes-master-01';
 const W1 = 'kubernetes-worker-01';
@@ -37,6 +38,12 @@ test('UDP 4789 blocked on kubeadm-two-subnets: VXLAN between the subnets, named 
     assert.deepEqual(finding!.nodes, [MASTER, W1, W2]);
     // The workers share a subnet: their pods talk unencapsulated and reach each other.
     assert.ok(report.probes.filter((p) => p.scenario === 'pod-to-pod-cross-node' && p.from.node !== MASTER && p.to.node !== MASTER).every((p) => p.result === 'PASS'));
+    // For CI: the failed probes and the finding in the failure's body, valid JUnit.
+    const junit = await plugin(['connectivity', '-o', 'junit', ...TIMEOUT, '--test', 'pod-to-pod'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+    assert.equal(junit.code, 1);
+    assert.deepEqual(await junitErrors(junit.stdout), []);
+    assert.match(junit.stdout, /<testcase classname="calico\.connectivity" name="pod-to-pod-cross-node" time="[\d.]+"><failure message="4 of 6 probes failed: [^"]*" type="FAIL">FAIL client-\S+ \(kubernetes-master-01\) -&gt; echo-\S+ \(kubernetes-worker-01\) 10\.97\.[\d.]+:9376: TIMEOUT\n/);
+    assert.match(junit.stdout, /\nfinding vxlan-blocked: UDP 4789 \(VXLAN\) is dropped between 192\.168\.56\.0\/24 and 192\.168\.57\.0\/24: [^<]*\nfix: allow UDP 4789 /);
   });
 });
 

@@ -50,10 +50,36 @@ test('a healthy install passes every scenario, in every form, and nothing is lef
     assert.match(table.stdout, /\n\d+ scenarios: \d+ passed, 0 failed, \d+ skipped; \d+ probes: \d+ passed, 0 failed, 0 not run; 3 of 3 nodes probed, 6 of 6 cross-node pairs \([\d.]+s\)\.\n/);
     assert.match(table.stdout, /\nKept namespace calico-connectivity \(--keep\); delete it with: kubectl delete namespace calico-connectivity\n$/);
     assert.ok(leftovers(cluster).includes(`namespaces ${NS}`));
-    // A re-run takes over what the kept (or a killed) run left.
+    // A re-run takes over what the kept run left.
     const again = await connectivity(cluster, '--test', 'pod-to-pod-same-node');
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /namespace\/calico-connectivity reused \(an earlier run's\)\n/);
+    assert.deepEqual(leftovers(cluster), []);
+
+    // Some nodes, by name or by label; YAML.
+    const two = await connectivity(cluster, '--nodes', 'kubernetes-master-01,kubernetes-worker-02', '--test', 'pod-to-pod');
+    assert.equal(two.code, 0, two.stderr);
+    assert.deepEqual([two.report.nodes.selected, two.report.pairs], [2, { probed: 2, total: 2 }]);
+    assert.ok(two.report.probes.every((p) => [p.from.node, p.to.node].every((n) => n === 'kubernetes-master-01' || n === 'kubernetes-worker-02')));
+    const one = await plugin(['connectivity', '-o', 'yaml', ...TIMEOUT, '-l', 'kubernetes.io/hostname=kubernetes-worker-01', '--test', 'pod-to-pod'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+    assert.equal(one.code, 0, one.stderr);
+    const doc = parseYaml(one.stdout) as Report & { apiVersion: string };
+    assert.deepEqual([doc.apiVersion, doc.kind, doc.nodes.selected], ['kubectl-calico/v1alpha1', 'ConnectivityReport', 1]);
+    assert.deepEqual(doc.scenarios.find((s) => s.name === 'pod-to-pod-cross-node'), { name: 'pod-to-pod-cross-node', summary: doc.scenarios.find((s) => s.name === 'pod-to-pod-cross-node')!.summary, result: 'SKIP', reason: 'only one node is probed', probes: { passed: 0, failed: 0, errors: 0, skipped: 0 } });
+    const unknown = await plugin(['connectivity', ...TIMEOUT, '--nodes', 'kubernetes-worker-09'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
+    assert.deepEqual([unknown.code, unknown.stderr], [1, 'error: --nodes: node "kubernetes-worker-09" not found\nNothing was created.\n']);
+
+    // A run killed outright leaves its namespace; the next run takes it over and removes it.
+    await new Promise<void>((resolve) => {
+      const child = spawn(BINARY, ['connectivity', ...TIMEOUT], { env: cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }) });
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (/pods: [1-9]\d*\/8 ready/.test(chunk.toString())) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+    });
+    assert.ok(leftovers(cluster).includes(`namespaces ${NS}`), 'SIGKILL leaves the namespace');
+    const after = await connectivity(cluster, '--test', 'pod-to-pod');
+    assert.equal(after.code, 0, after.stderr);
     assert.deepEqual(leftovers(cluster), []);
   });
 });

@@ -150,6 +150,7 @@ function toService(scenario: string, family: 4 | 6): Scenario['probes'] {
 }
 
 const notDualStack = (t: Topology) => (t.dualStack ? undefined : 'the cluster is not dual-stack (the connectivity pods have no IPv6 address)');
+const oneNode = (t: Topology) => (t.nodes.length > 1 ? undefined : 'only one node is probed');
 const noHosts = (t: Topology) => (t.hosts.length ? undefined : 'no hostNetwork pod became ready');
 
 /** A policy probe: same-node client → echo, which pod-to-pod-same-node showed to work without policy. */
@@ -169,6 +170,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'pod-to-pod-cross-node',
     summary: 'a pod reaches pods on other nodes by pod IP (every pair of nodes, or a sample covering every node both ways and --max-pairs more)',
     phase: 'basic',
+    unavailable: oneNode,
     probes: crossNode('pod-to-pod-cross-node', 4),
   },
   {
@@ -266,7 +268,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'pod-to-pod-cross-node-ipv6',
     summary: 'pod-to-pod-cross-node over IPv6 (dual-stack clusters)',
     phase: 'basic',
-    unavailable: notDualStack,
+    unavailable: (t) => notDualStack(t) ?? oneNode(t),
     probes: crossNode('pod-to-pod-cross-node-ipv6', 6),
   },
   {

@@ -169,7 +169,7 @@ export async function runConnectivity(kube: KubeClient, options: ConnectivityOpt
   const report = { ...doc!, seconds: Math.round(performance.now() - started) / 1000 };
   if (options.format === 'junit') output.stdout.write(renderConnectivityJUnit(report));
   else if (options.format === 'json' || options.format === 'yaml') output.stdout.write(await serialize({ apiVersion: 'kubectl-calico/v1alpha1', kind: 'ConnectivityReport', ...report }, options.format));
-  else output.stdout.write(`${progress.tty ? '' : '\n'}${renderText(report, colors)}`);
+  else output.stdout.write(`\n${renderText(report, colors)}`);
   const failed = report.scenarios.some((s) => s.result === 'FAIL') || report.findings.some((f) => f.severity === 'error');
   return failed ? 1 : 0;
 }

@@ -14,12 +14,12 @@ import { exec } from '../../kube/exec.ts';
 import { formatLabelSelector, type Requirement } from '../../kube/selectors.ts';
 import { palette, type Palette } from '../../print/color.ts';
 import { LiveBlock, stamped, type Terminal } from '../../print/progress.ts';
-import { serialize } from '../../print/report.ts';
+import { Report } from '../../print/report.ts';
 import { diagnose, type NotReadyPod } from './diagnosis.ts';
 import { nodeNetworks, readFacts, type NodeObject } from './facts.ts';
 import { runProbes, type ProbeResult } from './probe.ts';
 import { renderConnectivityJUnit, renderText, scenarioReport, type ConnectivityDoc } from './report.ts';
-import { PHASES, type PlanOptions, type Probe, type Scenario, type Topology } from './scenarios.ts';
+import { PHASES, SERVICE_PORT, type PlanOptions, type Probe, type Scenario, type Topology } from './scenarios.ts';
 import { blockingTaint, claimNamespace, CONTAINER, deleteNamespace, deploy, namespaceState, PHASE_POLICIES, prepareNamespace, SERVICE_NAME, setPolicies } from './workload.ts';
 
 export interface ConnectivityOptions {
@@ -68,69 +68,15 @@ export function permissionsNeeded(namespace: string): Permission[] {
 
 export async function runConnectivity(kube: KubeClient, options: ConnectivityOptions, output: Output): Promise<number> {
   const started = performance.now();
-  const machine = options.format !== 'table';
-  const out = machine ? output.stderr : output.stdout;
-  const colors = palette(!machine && output.colorEnabled);
+  const out = options.format === 'table' ? output.stdout : output.stderr;
+  const colors = palette(options.format === 'table' && output.colorEnabled);
   const progress = new Progress(out, (out as { isTTY?: boolean }).isTTY === true, colors, options.namespace, started);
+  const state = { touched: false };
   const run = interruptible(options.timeoutMs, 'connectivity');
-  let touched = false;
   let doc: ConnectivityDoc | undefined;
   let failure: unknown;
   try {
-    const denied = await deniedPermissions(kube, permissionsNeeded(options.namespace), run.signal);
-    if (denied.size) throw new CliError(`connectivity needs permissions that are not granted: ${[...denied].join(', ')}; nothing was created`);
-    const nodes = await selectNodes(kube, options, run.signal);
-    const networks = nodeNetworks(nodes.objects);
-    progress.phase('deploying');
-    const existing = await claimNamespace(kube, options.namespace, run.signal);
-    touched = true;
-    await prepareNamespace(kube, options.namespace, existing, run.signal, (line) => progress.log(line));
-    const hostNodes = pickHostNodes(nodes.eligible, networks);
-    const deployed = await deploy(kube, { namespace: options.namespace, image: options.image, nodeNames: options.nodeNames, selector: options.selector, nodes: nodes.eligible, hostNodes }, {
-      signal: run.signal,
-      report: (line) => progress.log(line),
-      onPods: (ready, expected, stuck) => progress.pods(ready, expected, stuck),
-    });
-    const probed = nodes.eligible.filter((n) => deployed.echo.has(n) && deployed.client.has(n));
-    if (probed.length === 0) throw new CliError(`no connectivity pod became ready: ${describeNotReady(deployed.notReady)}`);
-    const topology: Topology = {
-      nodes: probed,
-      echo: deployed.echo,
-      client: deployed.client,
-      hosts: deployed.hosts,
-      service: { name: SERVICE_NAME, ips: deployed.serviceIPs, port: 80 },
-      subnets: new Map([...networks].flatMap(([name, n]) => (n.subnet ? [[name, n.subnet]] : []))),
-      dualStack: [...deployed.client.values()].some((c) => c.ips.some((ip) => ip.includes(':'))) && [...deployed.echo.values()].some((e) => e.ips.some((ip) => ip.includes(':'))),
-    };
-    const facts = readFacts(kube, networks, run.signal);
-    facts.catch(() => {}); // Awaited below; a failure surfaces there.
-    const plan: PlanOptions = { maxPairs: options.maxPairs, externalTarget: options.externalTarget, random: Math.random };
-    const results = await probeScenarios(kube, options, topology, plan, progress, run.signal);
-    const findings = diagnose({
-      results: results.flatMap((r) => r.probes),
-      facts: await facts,
-      notReady: deployed.notReady,
-      notScheduled: nodes.notScheduled,
-      namespace: options.namespace,
-    });
-    const all = results.flatMap((r) => r.probes);
-    const scenarios = results.map((r) => scenarioReport(r.scenario.name, r.scenario.summary, r.probes, r.unavailable));
-    const count = <T extends string>(items: T[], value: T) => items.filter((i) => i === value).length;
-    doc = {
-      namespace: options.namespace,
-      image: options.image,
-      nodes: { selected: nodes.selected.length, probed: probed.length, notProbed: [...nodes.notScheduled, ...nodes.eligible.filter((n) => !probed.includes(n)).map((node) => ({ node, reason: describeNotReady(deployed.notReady.filter((p) => p.node === node)) }))] },
-      pairs: { probed: new Set(all.filter((p) => p.scenario === 'pod-to-pod-cross-node').map((p) => `${p.from.node}\n${p.to.node}`)).size, total: probed.length * (probed.length - 1) },
-      scenarios,
-      probes: all,
-      findings,
-      summary: {
-        scenarios: { passed: count(scenarios.map((s) => s.result), 'PASS'), failed: count(scenarios.map((s) => s.result), 'FAIL'), skipped: count(scenarios.map((s) => s.result), 'SKIP') },
-        probes: { passed: count(all.map((p) => p.result), 'PASS'), failed: count(all.map((p) => p.result), 'FAIL'), errors: count(all.map((p) => p.result), 'ERROR'), skipped: count(all.map((p) => p.result), 'SKIP') },
-      },
-      cleanup: options.keep ? 'kept' : 'deleted',
-      seconds: 0,
-    };
+    doc = await test(kube, options, progress, state, run.signal);
   } catch (error) {
     // Aborted requests fail with an AbortError of their own: the signal's reason says why (SIGINT, SIGTERM, --timeout).
     const cause = run.signal.aborted ? run.signal.reason : error;
@@ -140,38 +86,97 @@ export async function runConnectivity(kube: KubeClient, options: ConnectivityOpt
   const cleanup = interruptible(CLEANUP_TIMEOUT_MS, 'cleanup');
   run.dispose();
   try {
-    if (touched && !options.keep) {
-      progress.phase('cleaning up');
-      const at = performance.now();
-      if (await deleteNamespace(kube, options.namespace, cleanup.signal)) progress.log(`namespace/${options.namespace} deleted (${((performance.now() - at) / 1000).toFixed(1)}s)`);
-    } else if (touched) {
-      // Kept pods are left as pods are: under no policy of the test's.
-      await setPolicies(kube, options.namespace, [], cleanup.signal, (line) => progress.log(line));
-    }
+    if (state.touched) await cleanUp(kube, options, progress, cleanup.signal);
   } catch (error) {
-    const leftover = `kubectl delete namespace ${options.namespace}`;
-    const state = cleanup.signal.aborted && cleanup.signal.reason instanceof TimeoutError ? ` (${await namespaceState(kube, options.namespace)})` : '';
-    const why = cleanup.signal.aborted ? (cleanup.signal.reason as Error).message : (error as Error).message;
-    const exitCode = cleanup.signal.aborted ? (cleanup.signal.reason as CliError).exitCode : 1;
-    const earlier = failure instanceof Error ? `${failure.message}\n` : '';
-    throw new CliError(`${earlier}clean-up stopped (${why}): namespace ${options.namespace} may be left${state}; remove it with: ${leftover}`, failure instanceof CliError ? failure.exitCode : exitCode);
+    const stopped = cleanup.signal.aborted ? (cleanup.signal.reason as CliError) : (error as Error);
+    const why = stopped.message;
+    const left = cleanup.signal.reason instanceof TimeoutError ? ` (${await namespaceState(kube, options.namespace)})` : '';
+    const exitCode = failure instanceof CliError ? failure.exitCode : stopped instanceof CliError ? stopped.exitCode : 1;
+    throw new CliError(`${failure instanceof Error ? `${failure.message}\n` : ''}clean-up stopped (${why}): namespace ${options.namespace} may be left${left}; remove it with: kubectl delete namespace ${options.namespace}`, exitCode);
   } finally {
     cleanup.dispose();
     progress.finish();
   }
   if (failure) {
     if (!(failure instanceof CliError)) throw failure;
-    const after = !touched ? (/nothing was created/.test(failure.message) ? '' : '\nNothing was created.')
+    const after = !state.touched ? (/nothing was created/.test(failure.message) ? '' : '\nNothing was created.')
       : options.keep ? `\nKept namespace ${options.namespace} (--keep); delete it with: kubectl delete namespace ${options.namespace}`
         : `\nEverything the test created was removed (namespace ${options.namespace}).`;
     throw new CliError(`${failure.message}${after}`, failure.exitCode);
   }
-  const report = { ...doc!, seconds: Math.round(performance.now() - started) / 1000 };
-  if (options.format === 'junit') output.stdout.write(renderConnectivityJUnit(report));
-  else if (options.format === 'json' || options.format === 'yaml') output.stdout.write(await serialize({ apiVersion: 'kubectl-calico/v1alpha1', kind: 'ConnectivityReport', ...report }, options.format));
-  else output.stdout.write(`\n${renderText(report, colors)}`);
-  const failed = report.scenarios.some((s) => s.result === 'FAIL') || report.findings.some((f) => f.severity === 'error');
-  return failed ? 1 : 0;
+  const final = { ...doc!, seconds: Math.round(performance.now() - started) / 1000 };
+  if (options.format === 'junit') output.stdout.write(renderConnectivityJUnit(final));
+  else {
+    const report = new Report<ConnectivityDoc>('ConnectivityReport', options.format === 'table' ? 'text' : options.format, output);
+    report.setAll(final);
+    await report.finish(() => `\n${renderText(final, colors)}`);
+  }
+  return final.scenarios.some((s) => s.result === 'FAIL') || final.findings.some((f) => f.severity === 'error') ? 1 : 0;
+}
+
+/** Everything between the permission check and the report: `state.touched` once the namespace may exist. */
+async function test(kube: KubeClient, options: ConnectivityOptions, progress: Progress, state: { touched: boolean }, signal: AbortSignal): Promise<ConnectivityDoc> {
+  const denied = await deniedPermissions(kube, permissionsNeeded(options.namespace), signal);
+  if (denied.size) throw new CliError(`connectivity needs permissions that are not granted: ${[...denied].join(', ')}; nothing was created`);
+  const nodes = await selectNodes(kube, options, signal);
+  const networks = nodeNetworks(nodes.objects);
+  progress.phase('deploying');
+  const existing = await claimNamespace(kube, options.namespace, signal);
+  state.touched = true;
+  await prepareNamespace(kube, options.namespace, existing, signal, (line) => progress.log(line));
+  const deployed = await deploy(kube, { namespace: options.namespace, image: options.image, nodeNames: options.nodeNames, selector: options.selector, nodes: nodes.eligible, hostNodes: pickHostNodes(nodes.eligible, networks) }, {
+    signal,
+    report: (line) => progress.log(line),
+    onPods: (ready, expected, stuck) => progress.pods(ready, expected, stuck),
+  });
+  const probed = nodes.eligible.filter((n) => deployed.echo.has(n) && deployed.client.has(n));
+  if (probed.length === 0) throw new CliError(`no connectivity pod became ready: ${describeNotReady(deployed.notReady)}`);
+  const hasIPv6 = (ends: Iterable<{ ips: string[] }>) => [...ends].some((e) => e.ips.some((ip) => ip.includes(':')));
+  const topology: Topology = {
+    nodes: probed,
+    echo: deployed.echo,
+    client: deployed.client,
+    hosts: deployed.hosts,
+    service: { name: SERVICE_NAME, ips: deployed.serviceIPs, port: SERVICE_PORT },
+    subnets: new Map([...networks].flatMap(([name, n]) => (n.subnet ? [[name, n.subnet]] : []))),
+    dualStack: hasIPv6(deployed.client.values()) && hasIPv6(deployed.echo.values()),
+  };
+  // What the diagnosis reads is read while the probes run.
+  const facts = readFacts(kube, networks, signal);
+  facts.catch(() => {});
+  const runs = await probeScenarios(kube, options, topology, { maxPairs: options.maxPairs, externalTarget: options.externalTarget, random: Math.random }, progress, signal);
+  const probes = runs.flatMap((r) => r.probes);
+  const findings = diagnose({ results: probes, facts: await facts, notReady: deployed.notReady, notScheduled: nodes.notScheduled, namespace: options.namespace });
+  const scenarios = runs.map((r) => scenarioReport(r.scenario.name, r.scenario.summary, r.probes, r.unavailable));
+  const tally = <T extends string, K extends string>(values: T[], keys: Record<K, T>) => Object.fromEntries(Object.entries(keys).map(([key, value]) => [key, values.filter((v) => v === value).length])) as Record<K, number>;
+  const notProbed = nodes.eligible.filter((n) => !probed.includes(n)).map((node) => ({ node, reason: describeNotReady(deployed.notReady.filter((p) => p.node === node)) }));
+  return {
+    namespace: options.namespace,
+    image: options.image,
+    nodes: { selected: nodes.selected.length, probed: probed.length, notProbed: [...nodes.notScheduled, ...notProbed] },
+    pairs: { probed: new Set(probes.filter((p) => p.scenario === 'pod-to-pod-cross-node').map((p) => `${p.from.node}\n${p.to.node}`)).size, total: probed.length * (probed.length - 1) },
+    scenarios,
+    probes,
+    findings,
+    summary: {
+      scenarios: tally(scenarios.map((s) => s.result), { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP' }),
+      probes: tally(probes.map((p) => p.result), { passed: 'PASS', failed: 'FAIL', errors: 'ERROR', skipped: 'SKIP' }),
+    },
+    cleanup: options.keep ? 'kept' : 'deleted',
+    seconds: 0,
+  };
+}
+
+/** Removes the namespace and waits until it is gone; with --keep, only the test's policies. */
+async function cleanUp(kube: KubeClient, options: ConnectivityOptions, progress: Progress, signal: AbortSignal): Promise<void> {
+  if (options.keep) {
+    // Kept pods are left as pods are: under no policy of the test's.
+    await setPolicies(kube, options.namespace, [], signal, (line) => progress.log(line));
+    return;
+  }
+  progress.phase('cleaning up');
+  const at = performance.now();
+  if (await deleteNamespace(kube, options.namespace, signal)) progress.log(`namespace/${options.namespace} deleted (${((performance.now() - at) / 1000).toFixed(1)}s)`);
 }
 
 interface SelectedNodes {

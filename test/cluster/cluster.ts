@@ -14,6 +14,7 @@ import { startApiServerControllers } from './controllers/apiserver.ts';
 import { startKubelets } from './controllers/kubelet.ts';
 import { startNodeControllers } from './controllers/nodes.ts';
 import { startOperator } from './controllers/operator.ts';
+import { startCalicoNodes } from './dataplane/calico-node.ts';
 import { noNetworkFaults, type NetworkFaults } from './dataplane/faults.ts';
 import { trackPolicy } from './dataplane/policy.ts';
 import { FAST_TIMINGS, Runtime, type PodFaults, type Timings } from './controllers/runtime.ts';
@@ -95,7 +96,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const logs = new PodLogs();
   const ca = createCertificateAuthority();
   const runtime = new Runtime(api, clock, logs, { ...FAST_TIMINGS, ...options.timings }, { failingImages: [], crashingContainers: [], ...options.podFaults });
-  runtime.network = { ...noNetworkFaults(), ...options.network };
+  const network = { ...noNetworkFaults(), ...options.network };
+  // A cluster that starts with Calico gets its network faults once the install has converged (as a firewall
+  // rule added after it): the guide's install cannot finish on a network that keeps calico-node from Ready.
+  if (!options.calico) runtime.network = network;
   trackPolicy(runtime);
   setOutside(runtime, [UPSTREAM_HOST, ...(options.outside ?? [])]);
   api.serviceCIDRs = scenario.serviceSubnet.split(',');
@@ -107,10 +111,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     startScheduler(runtime);
     startKubelets(runtime);
     startOperator(runtime);
+    startCalicoNodes(runtime);
   }
   scenario.seed(runtime, kubernetesVersion);
   if (options.encapsulation && !options.calico) throw new Error('--encapsulation applies to a cluster started with --calico');
-  if (options.calico) await installCalico(runtime, options.calico, scenario.podSubnet, options.encapsulation);
+  if (options.calico) {
+    await installCalico(runtime, options.calico, scenario.podSubnet, options.encapsulation);
+    runtime.network = network;
+  }
 
   const tokens = { admin: randomBytes(16).toString('hex'), viewer: randomBytes(16).toString('hex') };
   const authenticator = new Authenticator();

@@ -1,8 +1,9 @@
 // Calico installed the way the install guide does it, for clusters that
 // start with Calico (`--calico v3.29.0`): the release's manifests created as
-// `kubectl create -f` creates them, the pool set to kubeadm's podSubnet; the
-// simulated controllers then do the rest, as they would after a user's
-// commands, so the cluster is the one a real install leaves behind.
+// `kubectl create -f` creates them, the pool set to kubeadm's podSubnet (and
+// above 100 nodes BGP route reflectors instead of the mesh); the simulated
+// controllers then do the rest, as they would after a user's commands, so
+// the cluster is the one a real install leaves behind.
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadAll } from 'js-yaml';
@@ -70,6 +71,40 @@ function create(rt: Runtime, object: NewObject): void {
   rt.api.create(type, object.metadata.namespace, object, KUBECTL_CREATE);
 }
 
+/** Above this many nodes Calico's docs advise route reflectors instead of the node-to-node mesh (networking/configuring/bgp.mdx). */
+export const MESH_LIMIT = 100;
+
+/** The route reflectors a large install gets: three workers, so that losing one leaves two. */
+export const ROUTE_REFLECTORS = 3;
+
+/**
+ * What an admin following "Configure BGP peering" does for a large cluster
+ * before creating the Installation, so that BIRD never runs a full mesh: in
+ * the Kubernetes datastore a reflector is a node annotated with a cluster ID
+ * and labelled to be selected; a BGPPeer peers every node with the
+ * reflectors; BGPConfiguration `default` turns the mesh off.
+ */
+function configureRouteReflectors(rt: Runtime): void {
+  const workers = rt.api.store.list('nodes').filter((n) => n.metadata.labels?.['node-role.kubernetes.io/control-plane'] === undefined).slice(0, ROUTE_REFLECTORS);
+  for (const node of workers) {
+    rt.api.mutate(rt.type('nodes'), undefined, node.metadata.name, (n) => {
+      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/RouteReflectorClusterID': '244.0.0.1' };
+    }, { fieldManager: 'kubectl-annotate' });
+    rt.api.mutate(rt.type('nodes'), undefined, node.metadata.name, (n) => {
+      n.metadata.labels = { ...n.metadata.labels, 'route-reflector': 'true' };
+    }, { fieldManager: 'kubectl-label' });
+  }
+  const calicoctl = { fieldManager: 'calicoctl' };
+  rt.api.create(rt.type('bgppeers.crd.projectcalico.org'), undefined, {
+    apiVersion: 'crd.projectcalico.org/v1', kind: 'BGPPeer', metadata: { name: 'peer-with-route-reflectors' },
+    spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" },
+  }, calicoctl);
+  rt.api.create(rt.type('bgpconfigurations.crd.projectcalico.org'), undefined, {
+    apiVersion: 'crd.projectcalico.org/v1', kind: 'BGPConfiguration', metadata: { name: 'default' },
+    spec: { nodeToNodeMeshEnabled: false },
+  }, calicoctl);
+}
+
 /**
  * What the install still waits for, or undefined once it is done: every
  * TigeraStatus Available, every node Ready, every pod Running and Ready.
@@ -126,6 +161,7 @@ export async function installCalico(rt: Runtime, release: string, podSubnet: str
   };
   createOperator(rt, release);
   await settle(() => (crdsEstablished(rt, release) ? undefined : 'the CRDs are not Established'));
+  if (rt.api.store.count('nodes') > MESH_LIMIT) configureRouteReflectors(rt);
   createCustomResources(rt, release, podSubnet, encapsulation);
   await settle(() => installPending(rt));
 }

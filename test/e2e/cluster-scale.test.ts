@@ -75,5 +75,21 @@ test('--nodes 2000 --calico v3.29.0: every node Ready and every TigeraStatus Ava
     assert.equal((await k('get', 'daemonset', '-n', 'calico-system', 'calico-node', '-o', 'jsonpath={.status.numberReady}')).stdout, '2000');
     const creators = (await k('get', 'deployment', '-n', 'tigera-operator', 'tigera-operator', '-o', 'jsonpath={.metadata.managedFields[*].manager}')).stdout;
     assert.match(creators, /^kubectl-create( kube-controller-manager)+$/, 'created as the guide creates it; its status written by the controllers');
+
+    // BGP through route reflectors, as the docs advise above 100 nodes: no mesh; three workers reflect for everyone.
+    assert.equal((await k('get', 'bgpconfigurations.crd.projectcalico.org', 'default', '-o', 'jsonpath={.spec.nodeToNodeMeshEnabled}')).stdout, 'false');
+    assert.equal((await k('get', 'nodes', '-l', 'route-reflector=true', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations.projectcalico\\.org/RouteReflectorClusterID}{"\\n"}{end}')).stdout,
+      'kubernetes-worker-0001 244.0.0.1\nkubernetes-worker-0002 244.0.0.1\nkubernetes-worker-0003 244.0.0.1\n');
+    const birdcl = async (node: string) => {
+      const pod = (await k('get', 'pods', '-n', 'calico-system', '-l', 'k8s-app=calico-node', '--field-selector', `spec.nodeName=${node}`, '-o', 'jsonpath={.items[0].metadata.name}')).stdout;
+      const result = await k('exec', '-n', 'calico-system', pod, '-c', 'calico-node', '--', 'birdcl', '-s', '/var/run/calico/bird.ctl', 'show', 'protocols');
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout.split('\n').filter((line) => / BGP /.test(line)).map((line) => line.split(/ +/));
+    };
+    const ordinary = await birdcl('kubernetes-worker-1999');
+    assert.deepEqual(ordinary.map((c) => `${c[0]} ${c[3]} ${c[5]}`), ['Node_192_168_56_12 up Established', 'Node_192_168_56_13 up Established', 'Node_192_168_56_14 up Established']);
+    const reflector = await birdcl('kubernetes-worker-0002');
+    assert.equal(reflector.length, 1999, 'a reflector peers with every other node');
+    assert.ok(reflector.every((c) => /^Node_/.test(c[0]!) && c[5] === 'Established'));
   });
 });

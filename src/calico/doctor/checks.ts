@@ -278,7 +278,9 @@ export const CHECKS: Check[] = [
       if (unhealthy.length === 0) return pass('every Calico pod is Running and Ready');
       const pods = (await Promise.all(unhealthy.map((w) => facts.pods('calico-system', `k8s-app=${w.metadata.name}`)))).flat().filter((p) => !podReady(p));
       if (pods.length === 0) return warn('Calico workloads are still rolling out', 'kubectl calico wait');
-      const pod = pods[0]!;
+      // A pod that cannot pull or keeps crashing is a cause; pods merely not ready are often its effect (Felix without Typha).
+      const failing = (p: (typeof pods)[number]) => [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].some((c) => /^(CrashLoopBackOff|ErrImagePull|ImagePullBackOff)$/.test(c.state?.waiting?.reason ?? ''));
+      const pod = pods.find(failing) ?? pods[0]!;
       const crash = (pod.status?.containerStatuses ?? []).find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
       const log = crash ? await facts.lastLog('calico-system', pod.metadata.name, crash.name) : [];
       const registry = imageRegistry(pod);

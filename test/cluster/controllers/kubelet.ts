@@ -4,6 +4,7 @@
 // logs as the real kubelet does; the faults make pulls fail or containers
 // crash-loop. Each kubelet also posts its node's Ready condition.
 import { createHash } from 'node:crypto';
+import { imageContents, NotSimulated, resolveProgram, type ProgramResult } from '../programs/index.ts';
 import type { KubeObject } from '../types.ts';
 import { allocatePodIP, nodeInternalIP } from './ipam.ts';
 import type { Runtime } from './runtime.ts';
@@ -11,6 +12,7 @@ import type { Runtime } from './runtime.ts';
 interface Container {
   name: string;
   image: string;
+  readinessProbe?: { exec?: { command?: string[] }; periodSeconds?: number; successThreshold?: number; failureThreshold?: number };
 }
 
 interface PodSpec {
@@ -204,16 +206,56 @@ function startContainer(rt: Runtime, namespace: string, name: string, uid: strin
     const [ns, prefix, c] = spec.split('/');
     return ns === namespace && name.startsWith(prefix ?? '') && c === container.name;
   });
-  rt.enqueue(`ready/${uid}/${container.name}`, rt.timings.readiness, () => (crashing ? crash(rt, namespace, name, uid, container) : markReady(rt, namespace, name, uid, container.name)));
+  rt.enqueue(`ready/${uid}/${container.name}`, rt.timings.readiness, () => (crashing ? crash(rt, namespace, name, uid, container) : probeReadiness(rt, namespace, name, uid, container)));
 }
 
-function markReady(rt: Runtime, namespace: string, name: string, uid: string, container: string): void {
+function setReady(rt: Runtime, namespace: string, name: string, uid: string, container: string, ready = true): void {
   const pod = live(rt, namespace, name, uid);
   if (!pod) return;
   writeStatus(rt, pod, (status) => {
     const entry = status.containerStatuses?.find((s) => s.name === container);
-    if (entry) entry.ready = true;
+    if (entry) entry.ready = ready;
   });
+}
+
+/**
+ * The readiness probe of a started container as the kubelet's prober runs it:
+ * at once, then every periodSeconds; ready after successThreshold successes
+ * in a row, unready after failureThreshold failures in a row; each failure an
+ * Unhealthy event carrying the probe's output. An exec probe runs the image's
+ * program (programs/), as `kubectl exec` would. Other probes, and programs the
+ * model does not simulate, are not run: the container is ready once started.
+ */
+function probeReadiness(rt: Runtime, namespace: string, name: string, uid: string, container: Container, streak = { ok: false, count: 0 }): void {
+  const pod = live(rt, namespace, name, uid);
+  const entry = (pod?.status as PodStatus | undefined)?.containerStatuses?.find((s) => s.name === container.name);
+  if (!pod || !entry?.state.running) return;
+  const probe = container.readinessProbe;
+  const image = imageContents(container.image);
+  const argv = probe?.exec?.command;
+  if (!probe || !image || !argv?.length) return setReady(rt, namespace, name, uid, container.name);
+  const found = resolveProgram(image, argv[0]!);
+  const conclude = (result: ProgramResult) => {
+    const now = live(rt, namespace, name, uid);
+    const current = (now?.status as PodStatus | undefined)?.containerStatuses?.find((s) => s.name === container.name);
+    if (!now || !current?.state.running || current.restartCount !== entry.restartCount) return;
+    const ok = result.exitCode === 0;
+    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+    if (!ok) rt.event(now, 'Warning', 'Unhealthy', `Readiness probe ${result.exitCode < 0 ? 'errored' : 'failed'}: ${output}`, { component: 'kubelet', host: (now.spec as PodSpec).nodeName! }, `spec.containers{${container.name}}`);
+    const next = streak.ok === ok ? { ok, count: streak.count + 1 } : { ok, count: 1 };
+    if (next.count >= (ok ? probe.successThreshold ?? 1 : probe.failureThreshold ?? 3) && current.ready !== ok) setReady(rt, namespace, name, uid, container.name, ok);
+    rt.enqueue(`probe/${uid}/${container.name}/${entry.restartCount}`, (probe.periodSeconds ?? 10) * 1000, () => probeReadiness(rt, namespace, name, uid, container, next));
+  };
+  if ('error' in found) return conclude({ exitCode: -1, stdout: `rpc error: code = Unknown desc = failed to exec in container: OCI runtime exec failed: exec failed: unable to start container process: ${found.error}: unknown` });
+  try {
+    // A program that answers at once is concluded at once, so that a cluster on a ManualClock needs no turn of the event loop.
+    const result = found.program({ runtime: rt, pod, container, image, argv, stdin: async () => Buffer.alloc(0), signal: new AbortController().signal });
+    if (result instanceof Promise) result.then(conclude, (error: unknown) => (error instanceof NotSimulated ? setReady(rt, namespace, name, uid, container.name) : Promise.reject(error)));
+    else conclude(result);
+  } catch (error) {
+    if (!(error instanceof NotSimulated)) throw error;
+    setReady(rt, namespace, name, uid, container.name);
+  }
 }
 
 /** The container exits with an error; the kubelet restarts it after a back-off (CrashLoopBackOff). */

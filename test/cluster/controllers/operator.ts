@@ -216,7 +216,7 @@ function desiredComponents(rt: Runtime, version: string, installation: Installat
   const typhaReplicas = nodes <= 2 ? 1 : nodes <= 4 ? 2 : Math.max(3, Math.floor(nodes / 200) + 2);
   const ns = 'calico-system';
   const components: Component[] = [
-    daemonSet(ns, 'calico-node', { hostNetwork: true, tolerations: ALL_TAINTS, initContainers: [{ name: 'flexvol-driver', image: image('pod2daemon-flexvol') }, { name: 'install-cni', image: image('cni') }], containers: [{ name: 'calico-node', image: image('node') }] }),
+    daemonSet(ns, 'calico-node', { hostNetwork: true, tolerations: ALL_TAINTS, initContainers: [{ name: 'flexvol-driver', image: image('pod2daemon-flexvol') }, { name: 'install-cni', image: image('cni') }], containers: [calicoNodeContainer(image('node'), installation)] }),
     daemonSet(ns, 'csi-node-driver', { tolerations: ALL_TAINTS, containers: [{ name: 'calico-csi', image: image('csi') }, { name: 'csi-node-driver-registrar', image: image('node-driver-registrar') }] }),
     deployment(ns, 'calico-typha', typhaReplicas, { hostNetwork: true, tolerations: ALL_TAINTS, containers: [{ name: 'calico-typha', image: image('typha') }] }),
     deployment(ns, 'calico-kube-controllers', 1, { tolerations: CONTROL_PLANE_TAINTS, containers: [{ name: 'calico-kube-controllers', image: image('kube-controllers') }] }),
@@ -229,6 +229,24 @@ function desiredComponents(rt: Runtime, version: string, installation: Installat
   if (goldmane) components.push(deployment(ns, 'goldmane', 1, { tolerations: CONTROL_PLANE_TAINTS, containers: [{ name: 'goldmane', image: image('goldmane') }] }));
   if (whisker) components.push(deployment(ns, 'whisker', 1, { tolerations: CONTROL_PLANE_TAINTS, containers: [{ name: 'whisker', image: image('whisker') }, { name: 'whisker-backend', image: image('whisker-backend') }] }));
   return components;
+}
+
+/**
+ * What of calico-node's container the model uses, as pkg/render/node.go renders it: BIRD only with BGP
+ * Enabled (CALICO_NETWORKING_BACKEND bird, else vxlan), and the readiness probe that checks it; the
+ * probe's period and thresholds as pkg/controller/utils/component.go setProbeTimeouts fills them in.
+ */
+function calicoNodeContainer(image: string, installation: Installation): Record<string, unknown> {
+  const bgp = installation.spec?.calicoNetwork?.bgp !== 'Disabled';
+  return {
+    name: 'calico-node',
+    image,
+    env: [{ name: 'CALICO_NETWORKING_BACKEND', value: bgp ? 'bird' : 'vxlan' }],
+    readinessProbe: {
+      exec: { command: bgp ? ['/bin/calico-node', '-bird-ready', '-felix-ready'] : ['/bin/calico-node', '-felix-ready'] },
+      timeoutSeconds: 10, periodSeconds: 30, successThreshold: 1, failureThreshold: 3,
+    },
+  };
 }
 
 function quayRegistry(operatorTag: string): boolean {
@@ -285,17 +303,20 @@ function pruneComponents(rt: Runtime, components: Component[]): void {
   }
 }
 
-/** calico-node's install-cni writes the CNI config: a node with a Ready calico-node has pod networking. */
+/**
+ * calico-node's install-cni writes the CNI config, and the CNI plugin works once calico-node has started:
+ * a node whose calico-node runs has pod networking, whether or not calico-node is Ready (BIRD's readiness
+ * does not gate it). Its startup writes the node's BGP address (dataplane/calico-node.ts).
+ */
 function markNetworks(rt: Runtime): void {
-  const pods = rt.api.store.list('pods', 'calico-system').filter((p) => p.metadata.labels?.['k8s-app'] === 'calico-node' && isReady(p));
+  const pods = rt.api.store.list('pods', 'calico-system').filter((p) => p.metadata.labels?.['k8s-app'] === 'calico-node' && !p.metadata.deletionTimestamp
+    && (p.status as { containerStatuses?: { name: string; state: { running?: object } }[] } | undefined)?.containerStatuses?.some((c) => c.name === 'calico-node' && c.state.running));
   for (const pod of pods) {
     const node = (pod.spec as { nodeName?: string }).nodeName;
     if (!node || rt.networkReady(node)) continue;
     rt.setNetworkReady(node, true);
-    // Autodetection (firstFound) reads the host interface; a node no scenario built has only its hostIP to go by.
-    const address = rt.hostAddress(node) ?? `${(pod.status as { hostIP?: string }).hostIP ?? ''}/32`;
     rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
-      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4Address': address, 'projectcalico.org/IPv4VXLANTunnelAddr': '' };
+      n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4VXLANTunnelAddr': '' };
     }, { fieldManager: 'calico-node' });
     rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
       const status = (n.status ??= {}) as { conditions?: object[] };

@@ -41,7 +41,7 @@ import { parseV4 } from '../controllers/ipam.ts';
 import { HOST_LISTENERS, podListeners, type Listener, type Protocol } from '../programs/servers.ts';
 import { NotSimulated } from '../programs/program.ts';
 import type { KubeObject } from '../types.ts';
-import { bgpEstablished, felixReady } from './calico-node.ts';
+import { bgpRouteLearned, felixReady } from './calico-node.ts';
 import { dropped } from './faults.ts';
 import { policyVerdict, type Endpoint } from './policy.ts';
 
@@ -291,10 +291,10 @@ function segmentDrop(rt: Runtime, a: string, b: string, ip: string): string | un
     return dropped(rt.network, 'vxlan', a, b) ? `VXLAN (UDP 4789) between ${a} and ${b} is dropped` : undefined;
   }
   if (encapsulates(pool.ipipMode)) {
-    if (!bgpEstablished(rt, a, b)) return `no BGP session between ${a} and ${b}: no route for pool ${pool.name} (IPIP)`;
+    if (!bgpRouteLearned(rt, a, b)) return `${a} has no BGP route to ${b}'s blocks of pool ${pool.name} (IPIP)`;
     return dropped(rt.network, 'ipip', a, b) ? `IP-in-IP (protocol 4) between ${a} and ${b} is dropped` : undefined;
   }
   // Unencapsulated: Felix's own routes for a VXLAN pool's same-subnet peers, BGP's otherwise.
-  if (pool.vxlanMode === 'Never' && !bgpEstablished(rt, a, b)) return `no BGP session between ${a} and ${b}: no route for pool ${pool.name}`;
+  if (pool.vxlanMode === 'Never' && !bgpRouteLearned(rt, a, b)) return `${a} has no BGP route to ${b}'s blocks of pool ${pool.name}`;
   return rt.network.sourceDestCheck ? `the underlay drops unencapsulated pod traffic between ${a} and ${b} (source/destination check)` : undefined;
 }

@@ -15,7 +15,9 @@
 import { agnhost } from './agnhost.ts';
 import { cat, echo, exit, hostname } from './basic.ts';
 import { dig, nslookup } from './bind.ts';
+import { birdcl, calicoNode } from './calico-node.ts';
 import { curl } from './curl.ts';
+import { ip, ipset, iptablesSave, nft } from './host-network.ts';
 import { DEFAULT_PATH, notSimulated, type ImageContents } from './program.ts';
 import { shell } from './sh.ts';
 
@@ -50,7 +52,8 @@ export const IMAGES: ImageContents[] = [
   },
   {
     // calico/node: UBI 8 minimal cut down by node/clean-up-filesystem.sh, which keeps bash (/bin/sh),
-    // coreutils-single, iproute, ipset, iptables, conntrack-tools; BIRD and calico-node in /bin (node/Dockerfile.amd64).
+    // coreutils-single, iproute(-tc), ipset, iptables (legacy and nft), nftables, conntrack-tools; BIRD, calico-node
+    // and bpftool in /bin (node/Dockerfile.amd64).
     repository: 'calico/node',
     path: DEFAULT_PATH,
     links: { '/bin': '/usr/bin', '/sbin': '/usr/sbin' },
@@ -61,14 +64,23 @@ export const IMAGES: ImageContents[] = [
       '/usr/bin/cat': cat,
       '/usr/bin/true': exit(0),
       '/usr/bin/false': exit(1),
-      '/usr/bin/calico-node': notSimulated('calico-node'),
+      '/usr/bin/calico-node': calicoNode,
       '/usr/bin/bird': notSimulated('bird'),
       '/usr/bin/bird6': notSimulated('bird6'),
-      '/usr/bin/birdcl': notSimulated('birdcl'),
-      '/usr/bin/birdcl6': notSimulated('birdcl6'),
-      '/usr/sbin/ip': notSimulated('ip'),
-      '/usr/sbin/ipset': notSimulated('ipset'),
-      '/usr/sbin/iptables-save': notSimulated('iptables-save'),
+      '/usr/bin/birdcl': birdcl('/var/run/calico/bird.ctl'),
+      '/usr/bin/birdcl6': birdcl('/var/run/calico/bird6.ctl'),
+      '/usr/bin/bpftool': notSimulated('bpftool'),
+      '/usr/sbin/ip': ip,
+      '/usr/sbin/tc': notSimulated('tc'),
+      '/usr/sbin/ipset': ipset,
+      // iptables-save is the nft variant: the iptables-nft package's alternatives outrank the legacy link node/Dockerfile adds.
+      '/usr/sbin/iptables-save': iptablesSave('nft'),
+      '/usr/sbin/iptables-nft-save': iptablesSave('nft'),
+      '/usr/sbin/iptables-legacy-save': iptablesSave('legacy'),
+      '/usr/sbin/ip6tables-save': notSimulated('ip6tables-save'),
+      '/usr/sbin/ip6tables-nft-save': notSimulated('ip6tables-nft-save'),
+      '/usr/sbin/ip6tables-legacy-save': notSimulated('ip6tables-legacy-save'),
+      '/usr/sbin/nft': nft,
       '/usr/sbin/conntrack': notSimulated('conntrack'),
     },
   },

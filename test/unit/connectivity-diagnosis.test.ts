@@ -29,7 +29,7 @@ function facts(options: { pools: Pool[]; twoSubnets?: boolean; calicoNodes?: Rec
     nodes: new Map(NODES.map((n) => [n, { name: n, internalIP: NODE_IP[n], subnet: subnet(n) }])),
     calicoNodes: new Map(NODES.map((n, i) => [n, { pod: `calico-node-${i}`, ready: true, message: '', ...options.calicoNodes?.[n] }])),
     bgpDown: new Map(Object.entries(options.bgpDown ?? {}).map(([n, peers]) => [n, new Set(peers)])),
-    coreDNS: options.coreDNS ?? { ready: 2, total: 2, problems: [] },
+    coreDNS: options.coreDNS ?? { ready: 2, total: 2, problems: [], nodes: [MASTER, W1] },
   };
 }
 
@@ -116,7 +116,7 @@ test('blocked 179 with VXLAN pools: every probe passes, and a note says why cali
 
 test('CoreDNS down: names fail while the ClusterIP works', () => {
   const verdict: Verdict = (p) => (p.scenario === 'pod-to-service-dns' ? ['FAIL', 'DNS: lookup echo on 10.96.0.10:53: read udp: i/o timeout'] : p.scenario === 'egress-allow-dns' ? ['FAIL', 'DNS: connection timed out; no servers could be reached'] : 'PASS');
-  const coreDNS = { ready: 0, total: 2, problems: ['coredns-abc: CrashLoopBackOff: container coredns keeps exiting', 'coredns-def: CrashLoopBackOff: container coredns keeps exiting'] };
+  const coreDNS = { ready: 0, total: 2, nodes: [MASTER, W1], problems: ['coredns-abc: CrashLoopBackOff: container coredns keeps exiting', 'coredns-def: CrashLoopBackOff: container coredns keeps exiting'] };
   const findings = run({ results: results(verdict), facts: facts({ pools: [pool('CrossSubnet')], coreDNS }) });
   assert.deepEqual(findings.map((f) => f.id), ['dns']);
   assert.match(findings[0]!.cause, /^names do not resolve from pods on kubernetes-master-01, kubernetes-worker-01 and kubernetes-worker-02 while they reach Services by ClusterIP: CoreDNS has 0\/2 pods ready \(coredns-abc: CrashLoopBackOff/);
@@ -139,6 +139,16 @@ test('calico-node not ready on one node: every probe from it fails, even on the 
   assert.deepEqual(findings.map((f) => [f.id, f.nodes]), [['node-down', [W2]]]);
   assert.match(findings[0]!.cause, /^every probe from pods on kubernetes-worker-02 fails, even to a pod on the same node: calico-node there \(calico-node-2\) is not Ready: calico\/node is not ready: felix is not ready/);
   assert.match(findings[0]!.fix, /describe pod calico-node-2/);
+});
+
+test('a node down takes with it the Service probes that landed on its pod and the lookups that landed on its CoreDNS', () => {
+  const verdict: Verdict = (p) => (p.from.node === W1 || p.to.node === W1 ? 'FAIL'
+    : p.scenario === 'pod-to-service-dns' && p.from.node === W2 ? ['FAIL', 'DNS: connection timed out; no servers could be reached']
+      : p.scenario === 'pod-to-service' && p.from.node === MASTER ? 'FAIL' : 'PASS');
+  const calicoNodes = { [W1]: { ready: false, message: 'calico/node is not ready: felix is not ready: readiness probe reporting 503' } };
+  const findings = run({ results: results(verdict), facts: facts({ pools: [pool('CrossSubnet')], calicoNodes }) });
+  assert.deepEqual(findings.map((f) => [f.id, f.nodes]), [['node-down', [W1]]]);
+  assert.match(findings[0]!.cause, /; 2 Service or DNS probes from other nodes fail with it \(their pod, or CoreDNS, sits on kubernetes-worker-01\)$/);
 });
 
 test('pods that never became Ready, probes that could not run, and what nothing explains', () => {

@@ -102,7 +102,7 @@ const rules: Rule[] = [
       }
       return [...groups.values()].map((pods) => {
         const first = pods[0]!;
-        const nodes = [...new Set(pods.map((p) => p.node))];
+        const nodes = [...new Set(pods.map((p) => p.node))].sort();
         const calico = nodes.filter((n) => !ctx.facts.calicoNodes.get(n)?.ready);
         const pull = first.reason === 'ImagePullBackOff';
         return {
@@ -126,7 +126,7 @@ const rules: Rule[] = [
       const groups = new Map<string, ProbeResult[]>();
       for (const r of ctx.open) if (r.result === 'ERROR') groups.set(r.error ?? 'failed', [...(groups.get(r.error ?? 'failed') ?? []), r]);
       return [...groups].map(([kind, probes]): Finding => {
-        const nodes = [...new Set(probes.map((p) => p.from.node))];
+        const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
         const n = claim(ctx, probes);
         const base = { severity: 'error' as const, nodes, scenarios: scenariosOf(probes), probes: n };
         if (kind === 'program-missing') return { ...base, id: 'program-missing', cause: `${n} probes could not run: ${probes[0]!.detail}`, fix: 'pass an agnhost image with --image (registry.k8s.io/e2e-test-images/agnhost, or a mirror of it)' };
@@ -145,15 +145,18 @@ const rules: Rule[] = [
         const from = ctx.results.filter((r) => r.from.node === node && !r.from.host && r.result !== 'SKIP');
         if (sameNodeWorks(ctx, node) !== false || from.length < 2 || !from.every((r) => r.result === 'FAIL')) continue;
         const involved = [...ctx.open].filter((r) => r.from.node === node || r.to.node === node);
-        const n = claim(ctx, involved);
+        // A Service probe may land on this node's pod, a lookup on a CoreDNS pod here.
+        const landed = [...ctx.open].filter((r) => r.result === 'FAIL' && !involved.includes(r) && (r.to.kind === 'service' || (r.to.kind === 'name' && /^DNS:/.test(r.detail) && ctx.facts.coreDNS.nodes.includes(node))));
+        const n = claim(ctx, [...involved, ...landed]);
         const cn = ctx.facts.calicoNodes.get(node);
+        const alsoFail = landed.length ? `; ${landed.length} Service or DNS probes from other nodes fail with it (their pod${ctx.facts.coreDNS.nodes.includes(node) ? ', or CoreDNS,' : ''} sits on ${node})` : '';
         findings.push({
           id: 'node-down',
           severity: 'error',
-          cause: `every probe from pods on ${node} fails, even to a pod on the same node: ${calicoNodeWords(ctx.facts, node)}`,
+          cause: `every probe from pods on ${node} fails, even to a pod on the same node: ${calicoNodeWords(ctx.facts, node)}${alsoFail}`,
           nodes: [node],
           fix: cn ? `kubectl -n calico-system describe pod ${cn.pod}; kubectl -n calico-system logs ${cn.pod} -c calico-node` : 'kubectl -n calico-system get daemonset calico-node; kubectl calico doctor',
-          scenarios: scenariosOf(involved),
+          scenarios: scenariosOf([...involved, ...landed]),
           probes: n,
         });
       }
@@ -191,10 +194,10 @@ const rules: Rule[] = [
       const consequences = (nodes: string[]) => [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name') && nodes.includes(r.from.node));
       return [...groups.values()].map(({ kind, pool, subnets, probes }): Finding => {
         const nodes = [...new Set(probes.flatMap((p) => [p.from.node, p.to.node!]))].sort();
+        const pairs = names([...new Set(probes.map((p) => [p.from.node, p.to.node!].sort().join(' <-> ')))].sort(), 6);
         const through = consequences(nodes);
+        const alsoFail = through.length ? `; Service and DNS probes from ${names([...new Set(through.map((p) => p.from.node))].sort())} fail with it (the pods they reach, or CoreDNS, sit across that path)` : '';
         probes.push(...through);
-        const alsoFail = through.length ? `; Service and DNS probes from ${names([...new Set(through.map((p) => p.from.node))])} fail with it (the pods they reach, or CoreDNS, sit across that path)` : '';
-        const pairs = names([...new Set(probes.map((p) => [p.from.node, p.to.node!].sort().join(' <-> ')))], 6);
         const between = subnets[0] === subnets[1] ? `between nodes of ${subnets[0]}` : `between ${subnets[0]} and ${subnets[1]}`;
         const bySubnet = (subnet: string) => names(nodes.filter((n) => ctx.facts.nodes.get(n)?.subnet === subnet));
         const sides = subnets[0] === subnets[1] ? `pods on ${names(nodes)} cannot reach each other across nodes` : `pods on ${bySubnet(subnets[0]!)} (${subnets[0]}) and pods on ${bySubnet(subnets[1]!)} (${subnets[1]}) cannot reach each other`;
@@ -224,7 +227,7 @@ const rules: Rule[] = [
       const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && (r.expect === 'resolve' || /^DNS:/.test(r.detail)) && serviceWorks(r.from.node));
       if (!probes.length) return [];
       const { ready, total, problems } = ctx.facts.coreDNS;
-      const nodes = [...new Set(probes.map((p) => p.from.node))];
+      const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
       const state = total === 0 ? 'no CoreDNS pod exists (kube-system, k8s-app=kube-dns)'
         : ready < total ? `CoreDNS has ${ready}/${total} pods ready (${names(problems, 3)})`
           : `CoreDNS has ${ready}/${total} pods ready, so the names themselves or the path to CoreDNS's pods fail`;
@@ -246,7 +249,7 @@ const rules: Rule[] = [
       const podsWork = (node: string) => ctx.results.some((r) => /^pod-to-pod-(same|cross)-node/.test(r.scenario) && r.from.node === node && r.result === 'PASS');
       const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && r.to.kind === 'service' && podsWork(r.from.node));
       if (!probes.length) return [];
-      const nodes = [...new Set(probes.map((p) => p.from.node))];
+      const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
       return [{
         id: 'service-forwarding',
         severity: 'error',
@@ -290,9 +293,9 @@ const rules: Rule[] = [
     diagnose: (ctx) => {
       if (!ctx.facts.pools.length || !ctx.facts.pools.every((p) => p.vxlanMode !== 'Never')) return [];
       if (ctx.findings.some((f) => f.id === 'bgp-blocked')) return [];
-      const nodes = [...ctx.facts.bgpDown.keys()].filter((n) => ctx.facts.calicoNodes.get(n)?.ready === false);
+      const nodes = [...ctx.facts.bgpDown.keys()].filter((n) => ctx.facts.calicoNodes.get(n)?.ready === false).sort();
       if (!nodes.length) return [];
-      const peers = [...new Set(nodes.flatMap((n) => [...ctx.facts.bgpDown.get(n)!]))];
+      const peers = [...new Set(nodes.flatMap((n) => [...ctx.facts.bgpDown.get(n)!]))].sort();
       return [{
         id: 'bgp-not-established',
         severity: 'info',

@@ -35,7 +35,8 @@ export interface DataplaneFacts {
   calicoNodes: Map<string, CalicoNode>;
   /** For each node, the peers its BIRD last reported not Established (node names where the address is a node's). */
   bgpDown: Map<string, Set<string>>;
-  coreDNS: { ready: number; total: number; problems: string[] };
+  /** CoreDNS's pods: how many are ready, what the others say, and the nodes they run on. */
+  coreDNS: { ready: number; total: number; problems: string[]; nodes: string[] };
 }
 
 export interface NodeObject {
@@ -121,6 +122,7 @@ export async function readFacts(kube: KubeClient, nodes: Map<string, NodeNetwork
     ready: live.filter(podReady).length,
     total: live.length,
     problems: live.filter((p) => !podReady(p)).map((p) => `${p.metadata.name}: ${podDetail(p).reason}: ${podDetail(p).message}`),
+    nodes: [...new Set(live.flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : [])))],
   };
   return { pools: poolList, nodes, calicoNodes, bgpDown, coreDNS };
 }

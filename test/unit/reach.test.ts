@@ -20,7 +20,7 @@ const PODS: [string, string, string][] = [['pm', 'm', '10.97.0.2'], ['p1', 'w1',
 const RUNNING = { phase: 'Running', containerStatuses: [{ state: { running: {} } }] };
 
 /** A stored object from its fields: the store needs only what these tests read. */
-function object(value: Record<string, unknown> & { metadata: { name: string; namespace?: string; labels?: Record<string, string> } }): KubeObject {
+function object(value: Record<string, unknown> & { metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } }): KubeObject {
   return { apiVersion: 'v1', kind: 'X', ...value, metadata: { uid: value.metadata.name, resourceVersion: '', creationTimestamp: '2026-11-26T05:00:00Z', ...value.metadata } };
 }
 
@@ -28,7 +28,7 @@ function calicoNode(node: string, ip: string): KubeObject {
   return object({
     metadata: { name: `calico-node-${node}`, namespace: 'calico-system', labels: { 'k8s-app': 'calico-node' } },
     spec: { nodeName: node, hostNetwork: true, containers: [{ name: 'calico-node', image: 'quay.io/calico/node:v3.30.7' }] },
-    status: { ...RUNNING, podIP: ip },
+    status: { phase: 'Running', containerStatuses: [{ name: 'calico-node', state: { running: {} } }], podIP: ip },
   });
 }
 
@@ -39,7 +39,8 @@ function cluster() {
   const rt = new Runtime(api, clock, new PodLogs(), FAST_TIMINGS, { failingImages: [], crashingContainers: [] });
   for (const [name, cidr] of NODES) {
     rt.setHostAddress(name, cidr);
-    store.put('nodes', object({ metadata: { name }, status: { addresses: [{ type: 'InternalIP', address: cidr.split('/')[0] }] } }));
+    // calico-node's start-up writes the node's BGP address: what BIRD peers with.
+    store.put('nodes', object({ metadata: { name, annotations: { 'projectcalico.org/IPv4Address': cidr } }, status: { addresses: [{ type: 'InternalIP', address: cidr.split('/')[0] }] } }));
     store.put('pods', calicoNode(name, cidr.split('/')[0]!));
   }
   for (const [name, node, ip] of PODS) {

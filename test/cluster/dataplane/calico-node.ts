@@ -74,6 +74,8 @@ function typhaNodes(rt: Runtime): Map<string, string> {
  */
 export function felixReady(rt: Runtime, node: string): boolean {
   if (!calicoNodeRun(rt, node)) return false;
+  // Felix waits for a Typha when Typha is deployed (the operator always deploys it); without one it reads the API server itself.
+  if (!rt.api.store.get('deployments.apps', 'calico-system', 'calico-typha')) return true;
   for (const typhaNode of typhaNodes(rt).values()) if (!dropped(rt.network, 'typha', node, typhaNode)) return true;
   return false;
 }

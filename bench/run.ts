@@ -21,6 +21,7 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 const spread = (runs: { ms: number }[]) => `runs ${Math.round(Math.min(...runs.map((r) => r.ms)))}–${ms(Math.max(...runs.map((r) => r.ms)))}`;
 const met = (ok: boolean) => (ok ? 'met' : '**missed**');
 
+const loadAtStart = os.loadavg()[0]!.toFixed(1);
 say('start-up …');
 const startup = await benchStartup(ROOT);
 say('apply …');
@@ -73,7 +74,7 @@ const rows = [
 const table = ['| measure | kubectl-calico | compared with | target | |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').trim();
 const kubectlVersion = execFileSync(KUBECTL, ['version', '--client'], { encoding: 'utf8' }).split('\n')[0];
-const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.arch()}; kubectl ${(kubectlVersion ?? '').replace('Client Version: ', '')}; ${new Date().toISOString().slice(0, 10)}`;
+const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.arch()}; kubectl ${(kubectlVersion ?? '').replace('Client Version: ', '')}; ${new Date().toISOString().slice(0, 10)}; load average ${loadAtStart} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the machine slows every figure)`;
 process.stdout.write(`${table}\n`);
 
 const notes = fs.readFileSync(path.join(ROOT, 'bench', 'NOTES.md'), 'utf8');

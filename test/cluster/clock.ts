@@ -22,32 +22,42 @@ export interface Clock {
 /** How much faster than wall time a RealClock runs while it hurries: the fast timings' delays become a few ms at most. */
 const HURRY_SPEED = 100;
 
-/** Wall-clock time; `speed` > 1 makes cluster-time delays shorter. */
+/**
+ * Wall-clock time, `speed` times as fast: a delay of cluster time takes 1/speed of it, and the cluster's
+ * clock runs ahead to match, so what compares times (BIRD's hold timer, a garbage collector's grace) sees
+ * the cluster time the timers wait for. At speed 1 it is the wall clock. Hurrying shortens the delays
+ * only: the install it speeds up does not push the cluster's clock ahead of the wall's.
+ */
 export class RealClock implements Clock {
-  private speed: number;
+  private readonly speed: number;
+  /** How fast delays pass: `speed`, or HURRY_SPEED while hurrying. */
+  private pace: number;
+  private readonly startedAt = Date.now();
+
   constructor(speed = 1) {
     this.speed = speed;
+    this.pace = speed;
   }
 
   async hurry(done: () => boolean, limitMs: number): Promise<void> {
-    const pace = this.speed;
     const deadline = Date.now() + limitMs;
-    this.speed = HURRY_SPEED;
+    this.pace = HURRY_SPEED;
     try {
       while (!done()) {
         if (Date.now() > deadline) throw new Error(`not done after ${limitMs / 1000} s`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     } finally {
-      this.speed = pace;
+      this.pace = this.speed;
     }
   }
 
   now(): Date {
-    return new Date();
+    return new Date(this.startedAt + (Date.now() - this.startedAt) * this.speed);
   }
+
   after(ms: number, fn: () => void): Timer {
-    const handle = setTimeout(fn, Math.max(0, ms / this.speed));
+    const handle = setTimeout(fn, Math.max(0, ms / this.pace));
     handle.unref?.();
     return { cancel: () => clearTimeout(handle) };
   }

@@ -17,7 +17,7 @@ import { connectivity, leftovers, NS, TIMEOUT, type Report } from '../connectivi
 const OPTIONAL = new Set(['pod-to-external', 'pod-to-pod-same-node-ipv6', 'pod-to-pod-cross-node-ipv6', 'pod-to-service-ipv6']);
 
 test('a healthy install passes every scenario, in every form, and nothing is left behind; --keep and a re-run reuse the namespace', async () => {
-  await withCluster({ calico: 'v3.29.0' }, async (cluster) => {
+  await withCluster({ calico: 'v3.29.0', outside: [{ ip: '203.0.113.10', listeners: [{ port: 443, protocol: 'TCP', server: 'other' }] }] }, async (cluster) => {
     const { code, report, stderr } = await connectivity(cluster);
     assert.equal(report.kind, 'ConnectivityReport');
     for (const s of report.scenarios) assert.equal(s.result, OPTIONAL.has(s.name) ? 'SKIP' : 'PASS', `${s.name}: ${JSON.stringify(report.probes.filter((p) => p.scenario === s.name && p.result !== 'PASS'))}`);
@@ -68,6 +68,15 @@ test('a healthy install passes every scenario, in every form, and nothing is lef
     assert.deepEqual(doc.scenarios.find((s) => s.name === 'pod-to-pod-cross-node'), { name: 'pod-to-pod-cross-node', summary: doc.scenarios.find((s) => s.name === 'pod-to-pod-cross-node')!.summary, result: 'SKIP', reason: 'only one node is probed', probes: { passed: 0, failed: 0, errors: 0, skipped: 0 } });
     const unknown = await plugin(['connectivity', ...TIMEOUT, '--nodes', 'kubernetes-worker-09'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
     assert.deepEqual([unknown.code, unknown.stderr], [1, 'error: --nodes: node "kubernetes-worker-09" not found\nNothing was created.\n']);
+
+    // Outside the cluster, only with --external-target: what answers there passes, what does not fails as it is.
+    const outside = await connectivity(cluster, '--test', 'pod-to-external', '--external-target', '203.0.113.10:443');
+    assert.equal(outside.code, 0, outside.stderr);
+    assert.deepEqual(outside.report.scenarios.map((s) => [s.name, s.result]), [['pod-to-external', 'PASS']]);
+    const nowhere = await connectivity(cluster, '--test', 'pod-to-external', '--external-target', '203.0.113.99:443');
+    assert.equal(nowhere.code, 1);
+    assert.deepEqual(nowhere.report.findings.map((f) => f.id), ['unexplained']);
+    assert.match(nowhere.report.findings[0]!.cause, /^3 of 3 pod-to-external probes failed, for no cause the cluster shows: e\.g\. kubernetes-master-01 -> 203\.0\.113\.99: TIMEOUT$/);
 
     // A run killed outright leaves its namespace; the next run takes it over and removes it.
     await new Promise<void>((resolve) => {

@@ -324,6 +324,27 @@ const rules: Rule[] = [
     },
   },
   {
+    // Outside the cluster: what leaves it is the pool's NAT and the network past the nodes.
+    id: 'outside-unreachable',
+    diagnose: (ctx) => {
+      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && r.to.kind === 'external');
+      if (!probes.length) return [];
+      const target = `${probes[0]!.to.name ?? probes[0]!.to.ip}:${probes[0]!.to.port}`;
+      const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
+      const pools = ctx.facts.pools.map((p) => `${p.name} natOutgoing ${p.natOutgoing}`);
+      const total = ctx.results.filter((r) => r.to.kind === 'external').length;
+      return [{
+        id: 'outside-unreachable',
+        severity: 'error',
+        cause: `pods on ${names(nodes)} cannot reach ${target} outside the cluster (${probes.length} of ${total} probes; e.g. ${probes[0]!.detail})${pools.length ? `; ${names(pools, 3)}` : ''}: ${ctx.facts.pools.some((p) => !p.natOutgoing) ? 'a pool without natOutgoing sends pod addresses out, which nothing outside routes back' : 'the nodes\' own way out (a route, a proxy, an egress firewall) or the target itself'}`,
+        nodes,
+        fix: `from a node: curl -v --connect-timeout 3 ${target} (works: the pods' path — natOutgoing, egress policy; fails: the network past the nodes or the target)`,
+        scenarios: scenariosOf(probes),
+        probes: claim(ctx, probes),
+      }];
+    },
+  },
+  {
     // What no rule explains, as it is.
     id: 'unexplained',
     diagnose: (ctx) => {

@@ -53,7 +53,7 @@ export function permissionsNeeded(namespace: string): Permission[] {
   return [
     cluster('list', 'nodes'),
     ...['get', 'list', 'watch', 'create', 'patch', 'delete'].map((verb) => cluster(verb, 'namespaces')),
-    ...['list', 'watch', 'create', 'patch'].map((verb) => own(verb, 'daemonsets', 'apps')),
+    ...['create', 'patch'].map((verb) => own(verb, 'daemonsets', 'apps')),
     ...['create', 'patch'].map((verb) => own(verb, 'services')),
     ...['list', 'watch', 'create', 'patch', 'delete'].map((verb) => own(verb, 'pods')),
     own('get', 'pods', '', 'exec'),

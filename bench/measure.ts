@@ -32,6 +32,7 @@ export interface Measurement {
   peakMiB: number;
   /** Lines it printed on stdout. */
   lines: number;
+  stdout: string;
   code: number;
   stderr: string;
 }
@@ -47,6 +48,7 @@ export function measure(command: string[], env: NodeJS.ProcessEnv): Promise<Meas
         cpuSeconds: Number(user) + Number(sys),
         peakMiB: Number(kib) / 1024,
         lines: String(stdout).split('\n').length - 1,
+        stdout: String(stdout),
         code: error ? Number((error as { code?: number }).code ?? 1) : 0,
         stderr: String(stderr),
       });

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { benchGuideApply, benchPluginApply, type ApplyFigures } from './apply.ts';
+import { benchConnectivity, type ConnectivityFigures } from './connectivity.ts';
 import { median } from './measure.ts';
 import { benchDoctor } from './doctor.ts';
 import { benchNodeStatus } from './node-status.ts';
@@ -21,6 +22,7 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 const spread = (runs: { ms: number }[]) => `runs ${Math.round(Math.min(...runs.map((r) => r.ms)))}–${ms(Math.max(...runs.map((r) => r.ms)))}`;
 const met = (ok: boolean) => (ok ? 'met' : '**missed**');
 
+const loadAtStart = os.loadavg()[0]!.toFixed(1);
 say('start-up …');
 const startup = await benchStartup(ROOT);
 say('apply …');
@@ -42,6 +44,12 @@ say('wait and status on 2,000 nodes …');
 const rollout = await benchRollout(2000);
 say('node status on 2,000 nodes with route reflectors …');
 const nodeStatus = await benchNodeStatus(2000);
+say('connectivity on 3 and 500 nodes …');
+const CONNECTIVITY_RUNS = 3;
+const small: ConnectivityFigures[] = [];
+for (let i = 0; i < CONNECTIVITY_RUNS; i++) small.push(await benchConnectivity(3));
+const connectivity3 = small.sort((a, b) => a.seconds - b.seconds)[Math.floor(CONNECTIVITY_RUNS / 2)]!;
+const connectivity500 = await benchConnectivity(500);
 const binary = fs.statSync(path.join(ROOT, 'dist', 'kubectl-calico')).size;
 const archive = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'kubectl-calico')), { level: 6 }).length;
 const kubectlSize = fs.statSync(KUBECTL).size;
@@ -61,13 +69,17 @@ const rows = [
   ['Status, 2,000 healthy nodes', `${rollout.status.lines} lines, ${rollout.status.seconds.toFixed(2)} s`, `${rollout.status.cpuSeconds.toFixed(2)} s CPU, ${rollout.status.peakMiB.toFixed(0)} MiB peak`, '≤ 40 lines', met(rollout.status.lines <= 40)],
   ['Node status, 2,000 nodes with route reflectors: wall', `${nodeStatus.plugin.seconds.toFixed(1)} s (${nodeStatus.plugin.execs} execs, exit ${nodeStatus.plugin.code})`, `a loop of kubectl exec … birdcl show protocols: ${nodeStatus.loop.perPodSeconds.toFixed(2)} s a pod, ≈ ${(nodeStatus.loop.perPodSeconds * 2000).toFixed(0)} s for 2,000 (BIRD's table only)`, '< 60 s', met(nodeStatus.plugin.seconds < 60 && nodeStatus.plugin.code === 0)],
   ['Node status, 2,000 nodes: CPU, memory, lines', `${nodeStatus.plugin.cpuSeconds.toFixed(2)} s CPU, ${nodeStatus.plugin.peakMiB.toFixed(0)} MiB peak`, `${nodeStatus.plugin.lines} lines printed`, '', ''],
+  ...[[connectivity3, 15], [connectivity500, 60]].map(([c, target]) => {
+    const r = c as ConnectivityFigures;
+    return [`Connectivity, ${r.nodes} nodes: deploy to clean-up`, `${r.seconds.toFixed(1)} s${r.nodes === 3 ? ` (median of ${CONNECTIVITY_RUNS})` : ''}, ${r.cpuSeconds.toFixed(2)} s CPU, ${r.peakMiB.toFixed(0)} MiB peak`, `${r.probes} probes (${r.execs} execs), ${r.requests} other requests, ${r.lines} lines${r.passed ? '' : `; **exit ${r.code}**`}`, `< ${target} s`, met(r.passed && r.seconds < (target as number))];
+  }),
   ['Size: linux/amd64 binary', mb(binary), `kubectl ${mb(kubectlSize)}`, '', ''],
   ['Size: linux/amd64 archive (gzip)', mb(archive), '', '< 50 MB', met(archive < 50e6)],
 ];
 const table = ['| measure | kubectl-calico | compared with | target | |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').trim();
 const kubectlVersion = execFileSync(KUBECTL, ['version', '--client'], { encoding: 'utf8' }).split('\n')[0];
-const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.arch()}; kubectl ${(kubectlVersion ?? '').replace('Client Version: ', '')}; ${new Date().toISOString().slice(0, 10)}`;
+const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.arch()}; kubectl ${(kubectlVersion ?? '').replace('Client Version: ', '')}; ${new Date().toISOString().slice(0, 10)}; load average ${loadAtStart} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the machine slows every figure)`;
 process.stdout.write(`${table}\n`);
 
 const notes = fs.readFileSync(path.join(ROOT, 'bench', 'NOTES.md'), 'utf8');

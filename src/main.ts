@@ -6,6 +6,7 @@ import type { CalicoCommand, CalicoContext } from './cli/command.ts';
 import { commandName, renderCommandHelp, renderTopHelp } from './cli/help.ts';
 import { ApplyCommand } from './commands/apply.ts';
 import { CompletionCommand } from './commands/completion.ts';
+import { ConnectivityCommand } from './commands/connectivity.ts';
 import { DoctorCommand } from './commands/doctor.ts';
 import { InitCommand } from './commands/init.ts';
 import { IpamCheckCommand, IpamCommand, IpamShowCommand } from './commands/ipam.ts';
@@ -17,7 +18,7 @@ import { UpgradeCommand } from './commands/upgrade.ts';
 import { VersionCommand } from './commands/version.ts';
 import { complete } from './cli/complete.ts';
 
-export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, NodeStatusCommand, IpamCommand, IpamShowCommand, IpamCheckCommand, UpgradeCommand, UninstallCommand, VersionCommand, CompletionCommand];
+export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, ConnectivityCommand, NodeStatusCommand, IpamCommand, IpamShowCommand, IpamCheckCommand, UpgradeCommand, UninstallCommand, VersionCommand, CompletionCommand];
 
 export interface MainIO {
   argv: string[];

@@ -6,9 +6,9 @@
 // concurrent within a stage; the gates follow watch events.
 import type { DryRun } from '../cli/dry-run.ts';
 import { CliError } from '../cli/errors.ts';
-import type { KubeClient } from '../kube/client.ts';
+import type { KubeClient, RawResponse } from '../kube/client.ts';
 import { ApiError } from '../kube/errors.ts';
-import { displayName, objectPath, resourceOf, type ManifestObject } from '../kube/resources.ts';
+import { displayName, objectPath, resourceOf, type ManifestObject, type ResourceInfo } from '../kube/resources.ts';
 import { watchUntil, type Change, type KubeObjectLike, type WatchTarget } from '../kube/watch.ts';
 import type { PoolSettings } from './custom-resources.ts';
 import type { Stage } from './plan.ts';
@@ -137,13 +137,7 @@ async function applyObject(kube: KubeClient, object: ManifestObject, options: Ap
   if (options.dryRun === 'client') return { name, action: 'serverside-applied', dryRun: 'client' };
   const started = Math.floor(Date.now() / 1000) * 1000;
   try {
-    const response = await kube.request(objectPath(info, object), {
-      method: 'PATCH',
-      body: withOwnerLabel(object),
-      contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: FIELD_MANAGER, force: options.forceConflicts, ...(options.dryRun === 'server' ? { dryRun: 'All' } : {}) },
-      signal: options.signal,
-    });
+    const response = await serverSideApply(kube, info, object, { force: options.forceConflicts, dryRun: options.dryRun === 'server', signal: options.signal });
     if (response.statusCode === 404 && options.dryRun === 'server') {
       // A dry run creates nothing, so what depends on this apply's own CRDs or Namespace cannot be checked yet.
       const missing = info.group === 'operator.tigera.io' ? 'its CRD is not installed yet' : 'its namespace is created by this apply';
@@ -171,11 +165,26 @@ async function applyObject(kube: KubeClient, object: ManifestObject, options: Ap
 }
 
 /**
+ * The one write path of every command that creates objects: a server-side apply as field manager
+ * `kubectl-calico`, the object labelled as ours. The raw answer, for the caller to judge (apply tells
+ * `created` from `unchanged` by it).
+ */
+export function serverSideApply(kube: KubeClient, info: ResourceInfo, object: ManifestObject, options: { force?: boolean; dryRun?: boolean; signal?: AbortSignal }): Promise<RawResponse> {
+  return kube.request(objectPath(info, object), {
+    method: 'PATCH',
+    body: withOwnerLabel(object),
+    contentType: 'application/apply-patch+yaml',
+    query: { fieldManager: FIELD_MANAGER, force: options.force ?? false, ...(options.dryRun ? { dryRun: 'All' } : {}) },
+    signal: options.signal,
+  });
+}
+
+/**
  * Every object carries `app.kubernetes.io/managed-by: kubectl-calico`: a field of ours that no one else sets, so
  * our managedFields entry outlives the operator taking over every other field we set (it rewrites the
  * Installation's ipPools), and uninstall can still tell what kubectl-calico applied.
  */
-const OWNER_LABEL = { 'app.kubernetes.io/managed-by': FIELD_MANAGER };
+export const OWNER_LABEL = { 'app.kubernetes.io/managed-by': FIELD_MANAGER };
 
 function withOwnerLabel(object: ManifestObject): ManifestObject {
   const labels = (object.metadata.labels as Record<string, string> | undefined) ?? {};

@@ -51,6 +51,18 @@ export function parseCidrList(value: string, flag = '--pod-cidr'): Cidr[] {
   return cidrs;
 }
 
+/** The network of an interface address given with its prefix length (`192.168.56.11/24` → 192.168.56.0/24, as calico-node annotates nodes); undefined when it does not parse. */
+export function interfaceNetwork(value: string): Cidr | undefined {
+  const [addressText = '', prefixText = ''] = value.trim().split('/');
+  if (!isAddress(addressText) || !/^\d+$/.test(prefixText)) return undefined;
+  const address = ipaddr.parse(addressText);
+  const family = address.kind() === 'ipv4' ? 4 : 6;
+  const prefix = Number(prefixText);
+  if (prefix > (family === 4 ? 32 : 128)) return undefined;
+  const network = format(networkOf(address, prefix));
+  return { family, address: network, prefix, text: `${network}/${prefix}` };
+}
+
 export function containsCidr(outer: Cidr, inner: Cidr): boolean {
   return outer.family === inner.family && outer.prefix <= inner.prefix && ipaddr.parse(inner.address).match(ipaddr.parse(outer.address), outer.prefix);
 }

@@ -51,6 +51,11 @@ export interface PodRow extends TableRow {
 
 const FAILING = new Set(['ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CrashLoopBackOff', 'CreateContainerError', 'CreateContainerConfigError', 'RunContainerError', 'Error', 'OOMKilled', 'Evicted', 'Failed', 'ContainerStatusUnknown', 'StartError']);
 
+/** A failure by nature (a pull, a crash, a bad config), as podDetail() or the STATUS column names it. */
+export function isFailing(reason: string): boolean {
+  return FAILING.has(reason.replace(/^Init:/, ''));
+}
+
 /** A pod's state from its table row: what kubectl shows, so wait and status name states as `kubectl get pods` does. */
 export function podState(row: PodRow): PodState {
   const status = String(row.cells.Status ?? '').replace(/ErrImagePull$/, 'ImagePullBackOff');
@@ -59,7 +64,7 @@ export function podState(row: PodRow): PodState {
   return {
     ready: status === 'Running' && total > 0 && ready === total && !row.metadata.deletionTimestamp,
     reason: status || 'Unknown',
-    failing: FAILING.has(status.replace(/^Init:/, '')),
+    failing: isFailing(status),
     since: status === 'Running' ? undefined : created,
   };
 }

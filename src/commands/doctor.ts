@@ -3,6 +3,7 @@ import { ClusterCommand } from '../cli/command.ts';
 import { UsageError } from '../cli/errors.ts';
 import type { CheckResult } from '../calico/doctor/types.ts';
 import { colorEnabled, palette, type Palette } from '../print/color.ts';
+import { renderJUnit, type TestCase } from '../print/junit.ts';
 import { Report, type OutputFormat } from '../print/report.ts';
 import { tabwrite } from '../print/table.ts';
 
@@ -71,16 +72,13 @@ export function renderDoctor(doc: DoctorDoc, colors: Palette): string {
   return `${table}${fixes.length ? `\nFixes:\n${fixes.join('\n')}\n` : ''}\n${s.pass} passed, ${s.warn} warnings, ${s.fail} failed, ${s.skip} skipped\n`;
 }
 
+/** One test case per check; a WARN passes, with the finding and the fix in its output. */
 function junit(results: CheckResult[]): string {
-  const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  const count = (status: string) => results.filter((r) => r.status === status).length;
-  const cases = results.map((r) => {
-    const name = `${r.id} ${r.check}`;
-    const body = r.status === 'FAIL' ? `<failure message="${esc(r.finding)}" type="FAIL">${esc(r.fix ?? '')}</failure>`
-      : r.status === 'SKIP' ? `<skipped message="${esc(r.finding)}"/>`
-        : `<system-out>${esc(`${r.status}: ${r.finding}${r.fix ? `\nfix: ${r.fix}` : ''}`)}</system-out>`;
-    return `    <testcase classname="calico.doctor.${esc(r.category.replace(/ /g, '-'))}" name="${esc(name)}">${body}</testcase>`;
+  const cases = results.map((r): TestCase => {
+    const base = { classname: `calico.doctor.${r.category.replace(/ /g, '-')}`, name: `${r.id} ${r.check}` };
+    if (r.status === 'FAIL') return { ...base, status: 'fail', message: r.finding, body: r.fix ?? '' };
+    if (r.status === 'SKIP') return { ...base, status: 'skip', message: r.finding };
+    return { ...base, status: 'pass', output: `${r.status}: ${r.finding}${r.fix ? `\nfix: ${r.fix}` : ''}` };
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="kubectl calico doctor" tests="${results.length}" failures="${count('FAIL')}" skipped="${count('SKIP')}">\n  <testsuite name="calico-doctor" tests="${results.length}" failures="${count('FAIL')}" errors="0" skipped="${count('SKIP')}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`;
+  return renderJUnit('kubectl calico doctor', [{ name: 'calico-doctor', cases }]);
 }
-

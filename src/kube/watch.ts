@@ -167,6 +167,8 @@ export interface UntilOptions<T, R> {
    * value other than undefined ends the watch with it. Keep it cheap: state belongs in onChange.
    */
   until: () => R | undefined;
+  /** Also ask `until` this often, for conditions that time alone makes true (how long something has not moved). */
+  recheckMs?: number;
 }
 
 /**
@@ -202,6 +204,7 @@ export async function watchUntil<T extends KubeObjectLike, R>(client: KubeClient
     scheduled = true;
     setImmediate(check);
   };
+  const recheck = options.recheckMs ? setInterval(changed, options.recheckMs) : undefined;
   const received = targets.map(() => ({ events: 0, bytes: 0 }));
   const informers = targets.map((target, index) => {
     const informer = inform<T>(client, target, (change) => {
@@ -218,6 +221,7 @@ export async function watchUntil<T extends KubeObjectLike, R>(client: KubeClient
     check();
     return await outcome;
   } finally {
+    clearInterval(recheck);
     options.signal.removeEventListener('abort', onAbort);
     stop.abort();
     targets.forEach((target, i) => client.logger.log(4, 'watch.go', `watched ${target.path}${target.table ? ' (table rows)' : ''}: ${received[i]!.events} events, ${received[i]!.bytes} bytes`));

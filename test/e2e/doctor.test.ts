@@ -10,6 +10,7 @@ import type { ClusterOptions } from '../cluster/cluster.ts';
 import { ManualClock } from '../cluster/clock.ts';
 import type { KubeObject } from '../cluster/types.ts';
 import { cleanEnv, kubectl, plugin, SHARED_CALICO, withCluster } from '../helpers.ts';
+import { junitErrors } from '../junit.ts';
 
 interface Result {
   id: string;
@@ -71,7 +72,8 @@ test('a healthy install passes every check; --strict, --check, junit and exit co
     assert.match(table.stdout, /^CATEGORY {7}ID {9}STATUS   CHECK {42}FINDING\nAccess {9}CAL-0101   PASS /);
     assert.match(table.stdout, /\n\d+ passed, 0 warnings, 0 failed, 0 skipped\n$/);
     const junit = await plugin(['doctor', '-o', 'junit'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
-    assert.match(junit.stdout, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="kubectl calico doctor" tests="\d+" failures="0" skipped="0">/);
+    assert.match(junit.stdout, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="kubectl calico doctor" tests="\d+" failures="0" errors="0">/);
+    assert.deepEqual(await junitErrors(junit.stdout), [], 'valid against the Jenkins JUnit schema');
     assert.match(junit.stdout, /<testcase classname="calico\.doctor\.IP-pools" name="CAL-0701 Pool within kubeadm podSubnet">/);
   });
 });

@@ -10,7 +10,8 @@ import { freeBlocks } from '../ipam/usage.ts';
 import { podProblem } from '../pods.ts';
 import { bgpFromEvents } from './bgp-events.ts';
 import type { Facts, Node, Pod, Workload } from './facts.ts';
-import { fail, pass, skip, warn, type Check, type Permission, type Verdict } from './types.ts';
+import type { Permission } from '../../kube/access.ts';
+import { fail, pass, skip, warn, type Check, type Verdict } from './types.ts';
 
 const read = (resource: string, group = '', namespace?: string): Permission => ({ verb: 'list', group, resource, ...(namespace ? { namespace } : {}) });
 const OPERATOR = 'operator.tigera.io';
@@ -348,7 +349,7 @@ export const CHECKS: Check[] = [
       if (pools.length === 0) return skip('the Installation sets no IP pools');
       const subnets = new Set((await facts.nodes()).map((n) => (nodeIP(n) ?? '').split('.').slice(0, 3).join('.')));
       const encapsulation = pools[0]!.pool.encapsulation ?? 'IPIP';
-      if (encapsulation === 'None' && subnets.size > 1) return warn(`encapsulation None with nodes in ${subnets.size} /24 subnets: pod traffic between subnets needs BGP peering with the routers`, 'Use VXLANCrossSubnet unless the network routes the pod CIDR');
+      if (encapsulation === 'None' && subnets.size > 1) return warn(`encapsulation None with nodes in ${subnets.size} /24 subnets: pod traffic between subnets needs BGP peering with the routers`, 'Use VXLANCrossSubnet unless the network routes the pod CIDR; `kubectl calico connectivity` tests the paths between the nodes (it deploys test pods; doctor only reads)');
       return pass(`${encapsulation} with nodes in ${subnets.size} /24 subnet(s)`);
     },
   },

@@ -3,10 +3,11 @@
 // every check that can run, concurrently; the others SKIP and say why.
 import { UsageError } from '../../cli/errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { deniedPermissions, describePermission } from '../../kube/access.ts';
 import { ApiError, ConnectionError } from '../../kube/errors.ts';
 import { CHECKS } from './checks.ts';
 import { Facts } from './facts.ts';
-import type { CheckResult, Permission } from './types.ts';
+import type { CheckResult } from './types.ts';
 
 export const ACCESS = [
   { id: 'CAL-0101', category: 'Access', check: 'API server reachable, credentials work' },
@@ -37,7 +38,7 @@ export async function runDoctor(kube: KubeClient, only: Set<string> | undefined)
     : { ...permission!, status: 'PASS', finding: 'every permission doctor needs is granted' });
   const verdicts = await Promise.all(checks.map(async (check): Promise<CheckResult> => {
     const base = { id: check.id, category: check.category, check: check.check };
-    const missing = check.needs.map(describe).filter((p) => denied.has(p));
+    const missing = check.needs.map(describePermission).filter((p) => denied.has(p));
     if (missing.length) return { ...base, status: 'SKIP', finding: `needs permission: ${missing.join(', ')}` };
     try {
       return { ...base, ...(await check.run(facts)) };
@@ -48,21 +49,4 @@ export async function runDoctor(kube: KubeClient, only: Set<string> | undefined)
     }
   }));
   return [...results, ...verdicts].filter((r) => wanted(r.id));
-}
-
-/** `list pods in namespace calico-system`, `get installations.operator.tigera.io`. */
-export function describe(p: Permission): string {
-  return `${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}${p.group ? `.${p.group}` : ''}${p.namespace ? ` in namespace ${p.namespace}` : ''}`;
-}
-
-async function deniedPermissions(kube: KubeClient, needs: Permission[]): Promise<Set<string>> {
-  const unique = new Map(needs.map((p) => [describe(p), p]));
-  const answers = await Promise.all([...unique].map(async ([text, p]) => {
-    const review = await kube.json<{ status?: { allowed?: boolean } }>('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
-      method: 'POST',
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource, ...(p.subresource ? { subresource: p.subresource } : {}), ...(p.namespace ? { namespace: p.namespace } : {}) } } },
-    });
-    return review.status?.allowed ? undefined : text;
-  }));
-  return new Set(answers.filter((a): a is string => a !== undefined));
 }

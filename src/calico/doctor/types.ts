@@ -1,5 +1,6 @@
 // A doctor check is data — a stable id, a category, what it needs to read —
 // plus a function from the cluster's facts to its results.
+import type { Permission } from '../../kube/access.ts';
 import type { Facts } from './facts.ts';
 
 export type CheckStatus = 'PASS' | 'WARN' | 'FAIL' | 'SKIP';
@@ -13,14 +14,6 @@ export interface CheckResult {
   finding: string;
   /** A command or a precise action; empty for PASS. */
   fix?: string;
-}
-
-export interface Permission {
-  verb: string;
-  group: string;
-  resource: string;
-  namespace?: string;
-  subresource?: string;
 }
 
 export interface Check {

@@ -1,0 +1,377 @@
+// From results to causes: rules (data — an id and what they cover — plus a
+// function) that read the failed probes together with what the cluster says
+// (pools and their encapsulation, the nodes' subnets, calico-node's readiness
+// and BGP sessions, CoreDNS) and name the cause, the nodes and the fix. Each
+// rule claims the failures it explains, in order from the most local cause
+// (a node whose pods reach nothing) to the most general, so one failure is
+// explained once; what no rule explains is reported as it is.
+import { containsAddress } from '../cidr.ts';
+import { groupKey } from '../pods.ts';
+import type { DataplaneFacts, Pool } from './facts.ts';
+import type { ProbeResult } from './probe.ts';
+
+export type Severity = 'error' | 'info';
+
+export interface Finding {
+  /** Stable: what kind of cause (README "Findings"). */
+  id: string;
+  /** error fails the run; info is said but does not. */
+  severity: Severity;
+  cause: string;
+  nodes: string[];
+  fix: string;
+  scenarios: string[];
+  /** The failed probes it explains. */
+  probes: number;
+}
+
+export interface NotReadyPod {
+  pod: string;
+  node: string;
+  component: string;
+  reason: string;
+  message: string;
+}
+
+export interface DiagnosisInput {
+  results: ProbeResult[];
+  facts: DataplaneFacts;
+  /** Connectivity pods that did not become Ready (their nodes were not probed). */
+  notReady: NotReadyPod[];
+  /** Selected nodes the pods cannot run on, and why (a taint). */
+  notScheduled: { node: string; reason: string }[];
+  namespace: string;
+}
+
+interface Context extends DiagnosisInput {
+  /** Failed (or not run) probes no rule has explained yet. */
+  open: Set<ProbeResult>;
+  findings: Finding[];
+}
+
+interface Rule {
+  id: string;
+  diagnose(ctx: Context): Finding[];
+}
+
+const failed = (r: ProbeResult) => r.result === 'FAIL' || r.result === 'ERROR';
+
+/** Marks probes explained; returns how many were still open. */
+function claim(ctx: Context, probes: Iterable<ProbeResult>): number {
+  let n = 0;
+  for (const p of probes) if (ctx.open.delete(p)) n++;
+  return n;
+}
+
+/** `a, b, c and 4 more`. */
+export function names(items: string[], max = 5): string {
+  const unique = [...new Set(items)];
+  if (unique.length <= max) return unique.length > 1 ? `${unique.slice(0, -1).join(', ')} and ${unique.at(-1)}` : (unique[0] ?? '');
+  return `${unique.slice(0, max).join(', ')} and ${unique.length - max} more`;
+}
+
+function scenariosOf(probes: ProbeResult[]): string[] {
+  return [...new Set(probes.map((p) => p.scenario))];
+}
+
+/** Whether pod-to-pod-same-node passed on `node`: true, false, or undefined when it did not run there. */
+function sameNodeWorks(ctx: Context, node: string): boolean | undefined {
+  const probe = ctx.results.find((r) => r.scenario === 'pod-to-pod-same-node' && r.from.node === node);
+  return probe ? probe.result === 'PASS' : undefined;
+}
+
+function poolOf(facts: DataplaneFacts, ip: string | undefined): Pool | undefined {
+  return ip ? facts.pools.find((p) => containsAddress(p.cidr, ip)) : undefined;
+}
+
+function calicoNodeWords(facts: DataplaneFacts, node: string): string {
+  const cn = facts.calicoNodes.get(node);
+  if (!cn) return `no calico-node pod runs on ${node}`;
+  return cn.ready ? `calico-node there (${cn.pod}) is Ready` : `calico-node there (${cn.pod}) is not Ready: ${cn.message}`;
+}
+
+const rules: Rule[] = [
+  {
+    // The pods could not even start there: nothing was probed on those nodes.
+    id: 'pods-not-ready',
+    diagnose: (ctx) => {
+      const groups = new Map<string, NotReadyPod[]>();
+      for (const pod of ctx.notReady) {
+        const key = groupKey(pod.reason, pod.message.replace(/^container \S+ /, ''));
+        groups.set(key, [...(groups.get(key) ?? []), pod]);
+      }
+      return [...groups.values()].map((pods) => {
+        const first = pods[0]!;
+        const nodes = [...new Set(pods.map((p) => p.node))].sort();
+        const calico = nodes.filter((n) => !ctx.facts.calicoNodes.get(n)?.ready);
+        const pull = first.reason === 'ImagePullBackOff';
+        return {
+          id: 'pods-not-ready',
+          severity: 'error',
+          cause: `the connectivity pods did not become Ready on ${names(nodes)}, which were not probed: ${first.reason}: ${first.message}${calico.length ? `; ${calicoNodeWords(ctx.facts, calico[0]!)}` : ''}`,
+          nodes,
+          fix: pull ? 'mirror the image to a registry the nodes can pull from and pass it with --image'
+            : calico.length ? `kubectl -n calico-system describe pod ${ctx.facts.calicoNodes.get(calico[0]!)?.pod ?? '-l k8s-app=calico-node'}`
+              : `kubectl -n ${ctx.namespace} describe pod ${first.pod || `-l app.kubernetes.io/component=${first.component}`}`,
+          scenarios: [],
+          probes: 0,
+        };
+      });
+    },
+  },
+  {
+    // Probes that could not run say nothing about the network.
+    id: 'exec-failed',
+    diagnose: (ctx) => {
+      const groups = new Map<string, ProbeResult[]>();
+      for (const r of ctx.open) if (r.result === 'ERROR') groups.set(r.error ?? 'failed', [...(groups.get(r.error ?? 'failed') ?? []), r]);
+      return [...groups].map(([kind, probes]): Finding => {
+        const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
+        const n = claim(ctx, probes);
+        const base = { severity: 'error' as const, nodes, scenarios: scenariosOf(probes), probes: n };
+        if (kind === 'program-missing') return { ...base, id: 'program-missing', cause: `${n} probes could not run: ${probes[0]!.detail}`, fix: 'pass an agnhost image with --image (registry.k8s.io/e2e-test-images/agnhost, or a mirror of it)' };
+        if (kind === 'kubelet-unreachable') return { ...base, id: 'kubelet-unreachable', cause: `the API server cannot reach the kubelet of ${names(nodes)}, so probes could not run there: ${probes[0]!.detail}`, fix: 'let the control plane reach TCP 10250 on those nodes and check the kubelet (systemctl status kubelet)' };
+        return { ...base, id: 'probe-not-run', cause: `${n} probes could not run (${kind}): ${probes[0]!.detail}`, fix: 'run again; -v 6 logs every exec request' };
+      });
+    },
+  },
+  {
+    // Every probe from a node fails, even to the pod beside it: that node's own data plane.
+    id: 'node-down',
+    diagnose: (ctx) => {
+      const findings: Finding[] = [];
+      const sources = new Set([...ctx.results].filter((r) => !r.from.host).map((r) => r.from.node));
+      for (const node of sources) {
+        const from = ctx.results.filter((r) => r.from.node === node && !r.from.host && r.result !== 'SKIP');
+        if (sameNodeWorks(ctx, node) !== false || from.length < 2 || !from.every((r) => r.result === 'FAIL')) continue;
+        const involved = [...ctx.open].filter((r) => r.from.node === node || r.to.node === node);
+        // A Service probe may land on this node's pod, a lookup on a CoreDNS pod here.
+        const landed = [...ctx.open].filter((r) => r.result === 'FAIL' && !involved.includes(r) && (r.to.kind === 'service' || (r.to.kind === 'name' && /^DNS:/.test(r.detail) && ctx.facts.coreDNS.nodes.includes(node))));
+        const n = claim(ctx, [...involved, ...landed]);
+        const cn = ctx.facts.calicoNodes.get(node);
+        const alsoFail = landed.length ? `; ${landed.length} Service or DNS probes from other nodes fail with it (their pod${ctx.facts.coreDNS.nodes.includes(node) ? ', or CoreDNS,' : ''} sits on ${node})` : '';
+        findings.push({
+          id: 'node-down',
+          severity: 'error',
+          cause: `every probe from pods on ${node} fails, even to a pod on the same node: ${calicoNodeWords(ctx.facts, node)}${alsoFail}`,
+          nodes: [node],
+          fix: cn ? `kubectl -n calico-system describe pod ${cn.pod}; kubectl -n calico-system logs ${cn.pod} -c calico-node` : 'kubectl -n calico-system get daemonset calico-node; kubectl calico doctor',
+          scenarios: scenariosOf([...involved, ...landed]),
+          probes: n,
+        });
+      }
+      return findings;
+    },
+  },
+  {
+    // Between two nodes a pool's traffic travels as VXLAN, IP-in-IP or with pod addresses: what is missing follows.
+    id: 'cross-node',
+    diagnose: (ctx) => {
+      type Kind = 'vxlan' | 'ipip' | 'bgp' | 'underlay' | 'unencapsulated';
+      const groups = new Map<string, { kind: Kind; pool: Pool; subnets: string[]; probes: ProbeResult[] }>();
+      for (const r of ctx.open) {
+        const a = r.from.node;
+        const b = r.to.node;
+        if (r.result !== 'FAIL' || !b || a === b || r.to.kind !== 'pod') continue;
+        const pool = poolOf(ctx.facts, r.to.ip);
+        const subnetA = ctx.facts.nodes.get(a)?.subnet;
+        const subnetB = ctx.facts.nodes.get(b)?.subnet;
+        if (!pool || !subnetA || !subnetB) continue;
+        const sameSubnet = subnetA === subnetB;
+        const encapsulates = (mode: string) => mode === 'Always' || (mode === 'CrossSubnet' && !sameSubnet);
+        const bgpDown = ctx.facts.bgpDown.get(a)?.has(b) === true || ctx.facts.bgpDown.get(b)?.has(a) === true;
+        const kind: Kind = encapsulates(pool.vxlanMode) ? 'vxlan'
+          : encapsulates(pool.ipipMode) ? (bgpDown ? 'bgp' : 'ipip')
+            : pool.vxlanMode === 'CrossSubnet' ? 'underlay'
+              : bgpDown ? 'bgp' : 'unencapsulated';
+        const subnets = [subnetA, subnetB].sort();
+        const key = kind === 'bgp' ? `bgp ${pool.name}` : `${kind} ${pool.name} ${subnets.join(' ')}`;
+        const group = groups.get(key) ?? { kind, pool, subnets, probes: [] };
+        group.probes.push(r);
+        groups.set(key, group);
+      }
+      // Services and DNS reached from those nodes fail with them when their pods (a Service's, CoreDNS's) sit across the lost path.
+      const consequences = (nodes: string[]) => [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name') && nodes.includes(r.from.node));
+      return [...groups.values()].map(({ kind, pool, subnets, probes }): Finding => {
+        const nodes = [...new Set(probes.flatMap((p) => [p.from.node, p.to.node!]))].sort();
+        const pairs = names([...new Set(probes.map((p) => [p.from.node, p.to.node!].sort().join(' <-> ')))].sort(), 6);
+        const through = consequences(nodes);
+        const alsoFail = through.length ? `; Service and DNS probes from ${names([...new Set(through.map((p) => p.from.node))].sort())} fail with it (the pods they reach, or CoreDNS, sit across that path)` : '';
+        probes.push(...through);
+        const between = subnets[0] === subnets[1] ? `between nodes of ${subnets[0]}` : `between ${subnets[0]} and ${subnets[1]}`;
+        const bySubnet = (subnet: string) => names(nodes.filter((n) => ctx.facts.nodes.get(n)?.subnet === subnet));
+        const sides = subnets[0] === subnets[1] ? `pods on ${names(nodes)} cannot reach each other across nodes` : `pods on ${bySubnet(subnets[0]!)} (${subnets[0]}) and pods on ${bySubnet(subnets[1]!)} (${subnets[1]}) cannot reach each other`;
+        const localOk = nodes.every((n) => sameNodeWorks(ctx, n) !== false) ? ', while pods on the same node can' : '';
+        const poolWords = `pool ${pool.name} (${pool.cidr.text}, vxlanMode ${pool.vxlanMode}, ipipMode ${pool.ipipMode})`;
+        const base = { severity: 'error' as const, nodes, scenarios: scenariosOf(probes), probes: claim(ctx, probes) };
+        switch (kind) {
+          case 'vxlan':
+            return { ...base, id: 'vxlan-blocked', cause: `UDP 4789 (VXLAN) is dropped ${between}: ${sides}${localOk}; ${poolWords} sends that traffic as VXLAN${alsoFail}`, fix: `allow UDP 4789 ${between}, both ways, in the nodes' firewalls and the cloud's security groups or network ACLs` };
+          case 'underlay':
+            return { ...base, id: 'underlay-drops-pod-traffic', cause: `the network ${between} drops pod traffic that is not encapsulated: ${sides}${localOk}; ${poolWords} sends it with pod addresses within a subnet, which a cloud's source/destination check or anti-spoofing drops${alsoFail}`, fix: `turn off the source/destination check (anti-spoofing) on the nodes' network interfaces (AWS: aws ec2 modify-instance-attribute --no-source-dest-check), or encapsulate all traffic: encapsulation VXLAN for the pool in the Installation` };
+          case 'bgp':
+            return { ...base, id: 'bgp-blocked', cause: `TCP 179 (BGP) is blocked between ${pairs}: their BGP sessions are not Established (calico-node's readiness: BGP not established), so ${poolWords} has no routes between them${localOk}${alsoFail}`, fix: 'allow TCP 179 between those nodes, both ways, in the nodes\' firewalls and the cloud\'s security groups' };
+          case 'ipip':
+            return { ...base, id: 'ipip-blocked', cause: `IP-in-IP (IP protocol 4) is dropped ${between}, or their BGP sessions are down: ${sides}${localOk}; ${poolWords} sends that traffic as IP-in-IP${alsoFail}`, fix: `allow IP protocol 4 (ipencap; it has no port) ${between}, both ways, and TCP 179 for BGP` };
+          case 'unencapsulated':
+            return { ...base, id: 'unencapsulated-dropped', cause: `${sides}${localOk}: ${poolWords} is not encapsulated, so its routes come from BGP and its packets carry pod addresses: the BGP sessions between them are down (TCP 179) or the network drops pod addresses (a source/destination check)${alsoFail}`, fix: 'allow TCP 179 between the nodes and turn off the source/destination check on their interfaces, or encapsulate: encapsulation VXLAN for the pool in the Installation' };
+        }
+      });
+    },
+  },
+  {
+    // Cluster DNS, judged by pods that reach Services by IP but not by name.
+    id: 'dns',
+    diagnose: (ctx) => {
+      const serviceWorks = (node: string) => ctx.results.some((r) => r.scenario === 'pod-to-service' && r.from.node === node && r.result === 'PASS');
+      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && (r.expect === 'resolve' || /^DNS:/.test(r.detail)) && serviceWorks(r.from.node));
+      if (!probes.length) return [];
+      const { ready, total, problems } = ctx.facts.coreDNS;
+      const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
+      const state = total === 0 ? 'no CoreDNS pod exists (kube-system, k8s-app=kube-dns)'
+        : ready < total ? `CoreDNS has ${ready}/${total} pods ready (${names(problems, 3)})`
+          : `CoreDNS has ${ready}/${total} pods ready, so the names themselves or the path to CoreDNS's pods fail`;
+      return [{
+        id: 'dns',
+        severity: 'error',
+        cause: `names do not resolve from pods on ${names(nodes)} while they reach Services by ClusterIP: ${state}; e.g. ${probes[0]!.detail}`,
+        nodes,
+        fix: 'kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide; kubectl -n kube-system logs -l k8s-app=kube-dns; kubectl calico doctor --check CAL-0902',
+        scenarios: scenariosOf(probes),
+        probes: claim(ctx, probes),
+      }];
+    },
+  },
+  {
+    // Pods reach pods but not the ClusterIP: Service forwarding on the source node.
+    id: 'service-forwarding',
+    diagnose: (ctx) => {
+      const podsWork = (node: string) => ctx.results.some((r) => /^pod-to-pod-(same|cross)-node/.test(r.scenario) && r.from.node === node && r.result === 'PASS');
+      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && r.to.kind === 'service' && podsWork(r.from.node));
+      if (!probes.length) return [];
+      const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
+      return [{
+        id: 'service-forwarding',
+        severity: 'error',
+        cause: `pods on ${names(nodes)} reach pods by IP but not the ClusterIP of service/${probes[0]!.to.name}: Service traffic is not forwarded there (kube-proxy, or Calico's eBPF data plane); e.g. ${probes[0]!.detail}`,
+        nodes,
+        fix: `kubectl -n kube-system get pods -l k8s-app=kube-proxy -o wide --field-selector spec.nodeName=${nodes[0]}; kubectl -n kube-system logs that pod`,
+        scenarios: scenariosOf(probes),
+        probes: claim(ctx, probes),
+      }];
+    },
+  },
+  {
+    // Policy probes run only where the path works without policy: a wrong result is the policy's enforcement.
+    id: 'policy-not-enforced',
+    diagnose: (ctx) => {
+      const byNode = new Map<string, ProbeResult[]>();
+      for (const r of ctx.open) {
+        if (r.result !== 'FAIL' || !/^(ingress|egress)-/.test(r.scenario)) continue;
+        // Ingress policy is enforced where the destination pod is, egress where the source is.
+        const node = r.scenario.startsWith('ingress-') ? r.to.node! : r.from.node;
+        byNode.set(node, [...(byNode.get(node) ?? []), r]);
+      }
+      return [...byNode].map(([node, probes]): Finding => {
+        const what = probes.map((p) => `${p.scenario}: ${p.detail}`);
+        const pod = ctx.facts.calicoNodes.get(node)?.pod;
+        return {
+          id: 'policy-not-enforced',
+          severity: 'error',
+          cause: `NetworkPolicy is not enforced as written on ${node} (${names(what, 3)}); ${calicoNodeWords(ctx.facts, node)}: Felix there is not programming the policy`,
+          nodes: [node],
+          fix: pod ? `kubectl -n calico-system logs ${pod} -c calico-node | grep -iE 'error|fail'; restarting it (kubectl -n calico-system delete pod ${pod}) makes Felix program policy afresh` : 'kubectl -n calico-system get pods -l k8s-app=calico-node -o wide',
+          scenarios: scenariosOf(probes),
+          probes: claim(ctx, probes),
+        };
+      });
+    },
+  },
+  {
+    // BGP down where it carries no pod traffic (VXLAN pools): worth saying, not a failure.
+    id: 'bgp-not-established',
+    diagnose: (ctx) => {
+      if (!ctx.facts.pools.length || !ctx.facts.pools.every((p) => p.vxlanMode !== 'Never')) return [];
+      if (ctx.findings.some((f) => f.id === 'bgp-blocked')) return [];
+      const nodes = [...ctx.facts.bgpDown.keys()].filter((n) => ctx.facts.calicoNodes.get(n)?.ready === false).sort();
+      if (!nodes.length) return [];
+      const peers = [...new Set(nodes.flatMap((n) => [...ctx.facts.bgpDown.get(n)!]))].sort();
+      return [{
+        id: 'bgp-not-established',
+        severity: 'info',
+        cause: `calico-node is not Ready on ${names(nodes)}: BGP not established with ${names(peers)}; the IP pools are VXLAN, whose routes Felix programs without BGP, so pod traffic flows, but calico-node stays not Ready`,
+        nodes,
+        fix: 'allow TCP 179 between the nodes, both ways, or turn BGP off: kubectl patch installation default --type merge -p \'{"spec":{"calicoNetwork":{"bgp":"Disabled"}}}\'',
+        scenarios: [],
+        probes: 0,
+      }];
+    },
+  },
+  {
+    id: 'not-scheduled',
+    diagnose: (ctx) => {
+      if (!ctx.notScheduled.length) return [];
+      const nodes = ctx.notScheduled.map((n) => n.node);
+      return [{
+        id: 'not-scheduled',
+        severity: 'info',
+        cause: `${names(nodes)} ${nodes.length === 1 ? 'was' : 'were'} not probed: the taint ${ctx.notScheduled[0]!.reason} keeps the connectivity pods off ${nodes.length === 1 ? 'it' : 'them'} (they tolerate only the control plane's)`,
+        nodes,
+        fix: 'leave them out with --nodes or -l, or remove the taint',
+        scenarios: [],
+        probes: 0,
+      }];
+    },
+  },
+  {
+    // Outside the cluster: what leaves it is the pool's NAT and the network past the nodes.
+    id: 'outside-unreachable',
+    diagnose: (ctx) => {
+      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && r.to.kind === 'external');
+      if (!probes.length) return [];
+      const target = `${probes[0]!.to.name ?? probes[0]!.to.ip}:${probes[0]!.to.port}`;
+      const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
+      const pools = ctx.facts.pools.map((p) => `${p.name} natOutgoing ${p.natOutgoing}`);
+      const total = ctx.results.filter((r) => r.to.kind === 'external').length;
+      return [{
+        id: 'outside-unreachable',
+        severity: 'error',
+        cause: `pods on ${names(nodes)} cannot reach ${target} outside the cluster (${probes.length} of ${total} probes; e.g. ${probes[0]!.detail})${pools.length ? `; ${names(pools, 3)}` : ''}: ${ctx.facts.pools.some((p) => !p.natOutgoing) ? 'a pool without natOutgoing sends pod addresses out, which nothing outside routes back' : 'the nodes\' own way out (a route, a proxy, an egress firewall) or the target itself'}`,
+        nodes,
+        fix: `from a node: curl -v --connect-timeout 3 ${target} (works: the pods' path — natOutgoing, egress policy; fails: the network past the nodes or the target)`,
+        scenarios: scenariosOf(probes),
+        probes: claim(ctx, probes),
+      }];
+    },
+  },
+  {
+    // What no rule explains, as it is.
+    id: 'unexplained',
+    diagnose: (ctx) => {
+      const byScenario = new Map<string, ProbeResult[]>();
+      for (const r of ctx.open) byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), r]);
+      return [...byScenario].map(([scenario, probes]): Finding => {
+        const total = ctx.results.filter((r) => r.scenario === scenario).length;
+        const first = probes[0]!;
+        return {
+          id: 'unexplained',
+          severity: 'error',
+          cause: `${probes.length} of ${total} ${scenario} probes failed, for no cause the cluster shows: e.g. ${first.from.node} -> ${first.to.node ?? first.to.name ?? first.to.ip}: ${first.detail}`,
+          nodes: [...new Set(probes.flatMap((p) => [p.from.node, ...(p.to.node ? [p.to.node] : [])]))].sort(),
+          fix: 'kubectl calico doctor; every probe is in -o json',
+          scenarios: [scenario],
+          probes: claim(ctx, probes),
+        };
+      });
+    },
+  },
+];
+
+/** The rules' ids in the order they are tried (README "Findings"). */
+export const RULE_IDS = rules.map((r) => r.id);
+
+export function diagnose(input: DiagnosisInput): Finding[] {
+  const ctx: Context = { ...input, open: new Set(input.results.filter(failed)), findings: [] };
+  for (const rule of rules) ctx.findings.push(...rule.diagnose(ctx));
+  return ctx.findings;
+}

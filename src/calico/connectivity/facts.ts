@@ -1,0 +1,128 @@
+// What the diagnosis reads from the cluster besides the probes: the IP pools
+// (how traffic between two nodes travels), each node's address and subnet as
+// calico-node sees them, calico-node's readiness and what its readiness probe
+// last said (the BGP sessions it lacks), and CoreDNS. All read-only, a few
+// lists; a list the server does not have (no Calico CRDs) is empty.
+import { interfaceNetwork, parseCidr, type Cidr } from '../cidr.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { podDetail, podReady, type Pod } from '../pods.ts';
+
+export interface Pool {
+  name: string;
+  cidr: Cidr;
+  vxlanMode: string;
+  ipipMode: string;
+  natOutgoing: boolean;
+}
+
+export interface NodeNetwork {
+  name: string;
+  internalIP: string | undefined;
+  /** The node's network (projectcalico.org/IPv4Address, e.g. 192.168.56.0/24), when calico-node has annotated it. */
+  subnet: string | undefined;
+}
+
+export interface CalicoNode {
+  pod: string;
+  ready: boolean;
+  /** Why it is not ready: the readiness probe's last output (`calico/node is not ready: BIRD is not ready: …`), else the pod's state. */
+  message: string;
+}
+
+export interface DataplaneFacts {
+  pools: Pool[];
+  nodes: Map<string, NodeNetwork>;
+  calicoNodes: Map<string, CalicoNode>;
+  /** For each node, the peers its BIRD last reported not Established (node names where the address is a node's). */
+  bgpDown: Map<string, Set<string>>;
+  /** CoreDNS's pods: how many are ready, what the others say, and the nodes they run on. */
+  coreDNS: { ready: number; total: number; problems: string[]; nodes: string[] };
+}
+
+export interface NodeObject {
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: { taints?: { key: string; value?: string; effect: string }[] };
+  status?: { addresses?: { type: string; address: string }[] };
+}
+
+interface IPPoolObject {
+  metadata: { name: string };
+  spec?: { cidr?: string; vxlanMode?: string; ipipMode?: string; natOutgoing?: boolean; disabled?: boolean };
+}
+
+interface EventObject {
+  involvedObject?: { name?: string };
+  message?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+  metadata: { creationTimestamp?: string };
+}
+
+async function list<T>(kube: KubeClient, path: string, query: Record<string, string>, signal: AbortSignal): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await kube.optional<{ items: T[]; metadata?: { continue?: string } }>(path, { query: { ...query, limit: 500, continue: token }, signal });
+    if (!page) break;
+    items.push(...page.items);
+    token = page.metadata?.continue || undefined;
+  } while (token);
+  return items;
+}
+
+/** The node networks, from the node list the command already read. */
+export function nodeNetworks(nodes: NodeObject[]): Map<string, NodeNetwork> {
+  return new Map(nodes.map((n) => {
+    const annotated = n.metadata.annotations?.['projectcalico.org/IPv4Address'];
+    return [n.metadata.name, {
+      name: n.metadata.name,
+      internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? annotated?.split('/')[0],
+      subnet: annotated ? interfaceNetwork(annotated)?.text : undefined,
+    }];
+  }));
+}
+
+export async function readFacts(kube: KubeClient, nodes: Map<string, NodeNetwork>, signal: AbortSignal): Promise<DataplaneFacts> {
+  const [pools, calicoPods, events, dnsPods] = await Promise.all([
+    list<IPPoolObject>(kube, '/apis/crd.projectcalico.org/v1/ippools', {}, signal),
+    list<Pod>(kube, '/api/v1/namespaces/calico-system/pods', { labelSelector: 'k8s-app=calico-node' }, signal),
+    list<EventObject>(kube, '/api/v1/namespaces/calico-system/events', { fieldSelector: 'reason=Unhealthy' }, signal),
+    list<Pod>(kube, '/api/v1/namespaces/kube-system/pods', { labelSelector: 'k8s-app=kube-dns' }, signal),
+  ]);
+  const lastProbe = new Map<string, { at: number; message: string }>();
+  for (const event of events) {
+    const pod = event.involvedObject?.name;
+    const at = Date.parse(event.lastTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp ?? '') || 0;
+    if (pod && event.message && at >= (lastProbe.get(pod)?.at ?? -1)) lastProbe.set(pod, { at, message: event.message.replace(/^Readiness probe (failed|errored): /, '').trim() });
+  }
+  const byIP = new Map([...nodes.values()].filter((n) => n.internalIP).map((n) => [n.internalIP!, n.name]));
+  const calicoNodes = new Map<string, CalicoNode>();
+  const bgpDown = new Map<string, Set<string>>();
+  for (const pod of calicoPods) {
+    const node = pod.spec?.nodeName;
+    if (!node || pod.metadata.deletionTimestamp) continue;
+    const ready = podReady(pod);
+    const probe = lastProbe.get(pod.metadata.name)?.message;
+    const detail = podDetail(pod);
+    calicoNodes.set(node, { pod: pod.metadata.name, ready, message: ready ? '' : (probe ?? `${detail.reason}: ${detail.message}`) });
+    // What BIRD last said of its peers, even if calico-node is Ready again: after its first 30 s one Established peer is enough.
+    const peers = /BGP not established with ([0-9a-fA-F.:,\s]+)/i.exec(probe ?? '')?.[1];
+    if (peers) bgpDown.set(node, new Set(peers.split(',').map((p) => p.trim()).filter(Boolean).map((ip) => byIP.get(ip) ?? ip)));
+  }
+  const poolList = pools.flatMap((p): Pool[] => {
+    if (!p.spec?.cidr || p.spec.disabled) return [];
+    try {
+      return [{ name: p.metadata.name, cidr: parseCidr(p.spec.cidr, 'ippool'), vxlanMode: p.spec.vxlanMode ?? 'Never', ipipMode: p.spec.ipipMode ?? 'Never', natOutgoing: p.spec.natOutgoing === true }];
+    } catch {
+      return [];
+    }
+  });
+  const live = dnsPods.filter((p) => !p.metadata.deletionTimestamp);
+  const coreDNS = {
+    ready: live.filter(podReady).length,
+    total: live.length,
+    problems: live.filter((p) => !podReady(p)).map((p) => `${p.metadata.name}: ${podDetail(p).reason}: ${podDetail(p).message}`),
+    nodes: [...new Set(live.flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : [])))],
+  };
+  return { pools: poolList, nodes, calicoNodes, bgpDown, coreDNS };
+}

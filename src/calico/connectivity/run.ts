@@ -1,0 +1,377 @@
+// `connectivity` from start to end: the permissions it needs are asked first
+// (nothing is created without them), the nodes are chosen, the workload
+// deployed and waited for, the scenarios probed phase by phase (each phase
+// under its NetworkPolicies), the failures diagnosed against what the
+// cluster says, and everything removed — after success, failure, --timeout
+// or Ctrl-C — unless --keep. A second Ctrl-C during the clean-up stops at
+// once and says the one command that finishes it.
+import type { Writable } from 'node:stream';
+import { CliError, TimeoutError } from '../../cli/errors.ts';
+import { interruptible } from '../../cli/interrupt.ts';
+import { deniedPermissions, type Permission } from '../../kube/access.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { exec } from '../../kube/exec.ts';
+import { formatLabelSelector, type Requirement } from '../../kube/selectors.ts';
+import { palette, type Palette } from '../../print/color.ts';
+import { LiveBlock, stamped, type Terminal } from '../../print/progress.ts';
+import { Report } from '../../print/report.ts';
+import { diagnose, type NotReadyPod } from './diagnosis.ts';
+import { nodeNetworks, readFacts, type NodeObject } from './facts.ts';
+import { runProbes, type ProbeResult } from './probe.ts';
+import { renderConnectivityJUnit, renderText, scenarioReport, type ConnectivityDoc } from './report.ts';
+import { PHASES, SERVICE_PORT, type PlanOptions, type Probe, type Scenario, type Topology } from './scenarios.ts';
+import { blockingTaint, claimNamespace, CONTAINER, deleteNamespace, deploy, namespaceState, PHASE_POLICIES, prepareNamespace, SERVICE_NAME, setPolicies } from './workload.ts';
+
+export interface ConnectivityOptions {
+  namespace: string;
+  image: string;
+  scenarios: Scenario[];
+  nodeNames: string[] | undefined;
+  selector: Requirement[];
+  maxPairs: number;
+  externalTarget: string | undefined;
+  timeoutMs: number;
+  keep: boolean;
+  format: 'table' | 'json' | 'yaml' | 'junit';
+}
+
+export interface Output {
+  stdout: Writable;
+  stderr: Writable;
+  colorEnabled: boolean;
+}
+
+/** How long the clean-up may take after the run (its own bound: it also follows a --timeout). */
+const CLEANUP_TIMEOUT_MS = 60_000;
+/** How long a policy probe is repeated while the new policy may still be reaching Felix on the nodes. */
+const POLICY_SETTLE_MS = 5_000;
+
+/** What connectivity reads and writes; all of it asked of the server before anything is created. */
+export function permissionsNeeded(namespace: string): Permission[] {
+  const cluster = (verb: string, resource: string, group = ''): Permission => ({ verb, group, resource });
+  const own = (verb: string, resource: string, group = '', subresource?: string): Permission => ({ verb, group, resource, namespace, ...(subresource ? { subresource } : {}) });
+  return [
+    cluster('list', 'nodes'),
+    ...['get', 'list', 'watch', 'create', 'patch', 'delete'].map((verb) => cluster(verb, 'namespaces')),
+    ...['create', 'patch'].map((verb) => own(verb, 'daemonsets', 'apps')),
+    ...['create', 'patch'].map((verb) => own(verb, 'services')),
+    ...['list', 'watch', 'create', 'patch', 'delete'].map((verb) => own(verb, 'pods')),
+    own('get', 'pods', '', 'exec'),
+    own('create', 'pods', '', 'exec'),
+    ...['list', 'create', 'patch', 'delete'].map((verb) => own(verb, 'networkpolicies', 'networking.k8s.io')),
+    cluster('list', 'ippools', 'crd.projectcalico.org'),
+    { verb: 'list', group: '', resource: 'pods', namespace: 'calico-system' },
+    { verb: 'list', group: '', resource: 'events', namespace: 'calico-system' },
+    { verb: 'list', group: '', resource: 'pods', namespace: 'kube-system' },
+  ];
+}
+
+export async function runConnectivity(kube: KubeClient, options: ConnectivityOptions, output: Output): Promise<number> {
+  const started = performance.now();
+  const out = options.format === 'table' ? output.stdout : output.stderr;
+  const colors = palette(options.format === 'table' && output.colorEnabled);
+  const progress = new Progress(out, (out as { isTTY?: boolean }).isTTY === true, colors, options.namespace, started);
+  const state = { touched: false };
+  const run = interruptible(options.timeoutMs, 'connectivity');
+  let doc: ConnectivityDoc | undefined;
+  let failure: unknown;
+  try {
+    doc = await test(kube, options, progress, state, run.signal);
+  } catch (error) {
+    // Aborted requests fail with an AbortError of their own: the signal's reason says why (SIGINT, SIGTERM, --timeout).
+    const cause = run.signal.aborted ? run.signal.reason : error;
+    failure = cause instanceof TimeoutError ? new TimeoutError(`${cause.message}: still running: ${progress.running()}`) : cause;
+  }
+  // The clean-up listens for signals before the run stops listening: a second Ctrl-C is never left to the default handler.
+  const cleanup = interruptible(CLEANUP_TIMEOUT_MS, 'cleanup');
+  run.dispose();
+  try {
+    if (state.touched) await cleanUp(kube, options, progress, cleanup.signal);
+  } catch (error) {
+    const stopped = cleanup.signal.aborted ? (cleanup.signal.reason as CliError) : (error as Error);
+    const why = stopped.message;
+    const left = cleanup.signal.reason instanceof TimeoutError ? ` (${await namespaceState(kube, options.namespace)})` : '';
+    const exitCode = failure instanceof CliError ? failure.exitCode : stopped instanceof CliError ? stopped.exitCode : 1;
+    throw new CliError(`${failure instanceof Error ? `${failure.message}\n` : ''}clean-up stopped (${why}): namespace ${options.namespace} may be left${left}; remove it with: kubectl delete namespace ${options.namespace}`, exitCode);
+  } finally {
+    cleanup.dispose();
+    progress.finish();
+  }
+  if (failure) {
+    if (!(failure instanceof CliError)) throw failure;
+    const after = !state.touched ? (/nothing was created/.test(failure.message) ? '' : '\nNothing was created.')
+      : options.keep ? `\nKept namespace ${options.namespace} (--keep); delete it with: kubectl delete namespace ${options.namespace}`
+        : `\nEverything the test created was removed (namespace ${options.namespace}).`;
+    throw new CliError(`${failure.message}${after}`, failure.exitCode);
+  }
+  const final = { ...doc!, seconds: Math.round(performance.now() - started) / 1000 };
+  if (options.format === 'junit') output.stdout.write(renderConnectivityJUnit(final));
+  else {
+    const report = new Report<ConnectivityDoc>('ConnectivityReport', options.format === 'table' ? 'text' : options.format, output);
+    report.setAll(final);
+    await report.finish(() => `\n${renderText(final, colors)}`);
+  }
+  return final.scenarios.some((s) => s.result === 'FAIL') || final.findings.some((f) => f.severity === 'error') ? 1 : 0;
+}
+
+/** Everything between the permission check and the report: `state.touched` once the namespace may exist. */
+async function test(kube: KubeClient, options: ConnectivityOptions, progress: Progress, state: { touched: boolean }, signal: AbortSignal): Promise<ConnectivityDoc> {
+  const denied = await deniedPermissions(kube, permissionsNeeded(options.namespace), signal);
+  if (denied.size) throw new CliError(`connectivity needs permissions that are not granted: ${[...denied].join(', ')}; nothing was created`);
+  const nodes = await selectNodes(kube, options, signal);
+  const networks = nodeNetworks(nodes.objects);
+  progress.phase('deploying');
+  const existing = await claimNamespace(kube, options.namespace, signal);
+  state.touched = true;
+  await prepareNamespace(kube, options.namespace, existing, signal, (line) => progress.log(line));
+  const deployed = await deploy(kube, { namespace: options.namespace, image: options.image, nodeNames: options.nodeNames, selector: options.selector, nodes: nodes.eligible, hostNodes: pickHostNodes(nodes.eligible, networks) }, {
+    signal,
+    report: (line) => progress.log(line),
+    onPods: (ready, expected, stuck) => progress.pods(ready, expected, stuck),
+  });
+  const probed = nodes.eligible.filter((n) => deployed.echo.has(n) && deployed.client.has(n));
+  if (probed.length === 0) throw new CliError(`no connectivity pod became ready: ${describeNotReady(deployed.notReady)}`);
+  const hasIPv6 = (ends: Iterable<{ ips: string[] }>) => [...ends].some((e) => e.ips.some((ip) => ip.includes(':')));
+  const topology: Topology = {
+    nodes: probed,
+    echo: deployed.echo,
+    client: deployed.client,
+    hosts: deployed.hosts,
+    service: { name: SERVICE_NAME, ips: deployed.serviceIPs, port: SERVICE_PORT },
+    subnets: new Map([...networks].flatMap(([name, n]) => (n.subnet ? [[name, n.subnet]] : []))),
+    dualStack: hasIPv6(deployed.client.values()) && hasIPv6(deployed.echo.values()),
+  };
+  // What the diagnosis reads is read while the probes run.
+  const facts = readFacts(kube, networks, signal);
+  facts.catch(() => {});
+  const runs = await probeScenarios(kube, options, topology, { maxPairs: options.maxPairs, externalTarget: options.externalTarget, random: Math.random }, progress, signal);
+  const probes = runs.flatMap((r) => r.probes);
+  const findings = diagnose({ results: probes, facts: await facts, notReady: deployed.notReady, notScheduled: nodes.notScheduled, namespace: options.namespace });
+  const scenarios = runs.map((r) => scenarioReport(r.scenario.name, r.scenario.summary, r.probes, r.unavailable));
+  const tally = <T extends string, K extends string>(values: T[], keys: Record<K, T>) => Object.fromEntries(Object.entries(keys).map(([key, value]) => [key, values.filter((v) => v === value).length])) as Record<K, number>;
+  const notProbed = nodes.eligible.filter((n) => !probed.includes(n)).map((node) => ({ node, reason: describeNotReady(deployed.notReady.filter((p) => p.node === node)) }));
+  return {
+    namespace: options.namespace,
+    image: options.image,
+    nodes: { selected: nodes.selected.length, probed: probed.length, notProbed: [...nodes.notScheduled, ...notProbed] },
+    pairs: { probed: new Set(probes.filter((p) => p.scenario === 'pod-to-pod-cross-node').map((p) => `${p.from.node}\n${p.to.node}`)).size, total: probed.length * (probed.length - 1) },
+    scenarios,
+    probes,
+    findings,
+    summary: {
+      scenarios: tally(scenarios.map((s) => s.result), { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP' }),
+      probes: tally(probes.map((p) => p.result), { passed: 'PASS', failed: 'FAIL', errors: 'ERROR', skipped: 'SKIP' }),
+    },
+    cleanup: options.keep ? 'kept' : 'deleted',
+    seconds: 0,
+  };
+}
+
+/** Removes the namespace and waits until it is gone; with --keep, only the test's policies. */
+async function cleanUp(kube: KubeClient, options: ConnectivityOptions, progress: Progress, signal: AbortSignal): Promise<void> {
+  if (options.keep) {
+    // Kept pods are left as pods are: under no policy of the test's.
+    await setPolicies(kube, options.namespace, [], signal, (line) => progress.log(line));
+    return;
+  }
+  progress.phase('cleaning up');
+  const at = performance.now();
+  if (await deleteNamespace(kube, options.namespace, signal)) progress.log(`namespace/${options.namespace} deleted (${((performance.now() - at) / 1000).toFixed(1)}s)`);
+}
+
+interface SelectedNodes {
+  objects: NodeObject[];
+  selected: string[];
+  /** Selected nodes the pods can run on. */
+  eligible: string[];
+  notScheduled: { node: string; reason: string }[];
+}
+
+async function selectNodes(kube: KubeClient, options: ConnectivityOptions, signal: AbortSignal): Promise<SelectedNodes> {
+  const objects: NodeObject[] = [];
+  let token: string | undefined;
+  const labelSelector = options.selector.length ? formatLabelSelector(options.selector) : undefined;
+  do {
+    const page = await kube.json<{ items: NodeObject[]; metadata?: { continue?: string } }>('/api/v1/nodes', { query: { labelSelector, limit: 500, continue: token }, signal });
+    objects.push(...page.items);
+    token = page.metadata?.continue || undefined;
+  } while (token);
+  const byName = new Map(objects.map((n) => [n.metadata.name, n]));
+  if (options.nodeNames) {
+    const unknown = options.nodeNames.filter((n) => !byName.has(n));
+    if (unknown.length) throw new CliError(`--nodes: ${unknown.length === 1 ? 'node' : 'nodes'} ${unknown.map((n) => `"${n}"`).join(', ')} not found${labelSelector ? ` among the nodes matching -l ${labelSelector}` : ''}`);
+  }
+  const selected = (options.nodeNames ?? objects.map((n) => n.metadata.name)).filter((n) => byName.has(n)).sort();
+  if (selected.length === 0) throw new CliError(`no node matches -l ${labelSelector}`);
+  const notScheduled = selected.flatMap((name) => {
+    const taint = blockingTaint({ name, taints: byName.get(name)!.spec?.taints ?? [] });
+    return taint ? [{ node: name, reason: taint }] : [];
+  });
+  const eligible = selected.filter((n) => !notScheduled.some((s) => s.node === n));
+  if (eligible.length === 0) throw new CliError(`the connectivity pods can run on none of the selected nodes: ${notScheduled.map((s) => `${s.node} (taint ${s.reason})`).join(', ')}`);
+  return { objects: objects.filter((n) => selected.includes(n.metadata.name)), selected, eligible, notScheduled };
+}
+
+/** Two nodes for the hostNetwork pods: the first, and one in another subnet if there is one (that path differs). */
+function pickHostNodes(nodes: string[], networks: Map<string, { subnet: string | undefined }>): string[] {
+  const first = nodes[0]!;
+  const other = nodes.find((n) => n !== first && networks.get(n)?.subnet !== networks.get(first)?.subnet) ?? nodes.find((n) => n !== first);
+  return other ? [first, other] : [first];
+}
+
+function describeNotReady(pods: { pod: string; node: string; reason: string; message: string }[]): string {
+  if (!pods.length) return 'its pods did not become ready';
+  const first = pods[0]!;
+  return `${first.pod || 'no pod'} on ${first.node}: ${first.reason}: ${first.message}${pods.length > 1 ? ` (and ${pods.length - 1} more)` : ''}`;
+}
+
+interface ScenarioRun {
+  scenario: Scenario;
+  unavailable: string | undefined;
+  probes: ProbeResult[];
+}
+
+/** Every selected scenario, phase by phase; a policy probe runs only where its path worked without policy. */
+async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, topology: Topology, plan: PlanOptions, progress: Progress, signal: AbortSignal): Promise<ScenarioRun[]> {
+  const runs: ScenarioRun[] = options.scenarios.map((scenario) => ({ scenario, unavailable: scenario.unavailable?.(topology, plan), probes: [] }));
+  const planned = new Map(runs.map((r) => [r, r.unavailable === undefined ? r.scenario.probes(topology, plan) : []]));
+  progress.planned([...planned.values()].reduce((n, p) => n + p.length, 0));
+  const execute = (o: { pod: string; command: string[]; timeoutMs: number; signal?: AbortSignal }) => exec(kube, { namespace: options.namespace, container: CONTAINER, ...o });
+  for (const phase of PHASES) {
+    const inPhase = runs.filter((r) => r.scenario.phase === phase && planned.get(r)!.length);
+    if (!inPhase.length) continue;
+    const finished = runs.flatMap((r) => r.probes);
+    const passedOn = (scenario: string, node: string) => {
+      const earlier = finished.filter((p) => p.scenario === scenario && p.from.node === node);
+      // A basic scenario that was not run (filtered out by --test) does not hold a policy probe back.
+      return earlier.length === 0 || earlier.some((p) => p.result === 'PASS');
+    };
+    let settleUntil: number | undefined;
+    if (phase !== 'basic') {
+      progress.phase(`applying the ${phase} policies`);
+      await setPolicies(kube, options.namespace, PHASE_POLICIES[phase], signal, (line) => progress.log(line));
+      settleUntil = Date.now() + POLICY_SETTLE_MS;
+    }
+    progress.phase(phase === 'basic' ? 'probing' : `probing under the ${phase} policies`);
+    const runnable: Probe[] = [];
+    for (const run of inPhase) {
+      for (const probe of planned.get(run)!) {
+        if (probe.requires && !passedOn(probe.requires.scenario, probe.requires.node)) {
+          const skipped: ProbeResult = { ...probe, result: 'SKIP', detail: `${probe.requires.scenario} fails on ${probe.requires.node}`, attempts: 0, seconds: 0 };
+          run.probes.push(skipped);
+          progress.done(skipped);
+        } else runnable.push(probe);
+      }
+    }
+    const results = await runProbes(execute, runnable, { signal, settleUntil, onStart: (p) => progress.start(p), onDone: (r, p) => progress.done(r, p) });
+    for (const result of results) runs.find((r) => r.scenario.name === result.scenario)!.probes.push(result);
+  }
+  return runs;
+}
+
+/**
+ * What the run is doing, for people: on a terminal a live block redrawn in place; in a pipe a time-stamped line
+ * per object written, per phase, and when a count moves by a tenth (a few dozen lines on 500 nodes).
+ */
+class Progress {
+  readonly tty: boolean;
+  private readonly out: Writable;
+  private readonly block: LiveBlock | undefined;
+  private readonly colors: Palette;
+  private readonly namespace: string;
+  private readonly started: number;
+  private current = 'checking permissions';
+  private podCounts = { ready: 0, expected: 0 };
+  private stuck: () => NotReadyPod[] = () => [];
+  private probes = { planned: 0, done: 0, failed: 0 };
+  private readonly inFlight = new Set<Probe>();
+  private lastLogged = { pods: -1, probes: -1 };
+  private lastLine = '';
+
+  constructor(out: Writable, tty: boolean, colors: Palette, namespace: string, started: number) {
+    this.out = out;
+    this.tty = tty;
+    this.colors = colors;
+    this.namespace = namespace;
+    this.started = started;
+    this.block = tty ? new LiveBlock(out as Terminal, () => this.lines()) : undefined;
+  }
+
+  private lines(): string[] {
+    const seconds = Math.floor((performance.now() - this.started) / 1000);
+    const lines = [`Testing connectivity in namespace ${this.namespace} (${seconds}s): ${this.current}`];
+    if (this.podCounts.expected) lines.push(`  pods:   ${this.podCounts.ready}/${this.podCounts.expected} ready`);
+    if (this.probes.planned) lines.push(`  probes: ${this.probes.done}/${this.probes.planned} done, ${this.probes.failed ? this.colors.bad(`${this.probes.failed} failed`) : '0 failed'}`);
+    if (this.lastLine) lines.push(`  ${this.lastLine}`);
+    return lines;
+  }
+
+  private write(text: string): void {
+    if (this.block) this.block.update();
+    else this.out.write(stamped(text));
+  }
+
+  log(line: string): void {
+    this.lastLine = line;
+    this.write(line);
+  }
+
+  phase(name: string): void {
+    this.current = name;
+    this.write(`${name}`);
+  }
+
+  pods(ready: number, expected: number, stuck: () => NotReadyPod[]): void {
+    this.podCounts = { ready, expected };
+    this.stuck = stuck;
+    if (this.block) return this.block.update();
+    if (tenth(this.lastLogged.pods, ready, expected)) {
+      this.lastLogged.pods = ready;
+      this.out.write(stamped(`pods: ${ready}/${expected} ready`));
+    }
+  }
+
+  planned(total: number): void {
+    this.probes.planned += total;
+  }
+
+  start(probe: Probe): void {
+    this.inFlight.add(probe);
+  }
+
+  done(result: ProbeResult, probe?: Probe): void {
+    if (probe) this.inFlight.delete(probe);
+    this.probes.done++;
+    if (result.result === 'FAIL' || result.result === 'ERROR') this.probes.failed++;
+    if (this.block) return this.block.update();
+    if (tenth(this.lastLogged.probes, this.probes.done, this.probes.planned)) {
+      this.lastLogged.probes = this.probes.done;
+      this.out.write(stamped(`probes: ${this.probes.done}/${this.probes.planned} done, ${this.probes.failed} failed`));
+    }
+  }
+
+  /** For a --timeout: what was still going on. */
+  running(): string {
+    if (this.current === 'deploying') {
+      if (!this.podCounts.expected) return 'deploying (writing the namespace and the workload)';
+      const stuck = this.stuck();
+      return `deploying, ${this.podCounts.ready}/${this.podCounts.expected} pods ready${stuck.length ? `; not ready: ${describeNotReady(stuck)}` : ''}`;
+    }
+    if (this.current.startsWith('probing')) {
+      const flying = [...this.inFlight];
+      const first = flying[0];
+      return `${this.current}, ${this.probes.done}/${this.probes.planned} probes done${first ? `; in flight: ${first.scenario} ${first.from.node} -> ${first.to.node ?? first.to.name ?? first.to.ip}${flying.length > 1 ? ` and ${flying.length - 1} more` : ''}` : ''}`;
+    }
+    return this.current;
+  }
+
+  finish(): void {
+    this.block?.finish();
+  }
+}
+
+/** A count worth a log line: its first value, the end, or a tenth of the total since the last line. */
+function tenth(last: number, now: number, total: number): boolean {
+  return last < 0 || now === total || now - last >= Math.max(1, Math.ceil(total / 10));
+}
+

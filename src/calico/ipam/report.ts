@@ -6,8 +6,12 @@
 // releases each allocation that is neither in use nor cooling down, by
 // address, handle and sequence number, and deletes each leaked handle whose
 // UID and revision are unchanged.
-import type { Handle } from './read.ts';
-import type { Allocation } from './check.ts';
+import { CliError } from '../../cli/errors.ts';
+import { replaceFile } from '../../cli/files.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { installedCalico } from '../installed.ts';
+import type { Allocation, IpamCheck } from './check.ts';
+import { readClusterInformation, type Handle } from './read.ts';
 
 export interface ClusterInfo {
   clusterGUID: string;
@@ -50,4 +54,19 @@ export function calicoctlReport(version: string, cluster: ClusterInfo, allocatio
   };
   // Go's encoder escapes <, > and & in strings; nothing in a report has them but an owner's name could.
   return JSON.stringify(report, null, 2).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
+
+/**
+ * Writes the check's report to `file` for the Calico version installed (calicoctl ipam release compares it with its
+ * own); returns the warnings to give. A file that cannot be written is an error.
+ */
+export async function writeCalicoctlReport(kube: KubeClient, check: IpamCheck, file: string): Promise<string[]> {
+  const [cluster, installed] = await Promise.all([readClusterInformation(kube), installedCalico(kube)]);
+  const warnings = cluster ? [] : [`there is no ClusterInformation "default": ${file} has no clusterGUID, and calicoctl ipam release refuses a report of another cluster`];
+  try {
+    replaceFile(file, calicoctlReport(installed.version ?? '', cluster ?? { clusterGUID: '', clusterType: '', datastoreReady: undefined, resourceVersion: '' }, check.allocations, check.leakedHandles));
+  } catch (error) {
+    throw new CliError(`cannot write --report ${file}: ${(error as Error).message}`);
+  }
+  return warnings;
 }

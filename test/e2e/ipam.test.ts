@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { parse } from 'yaml';
 import type { TestCluster } from '../cluster/cluster.ts';
 import { cleanEnv, eventually, kubectl, run, tempDir, withCluster } from '../helpers.ts';
 
@@ -24,12 +25,21 @@ function setup(cluster: TestCluster & { kubeconfigPath: string }) {
   const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
   const k = (...args: string[]) => kubectl(args, env);
   const calico = (...args: string[]) => k('calico', ...args);
-  /** What the IPAM objects hold, counted here without the plugin's code: per pool CIDR prefix, blocks, addresses in use, borrowed. */
-  const objects = async () => {
-    const blocks = (JSON.parse((await k('get', 'ipamblocks.crd.projectcalico.org', '-o', 'json')).stdout).items as { spec: Block }[]).map((b) => b.spec);
-    const inUse = blocks.reduce((n, b) => n + b.allocations.filter((a) => a !== null).length, 0);
-    const borrowed = blocks.reduce((n, b) => n + b.allocations.filter((a) => a !== null && `host:${b.attributes[a]!.secondary?.node}` !== b.affinity).length, 0);
-    return { blocks, inUse, borrowed };
+  /**
+   * What the IPAM objects hold, as `kubectl get ipamblocks -o yaml` shows them, counted here without the plugin's
+   * code: blocks, addresses in use, borrowed (allocated to another node than the block's), each block's row.
+   */
+  const objects = async (family?: 4 | 6) => {
+    const listed = await k('get', 'ipamblocks.crd.projectcalico.org', '-o', 'yaml');
+    assert.equal(listed.code, 0, listed.stderr);
+    const blocks = ((parse(listed.stdout) as { items: { spec: Block }[] }).items).map((b) => b.spec)
+      .filter((b) => family === undefined || b.cidr.includes(':') === (family === 6));
+    const used = (b: Block) => b.allocations.filter((a) => a !== null).length;
+    const lent = (b: Block) => b.allocations.filter((a) => a !== null && `host:${b.attributes[a]!.secondary?.node}` !== b.affinity).length;
+    const inUse = blocks.reduce((n, b) => n + used(b), 0);
+    const borrowed = blocks.reduce((n, b) => n + lent(b), 0);
+    const rows = new Map(blocks.map((b) => [b.cidr, { cidr: b.cidr, node: b.affinity!.slice(5), inUse: used(b), size: b.allocations.length, borrowed: lent(b) }]));
+    return { blocks, inUse, borrowed, rows };
   };
   const checks = async (...ids: string[]) => {
     const doctor = JSON.parse((await calico('doctor', '--check', ids.join(','), '-o', 'json')).stdout) as { checks: { id: string; status: string; finding: string }[] };
@@ -51,7 +61,7 @@ test('ipam show figures are the objects\'; a leak younger than leakGracePeriod W
       use: '<1%', borrowed: held.borrowed, nodesWithoutBlock: [],
     });
     const text = await calico('ipam');
-    assert.equal(text.stdout, `NAME                  CIDR           BLOCK SIZE   BLOCKS   ADDRESSES IN USE   USE\ndefault-ipv4-ippool   10.97.0.0/16   26           ${held.blocks.length}/1024   ${held.inUse}/65536           <1%\n`);
+    assert.equal(text.stdout, `NAME                  CIDR           BLOCK SIZE   BLOCKS   ADDRESSES   USE\ndefault-ipv4-ippool   10.97.0.0/16   26           ${held.blocks.length}/1024   ${held.inUse}/65536    <1%\n`);
     assert.equal((await calico('ipam', 'check')).code, 0);
 
     assert.equal((await k('run', 'leaky', '--image', 'nginx')).code, 0);
@@ -136,7 +146,7 @@ test('ipam show and check on a small pool: borrowed addresses counted as the obj
     const text = await calico('ipam', 'show', '--show-blocks');
     assert.equal(text.stderr, 'Warning: IP pool default-ipv4-ippool is exhausted: all 32 addresses are in use (kubectl calico ipam check)\n');
     const [pools, blocks] = text.stdout.split('\n\nBlocks of default-ipv4-ippool:\n') as [string, string];
-    assert.equal(pools, 'NAME                  CIDR           BLOCK SIZE   BLOCKS   ADDRESSES IN USE   USE\ndefault-ipv4-ippool   10.97.0.0/27   29           4/4      32/32              100%');
+    assert.equal(pools, 'NAME                  CIDR           BLOCK SIZE   BLOCKS   ADDRESSES   USE\ndefault-ipv4-ippool   10.97.0.0/27   29           4/4      32/32       100%');
     const byCidr = new Map(held.blocks.map((b) => [b.cidr, b]));
     assert.deepEqual(blocks.trim().split('\n').map((l) => l.split(/ +/)), [['BLOCK', 'NODE', 'IN', 'USE', 'BORROWED'], ...['10.97.0.0/29', '10.97.0.8/29', '10.97.0.16/29', '10.97.0.24/29'].map((cidr) => {
       const b = byCidr.get(cidr)!;
@@ -146,5 +156,75 @@ test('ipam show and check on a small pool: borrowed addresses counted as the obj
     assert.equal(check.code, 1);
     assert.match(check.stdout, /\nFAIL {2}IP pool default-ipv4-ippool \(10\.97\.0\.0\/27\) is exhausted: all 32 addresses are in use, so new pods get none \("failed to request IPv4 addresses"\)\n/);
     assert.match((await checks('CAL-1201'))['CAL-1201']!, /^FAIL IP pool default-ipv4-ippool \(10\.97\.0\.0\/27\) is exhausted/);
+  });
+});
+
+test('dual-stack: each pool\'s figures are its family\'s objects (IPv6 counts beyond a double as digits, 2^N on screen, within 80 columns); a leaked pod\'s two addresses are one leak of both families', async () => {
+  await withCluster({ calico: 'v3.32.1', dualStack: true, ipamFaults: { gcStopped: true, leakingPods: ['default/leaky'] } }, async (cluster) => {
+    const { k, calico, objects, checks } = setup(cluster);
+    const show = await calico('ipam', 'show', '--show-blocks', '-o', 'yaml');
+    assert.equal(show.code, 0, show.stderr);
+    const [v4, v6] = (parse(show.stdout) as { kind: string; pools: { name: string; blockList: { cidr: string }[] }[] }).pools as Record<string, unknown>[];
+    const [held4, held6] = [await objects(4), await objects(6)];
+    assert.deepEqual({ ...v4, blockList: undefined }, {
+      name: 'default-ipv4-ippool', cidr: '10.97.0.0/16', blockSize: 26, disabled: false, blocks: { allocated: held4.blocks.length, possible: 1024, free: 1024 - held4.blocks.length },
+      addresses: { inUse: held4.inUse, possible: 65536 }, use: '<1%', borrowed: held4.borrowed, nodesWithoutBlock: [], blockList: undefined,
+    });
+    assert.deepEqual({ ...v6, blockList: undefined }, {
+      name: 'default-ipv6-ippool', cidr: 'fd00:10:97::/48', blockSize: 122, disabled: false,
+      blocks: { allocated: held6.blocks.length, possible: String(2n ** 74n), free: String(2n ** 74n - BigInt(held6.blocks.length)) },
+      addresses: { inUse: held6.inUse, possible: String(2n ** 80n) }, use: '<1%', borrowed: held6.borrowed, nodesWithoutBlock: [], blockList: undefined,
+    });
+    for (const [pool, held] of [[v4, held4], [v6, held6]] as const) {
+      const list = pool!.blockList as { cidr: string }[];
+      assert.deepEqual(new Set(list.map((b) => b.cidr)), new Set(held.rows.keys()));
+      for (const b of list) assert.deepEqual(b, held.rows.get(b.cidr), b.cidr);
+    }
+    const text = await calico('ipam', 'show', '--show-blocks');
+    const lines = text.stdout.split('\n');
+    assert.deepEqual(lines.slice(0, 3), [
+      'NAME                  CIDR              BLOCK SIZE   BLOCKS   ADDRESSES   USE',
+      `default-ipv4-ippool   10.97.0.0/16      26           ${held4.blocks.length}/1024   ${`${held4.inUse}/65536`.padEnd(12)}<1%`,
+      `default-ipv6-ippool   fd00:10:97::/48   122          ${held6.blocks.length}/2^74   ${`${held6.inUse}/2^80`.padEnd(12)}<1%`,
+    ]);
+    assert.ok(text.stdout.includes('\n\nBlocks of default-ipv6-ippool:\nBLOCK '), text.stdout);
+    assert.deepEqual(lines.filter((l) => l.length > 80), [], 'every line within 80 columns');
+    assert.equal((await calico('ipam', 'check')).code, 0, 'every pod holds both of its addresses');
+
+    assert.equal((await k('run', 'leaky', '--image', 'nginx')).code, 0);
+    const ips = await eventually(async () => {
+      const podIPs = JSON.parse((await k('get', 'pod', 'leaky', '-o', 'jsonpath={.status.podIPs}')).stdout || '[]') as { ip: string }[];
+      return podIPs.length === 2 ? podIPs.map((p) => p.ip) : undefined;
+    });
+    assert.equal((await k('delete', 'pod', 'leaky')).code, 0);
+    const check = await calico('ipam', 'check', '-o', 'json');
+    assert.equal(check.code, 0, check.stdout);
+    const findings = JSON.parse(check.stdout).findings as { id: string; status: string; count: number; items: Record<string, string>[] }[];
+    assert.deepEqual(findings.map((f) => [f.id, f.status, f.count]), [['young-leaks', 'WARN', 2]]);
+    assert.deepEqual(findings[0]!.items.map((i) => [i.ADDRESS, i.OWNER]).sort(), ips.map((ip) => [ip, 'default/leaky']).sort());
+    assert.equal(new Set(findings[0]!.items.map((i) => i.HANDLE)).size, 1, 'one handle holds both');
+    assert.match((await checks('CAL-1202'))['CAL-1202']!, /^WARN 2 addresses held by no pod or node, younger than leakGracePeriod/);
+  });
+});
+
+test('six nodes, four blocks: the two nodes without a block borrow, as the objects record it; ipam show warns, ipam check and doctor WARN, naming them', async () => {
+  await withCluster({ calico: 'v3.29.0', nodes: 6, ipPool: { cidr: '10.97.0.0/27', blockSize: 29 } }, async (cluster) => {
+    const { k, calico, objects, checks } = setup(cluster);
+    const held = await objects();
+    const nodes = (await k('get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}')).stdout.split(' ');
+    const without = nodes.filter((n) => ![...held.rows.values()].some((b) => b.node === n)).sort();
+    assert.equal(without.length, 2);
+    assert.ok(held.borrowed >= 2, 'each of them took its tunnel address from another node\'s block');
+    const show = await calico('ipam', 'show', '--show-blocks', '-o', 'json');
+    assert.equal(show.code, 0, show.stderr);
+    const pool = JSON.parse(show.stdout).pools[0];
+    assert.deepEqual([pool.blocks, pool.addresses, pool.borrowed, [...pool.nodesWithoutBlock].sort()], [{ allocated: 4, possible: 4, free: 0 }, { inUse: held.inUse, possible: 32 }, held.borrowed, without]);
+    assert.deepEqual(pool.blockList, [...held.rows.values()].sort((a, b) => Number(a.cidr.split('.')[3]!.split('/')[0]) - Number(b.cidr.split('.')[3]!.split('/')[0])));
+    const text = await calico('ipam');
+    assert.equal(text.stderr, 'Warning: IP pool default-ipv4-ippool has 0 free blocks for 2 nodes without one: they will borrow other nodes\' addresses, or get none with strictAffinity\n');
+    const check = await calico('ipam', 'check');
+    assert.equal(check.code, 0);
+    assert.match(check.stdout, new RegExp(`\\nWARN {2}IP pool default-ipv4-ippool has 0 free blocks for 2 nodes without one \\(${without.join(', ')}\\): they will borrow`));
+    assert.match((await checks('CAL-1201'))['CAL-1201']!, new RegExp(`^WARN IP pool default-ipv4-ippool has 0 free blocks for 2 nodes without one \\(${without.join(', ')}\\)`));
   });
 });

@@ -7,7 +7,7 @@
 // and the report calicoctl ipam release reads, byte for byte in Go's shape.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseNetwork } from '../../src/calico/ipam/addresses.ts';
+import { countText, parseNetwork } from '../../src/calico/ipam/addresses.ts';
 import { checkIpam, validateBlock, type CheckInput } from '../../src/calico/ipam/check.ts';
 import { readBlocks, type Affinity, type Block, type Handle, type IpamNode, type PodAddress, type Pool } from '../../src/calico/ipam/read.ts';
 import { calicoctlReport } from '../../src/calico/ipam/report.ts';
@@ -228,4 +228,10 @@ test('sequence numbers beyond 2^53 are read exactly; Go\'s time stamps and kubec
   assert.equal(parseGoTime('2026-11-26 07:00:00 +0200 CEST m=+12.5'), Date.parse('2026-11-26T05:00:00Z'));
   assert.equal(parseGoTime('yesterday'), undefined);
   assert.deepEqual([45_000, 330_000, 7_200_000, 27_000_000, 100 * 3600_000, 30 * 86_400_000, 800 * 86_400_000].map(humanAge), ['45s', '5m30s', '120m', '7h30m', '4d4h', '30d', '2y70d']);
+});
+
+test('counts for people: every IPv4 count in digits; IPv6 pools\' powers of two as 2^N; anything else huge in three digits', () => {
+  assert.deepEqual([0n, 65536n, 2n ** 32n, 9_999_999_999n].map(countText), ['0', '65536', '4294967296', '9999999999']);
+  assert.deepEqual([2n ** 34n, 2n ** 74n, 2n ** 80n, 2n ** 128n].map(countText), ['2^34', '2^74', '2^80', '2^128']);
+  assert.deepEqual([2n ** 74n - 3n, 2n ** 80n + 1n, 99_950_000_000n, 12_000_000_000n].map(countText), ['1.89e+22', '1.21e+24', '1e+11', '1.2e+10']);
 });

@@ -5,7 +5,7 @@ import { containsCidr, parseCidr } from '../cidr.ts';
 import { blockCount, checkPools, DEFAULT_BLOCK_SIZE, discoverPodCidrs, type ClusterNetwork, type JudgedPool, type PoolCheck, type PoolStage } from '../cluster-network.ts';
 import { CALICO_NAMESPACES } from '../status.ts';
 import { calicoVersionForOperator, DEFAULT_CALICO_VERSION, KUBERNETES_SUPPORT } from '../versions.ts';
-import { percent } from '../ipam/addresses.ts';
+import { countText, percent } from '../ipam/addresses.ts';
 import { freeBlocks } from '../ipam/usage.ts';
 import { podProblem } from '../pods.ts';
 import { bgpFromEvents } from './bgp-events.ts';
@@ -363,7 +363,7 @@ export const CHECKS: Check[] = [
       if (full.length) return fail(full.map((f) => f.message).join('; '), full[0]!.fix);
       const short = check.findings.filter((f) => f.id === 'blocks-short' || f.id === 'pool-nearly-full');
       if (short.length) return warn(short.map((f) => f.message).join('; '), short[0]!.fix);
-      return pass(pools.map((u) => `${u.pool.name} ${u.pool.cidr}: ${u.addressesInUse} of ${u.addressesPossible} addresses in use (${percent(u.addressesInUse, u.addressesPossible)}), ${u.blocks.length} of ${u.blocksPossible} blocks, ${freeBlocks(u)} free for ${u.nodesWithoutBlock?.length ?? 0} nodes without one`).join('; '));
+      return pass(pools.map((u) => `${u.pool.name} ${u.pool.cidr}: ${countText(u.addressesInUse)} of ${countText(u.addressesPossible)} addresses in use (${percent(u.addressesInUse, u.addressesPossible)}), ${u.blocks.length} of ${countText(u.blocksPossible)} blocks, ${countText(freeBlocks(u))} free for ${u.nodesWithoutBlock?.length ?? 0} nodes without one`).join('; '));
     },
   },
   {

@@ -10,7 +10,7 @@
 // full. Each finding is data: its count, its oldest member, the members
 // (capped by the printer, never here) and the fix.
 import { humanAge, parseGoTime } from '../../print/age.ts';
-import { addressAt, contains, overlaps, parseAddress } from './addresses.ts';
+import { addressAt, contains, countText, overlaps, parseAddress } from './addresses.ts';
 import type { Affinity, Block, Handle, IpamNode, PodAddress, Pool } from './read.ts';
 import { affineNode, freeBlocks, ipamUsage, shortage, type IpamUsage } from './usage.ts';
 
@@ -316,10 +316,10 @@ function capacityFindings(usage: IpamUsage): IpamFinding[] {
   const out: IpamFinding[] = [];
   for (const u of usage.pools) {
     const { exhausted, blocksShort, nearlyFull } = shortage(u);
-    const row = { POOL: u.pool.name, CIDR: u.pool.cidr, 'IN USE': `${u.addressesInUse}/${u.addressesPossible}`, 'FREE BLOCKS': String(freeBlocks(u)), 'NODES WITHOUT BLOCK': String(u.nodesWithoutBlock?.length ?? 0) };
-    if (exhausted) out.push({ id: 'pool-exhausted', status: 'FAIL', count: 1, message: `IP pool ${u.pool.name} (${u.pool.cidr}) is exhausted: all ${u.addressesPossible} addresses are in use, so new pods get none ("failed to request IPv4 addresses")`.replace('IPv4', u.pool.network?.family === 6 ? 'IPv6' : 'IPv4'), items: [row], fix: 'add a pool (a new CIDR in the Installation\'s calicoNetwork.ipPools), or release leaked addresses; the block size of a pool cannot be changed in place' });
+    const row = { POOL: u.pool.name, CIDR: u.pool.cidr, 'IN USE': `${countText(u.addressesInUse)}/${countText(u.addressesPossible)}`, 'FREE BLOCKS': countText(freeBlocks(u)), 'NODES WITHOUT BLOCK': String(u.nodesWithoutBlock?.length ?? 0) };
+    if (exhausted) out.push({ id: 'pool-exhausted', status: 'FAIL', count: 1, message: `IP pool ${u.pool.name} (${u.pool.cidr}) is exhausted: all ${countText(u.addressesPossible)} addresses are in use, so new pods get none ("failed to request IPv4 addresses")`.replace('IPv4', u.pool.network?.family === 6 ? 'IPv6' : 'IPv4'), items: [row], fix: 'add a pool (a new CIDR in the Installation\'s calicoNetwork.ipPools), or release leaked addresses; the block size of a pool cannot be changed in place' });
     else if (blocksShort) out.push({ id: 'blocks-short', status: 'WARN', count: u.nodesWithoutBlock!.length, message: `IP pool ${u.pool.name} has ${freeBlocks(u)} free ${freeBlocks(u) === 1n ? 'block' : 'blocks'} for ${count(u.nodesWithoutBlock!.length, 'node')} without one (${listNames(u.nodesWithoutBlock!)}): they will borrow addresses from other nodes' blocks, or get none with strictAffinity`, items: [row], fix: 'add a pool or use a smaller block size for new pools, so that every node gets a block' });
-    else if (nearlyFull) out.push({ id: 'pool-nearly-full', status: 'WARN', count: 1, message: `IP pool ${u.pool.name} (${u.pool.cidr}) is over 90% used: ${u.addressesInUse} of ${u.addressesPossible} addresses`, items: [row], fix: 'add a pool before it runs out (the Installation\'s calicoNetwork.ipPools)' });
+    else if (nearlyFull) out.push({ id: 'pool-nearly-full', status: 'WARN', count: 1, message: `IP pool ${u.pool.name} (${u.pool.cidr}) is over 90% used: ${countText(u.addressesInUse)} of ${countText(u.addressesPossible)} addresses`, items: [row], fix: 'add a pool before it runs out (the Installation\'s calicoNetwork.ipPools)' });
   }
   return out;
 }

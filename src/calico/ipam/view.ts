@@ -2,7 +2,7 @@
 import type { Palette } from '../../print/color.ts';
 import { tabwrite } from '../../print/table.ts';
 import { LIST_CAP } from '../status.ts';
-import { jsonCount, percent } from './addresses.ts';
+import { countText, jsonCount, percent } from './addresses.ts';
 import type { IpamCheck, IpamFinding } from './check.ts';
 import { freeBlocks, shortage, type BlockUsage, type IpamUsage, type PoolUsage } from './usage.ts';
 
@@ -11,9 +11,9 @@ export function usageWarnings(usage: IpamUsage): string[] {
   return usage.pools.flatMap((u) => {
     const { exhausted, blocksShort, nearlyFull } = shortage(u);
     const warnings: string[] = [];
-    if (exhausted) warnings.push(`IP pool ${u.pool.name} is exhausted: all ${u.addressesPossible} addresses are in use (kubectl calico ipam check)`);
-    if (blocksShort) warnings.push(`IP pool ${u.pool.name} has ${freeBlocks(u)} free blocks for ${u.nodesWithoutBlock!.length} nodes without one: they will borrow other nodes' addresses, or get none with strictAffinity`);
-    if (nearlyFull) warnings.push(`IP pool ${u.pool.name} is over 90% used (${u.addressesInUse} of ${u.addressesPossible} addresses)`);
+    if (exhausted) warnings.push(`IP pool ${u.pool.name} is exhausted: all ${countText(u.addressesPossible)} addresses are in use (kubectl calico ipam check)`);
+    if (blocksShort) warnings.push(`IP pool ${u.pool.name} has ${freeBlocks(u)} free ${freeBlocks(u) === 1n ? 'block' : 'blocks'} for ${u.nodesWithoutBlock!.length} ${u.nodesWithoutBlock!.length === 1 ? 'node' : 'nodes'} without one: they will borrow other nodes' addresses, or get none with strictAffinity`);
+    if (nearlyFull) warnings.push(`IP pool ${u.pool.name} is over 90% used (${countText(u.addressesInUse)} of ${countText(u.addressesPossible)} addresses)`);
     if (u.selectorError) warnings.push(`IP pool ${u.pool.name}: ${u.selectorError}; every node was counted`);
     return warnings;
   });
@@ -25,11 +25,11 @@ export function renderUsage(usage: IpamUsage, showBlocks: boolean): string {
     u.pool.disabled ? `${u.pool.name} (disabled)` : u.pool.name,
     u.pool.cidr,
     String(u.pool.blockSize),
-    `${u.blocks.length}/${u.blocksPossible}`,
-    `${u.addressesInUse}/${u.addressesPossible}`,
+    `${u.blocks.length}/${countText(u.blocksPossible)}`,
+    `${countText(u.addressesInUse)}/${countText(u.addressesPossible)}`,
     percent(u.addressesInUse, u.addressesPossible),
   ]);
-  out.push(rows.length ? tabwrite([['NAME', 'CIDR', 'BLOCK SIZE', 'BLOCKS', 'ADDRESSES IN USE', 'USE'], ...rows]) : 'No IP pools found.\n');
+  out.push(rows.length ? tabwrite([['NAME', 'CIDR', 'BLOCK SIZE', 'BLOCKS', 'ADDRESSES', 'USE'], ...rows]) : 'No IP pools found.\n');
   if (showBlocks) {
     for (const u of usage.pools) out.push(`\nBlocks of ${u.pool.name}:\n${blockTable(u.blocks)}`);
     if (usage.orphanedBlocks.length) out.push(`\nBlocks in no IP pool:\n${blockTable(usage.orphanedBlocks)}`);
@@ -69,7 +69,9 @@ export function machineUsage(usage: IpamUsage, showBlocks: boolean): object {
 
 export function renderCheck(check: IpamCheck, leakGrace: string, colors: Palette): string {
   const c = check.checked;
-  const out: string[] = [`Checked ${c.blocks} IPAM blocks (${c.allocations} allocations, ${c.inUse} held by pods and nodes)${c.handles !== undefined ? `, ${c.handles} handles` : ''}, ${c.pools} IP pools, ${c.nodes} nodes and ${c.pods} pods' addresses; leakGracePeriod ${leakGrace}.\n`];
+  const n = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+  const handles = c.handles !== undefined ? `, ${n(c.handles, 'handle')}` : '';
+  const out: string[] = [`Checked ${n(c.blocks, 'IPAM block')} (${n(c.allocations, 'allocation')}, ${c.inUse} held by pods and nodes)${handles}, ${n(c.pools, 'IP pool')}, ${n(c.nodes, 'node')} and ${n(c.pods, "pod's address", "pods' addresses")}; leakGracePeriod ${leakGrace}.\n`];
   if (check.findings.length === 0) {
     out.push(`\n${colors.good('No problems found.')}\n`);
     return out.join('');

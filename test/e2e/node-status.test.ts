@@ -149,3 +149,20 @@ test('node status with BGP disabled in the Installation: Felix only; bad input i
     }
   });
 });
+
+test('node status with an IPv6 pool: BIRD6 is asked too (birdcl6 on its own socket), and its peers are shown as calicoctl shows them', async () => {
+  await withCluster({ calico: 'v3.32.1', dualStack: true }, async (cluster) => {
+    const { calico } = setup(cluster);
+    const sent = cluster.requestLog.length;
+    const status = await calico('node', 'status', '--nodes', W1);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    const execs = cluster.requestLog.slice(sent).filter((r) => r.path.includes('/exec?')).map((r) => new URLSearchParams(r.path.split('?')[1]).getAll('command').join(' '));
+    assert.ok(execs.includes('birdcl6 -s /var/run/calico/bird6.ctl show protocols'), execs.join('\n'));
+    assert.match(status.stdout, /\(IPv4 pod routes: Felix, VXLAN; IPv6 pod routes: BGP\)\n/);
+    // The test cluster's nodes have no IPv6 address: BIRD6 has no peer, as calicoctl says it.
+    assert.match(status.stdout, new RegExp(`\\nIPv4 BGP peers of ${W1}:\\nPEER ADDRESS +PEER TYPE +STATE +SINCE +INFO\\n(.+Established\\n){2}\\nIPv6 BGP peers of ${W1}:\\nNo IPv6 peers found\\.\\n`));
+    const doc = JSON.parse((await calico('node', 'status', '-o', 'json')).stdout);
+    assert.deepEqual([doc.bgp.ipv6, doc.bgp.routing], [true, { ipv4: 'vxlan', ipv6: 'bgp' }]);
+    assert.ok(doc.nodes.every((n: { bird6?: { ready: boolean } }) => n.bird6?.ready === true), JSON.stringify(doc.nodes.map((n: { bird6?: object }) => n.bird6)));
+  });
+});

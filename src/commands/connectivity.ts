@@ -17,7 +17,8 @@ export class ConnectivityCommand extends ClusterCommand {
       Deploys its own workload into a namespace of its own (--namespace): agnhost pods on every selected node (a
       DaemonSet serving serve-hostname, one of idle clients), a ClusterIP Service in front of them and hostNetwork
       pods on two nodes; probes through pods/exec; diagnoses the failures with what the cluster says (IP pools and
-      their encapsulation, the nodes' subnets, calico-node's readiness and BGP sessions, CoreDNS); and removes
+      their encapsulation, the nodes' subnets, calico-node's readiness, CoreDNS, and the BGP sessions BIRD reports in
+      calico-node on the nodes whose probes failed, as node status reads them); and removes
       everything at the end, waiting until the namespace is gone (unless --keep). Ctrl-C or --timeout clean up as
       well; a second Ctrl-C stops at once and prints the command that cleans up.
 

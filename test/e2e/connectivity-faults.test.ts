@@ -98,6 +98,19 @@ test('TCP 179 blocked with an IPIP pool: no routes between the nodes, the pairs 
   });
 });
 
+test('TCP 179 blocked between two nodes only, with an IPIP pool: calico-node stays Ready (one peer is enough), BIRD is asked, and that pair is named', async () => {
+  await slowFault({ encapsulation: 'IPIP' }, async (cluster, pass, running) => {
+    cluster.runtime.network.drops.push({ traffic: 'bgp', between: [[MASTER, W1]] });
+    await pass(241_000 + 120_000);
+    const { code, report } = await running(connectivity(cluster, '--test', 'pod-to-pod'));
+    assert.equal(code, 1);
+    const failedPairs = report.probes.filter((p) => p.result === 'FAIL').map((p) => [p.from.node, p.to.node].sort().join(' '));
+    assert.deepEqual([...new Set(failedPairs)], [`${MASTER} ${W1}`]);
+    assert.deepEqual(report.findings.map((f) => [f.id, f.nodes]), [['bgp-blocked', [MASTER, W1]]]);
+    assert.match(report.findings[0]!.cause, /^TCP 179 \(BGP\) is blocked between kubernetes-master-01 <-> kubernetes-worker-01: their BGP sessions are not Established/);
+  });
+});
+
 test('TCP 179 blocked with the default VXLAN pool: every traffic scenario passes (BGP carries no pod traffic), and a note says so', async () => {
   await slowFault({}, async (cluster, pass, running) => {
     cluster.runtime.network.drops.push({ traffic: 'bgp' });

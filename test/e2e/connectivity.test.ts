@@ -183,6 +183,9 @@ rules:
 - apiGroups: [crd.projectcalico.org]
   resources: [ippools]
   verbs: [list]
+- apiGroups: [operator.tigera.io]
+  resources: [installations]
+  verbs: [get]
 `;
 
 test('the README\'s ClusterRole is exactly what connectivity needs; without pods/exec it names the permission and creates nothing', async () => {
@@ -216,7 +219,7 @@ test('the README\'s ClusterRole is exactly what connectivity needs; without pods
     const before = cluster.requestLog.length;
     const refused = await plugin(['connectivity', '--token', noExec, ...TIMEOUT], env);
     assert.equal(refused.code, 1);
-    assert.equal(refused.stderr, 'error: connectivity needs permissions that are not granted: get pods/exec in namespace calico-connectivity, create pods/exec in namespace calico-connectivity; nothing was created\n');
+    assert.equal(refused.stderr, 'error: connectivity needs permissions that are not granted: get pods/exec in namespace calico-connectivity, create pods/exec in namespace calico-connectivity, get pods/exec in namespace calico-system, create pods/exec in namespace calico-system; nothing was created\n');
     assert.equal(refused.stdout, '');
     const sent = cluster.requestLog.slice(before).filter((e) => e.method !== 'GET' && !e.path.endsWith('/selfsubjectaccessreviews'));
     assert.deepEqual(sent, [], 'nothing but access reviews was sent');

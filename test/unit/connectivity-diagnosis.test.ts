@@ -141,14 +141,15 @@ test('calico-node not ready on one node: every probe from it fails, even on the 
   assert.match(findings[0]!.fix, /describe pod calico-node-2/);
 });
 
-test('a node down takes with it the Service probes that landed on its pod and the lookups that landed on its CoreDNS', () => {
+test('a node down takes with it the Service probes that landed on its pod (by ClusterIP or by name) and the lookups that landed on its CoreDNS', () => {
   const verdict: Verdict = (p) => (p.from.node === W1 || p.to.node === W1 ? 'FAIL'
     : p.scenario === 'pod-to-service-dns' && p.from.node === W2 ? ['FAIL', 'DNS: connection timed out; no servers could be reached']
-      : p.scenario === 'pod-to-service' && p.from.node === MASTER ? 'FAIL' : 'PASS');
+      : p.scenario === 'pod-to-service-dns' && p.from.node === MASTER ? ['FAIL', 'resolved 10.96.0.20, TIMEOUT']
+        : p.scenario === 'pod-to-service' && p.from.node === MASTER ? 'FAIL' : 'PASS');
   const calicoNodes = { [W1]: { ready: false, message: 'calico/node is not ready: felix is not ready: readiness probe reporting 503' } };
   const findings = run({ results: results(verdict), facts: facts({ pools: [pool('CrossSubnet')], calicoNodes }) });
   assert.deepEqual(findings.map((f) => [f.id, f.nodes]), [['node-down', [W1]]]);
-  assert.match(findings[0]!.cause, /; 2 Service or DNS probes from other nodes fail with it \(their pod, or CoreDNS, sits on kubernetes-worker-01\)$/);
+  assert.match(findings[0]!.cause, /; 3 Service or DNS probes from other nodes fail with it \(their pod, or CoreDNS, sits on kubernetes-worker-01\)$/);
 });
 
 test('pods that never became Ready, probes that could not run, and what nothing explains', () => {

@@ -145,8 +145,11 @@ const rules: Rule[] = [
         const from = ctx.results.filter((r) => r.from.node === node && !r.from.host && r.result !== 'SKIP');
         if (sameNodeWorks(ctx, node) !== false || from.length < 2 || !from.every((r) => r.result === 'FAIL')) continue;
         const involved = [...ctx.open].filter((r) => r.from.node === node || r.to.node === node);
-        // A Service probe may land on this node's pod, a lookup on a CoreDNS pod here.
-        const landed = [...ctx.open].filter((r) => r.result === 'FAIL' && !involved.includes(r) && (r.to.kind === 'service' || (r.to.kind === 'name' && /^DNS:/.test(r.detail) && ctx.facts.coreDNS.nodes.includes(node))));
+        // A Service probe may land on this node's pod — by ClusterIP, or by name once the lookup resolved (kube-proxy
+        // picks the endpoint at random, so which probes land here changes from run to run) — and a lookup on a CoreDNS pod here.
+        const landed = [...ctx.open].filter((r) => r.result === 'FAIL' && !involved.includes(r) && (r.to.kind === 'service'
+          || (r.to.kind === 'name' && /^resolved /.test(r.detail))
+          || (r.to.kind === 'name' && /^DNS:/.test(r.detail) && ctx.facts.coreDNS.nodes.includes(node))));
         const n = claim(ctx, [...involved, ...landed]);
         const cn = ctx.facts.calicoNodes.get(node);
         const alsoFail = landed.length ? `; ${landed.length} Service or DNS probes from other nodes fail with it (their pod${ctx.facts.coreDNS.nodes.includes(node) ? ', or CoreDNS,' : ''} sits on ${node})` : '';

@@ -2,10 +2,16 @@
 // (how traffic between two nodes travels), each node's address and subnet as
 // calico-node sees them, calico-node's readiness and what its readiness probe
 // last said (the BGP sessions it lacks), and CoreDNS. All read-only, a few
-// lists; a list the server does not have (no Calico CRDs) is empty.
+// lists; a list the server does not have (no Calico CRDs) is empty. When the
+// probes fail across nodes or a calico-node is not Ready, BIRD itself is
+// asked on those nodes (node status's reading): a readiness event says
+// nothing once one peer is Established again, and events expire.
 import { interfaceNetwork, parseCidr, type Cidr } from '../cidr.ts';
+import { CliError } from '../../cli/errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { readNodeStatus } from '../bgp/node-status.ts';
 import { podDetail, podReady, type Pod } from '../pods.ts';
+import type { ProbeResult } from './probe.ts';
 
 export interface Pool {
   name: string;
@@ -125,4 +131,43 @@ export async function readFacts(kube: KubeClient, nodes: Map<string, NodeNetwork
     nodes: [...new Set(live.flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : [])))],
   };
   return { pools: poolList, nodes, calicoNodes, bgpDown, coreDNS };
+}
+
+/** Each of the few commands run in calico-node for the BGP reading (readiness, birdcl). */
+const BGP_EXEC_TIMEOUT_MS = 10_000;
+
+/** The nodes whose BGP sessions can explain what failed: both ends of a failed cross-node probe to a pod, and those whose calico-node is not Ready. */
+export function nodesToAskBgp(results: ProbeResult[], facts: DataplaneFacts): string[] {
+  const nodes = new Set<string>();
+  for (const r of results) {
+    if (r.result === 'FAIL' && r.to.kind === 'pod' && r.to.node && r.to.node !== r.from.node) nodes.add(r.from.node).add(r.to.node);
+  }
+  for (const [node, calicoNode] of facts.calicoNodes) if (!calicoNode.ready) nodes.add(node);
+  return [...nodes].filter((n) => facts.nodes.has(n)).sort();
+}
+
+/**
+ * Asks BIRD on `nodes` (birdcl show protocols in calico-node, as node status does) which peers are not Established,
+ * and puts that in place of what the readiness events said, node by node. A node BIRD could not be asked on keeps
+ * the events' word; so does every node when the reading fails as a whole (no Installation, a refused read).
+ */
+export async function readBgpSessions(kube: KubeClient, facts: DataplaneFacts, nodes: string[], signal: AbortSignal): Promise<void> {
+  if (!nodes.length) return;
+  let snapshot: Awaited<ReturnType<typeof readNodeStatus>>;
+  try {
+    snapshot = await readNodeStatus(kube, { pick: { names: nodes, selector: [] }, concurrency: 32, execTimeoutMs: BGP_EXEC_TIMEOUT_MS, signal });
+  } catch (error) {
+    if (signal.aborted || !(error instanceof CliError)) throw error;
+    return;
+  }
+  if (!snapshot.bgp.enabled) return;
+  for (const node of snapshot.nodes) {
+    if (node.problem || node.birdErrors.length) continue;
+    const down = [
+      ...node.peers.filter((p) => p.bgpState !== 'Established').map((p) => p.peerNode ?? p.address),
+      ...node.missing.map((p) => p.node ?? p.address),
+    ];
+    if (down.length) facts.bgpDown.set(node.name, new Set(down));
+    else facts.bgpDown.delete(node.name);
+  }
 }

@@ -11,12 +11,13 @@ import { interruptible } from '../../cli/interrupt.ts';
 import { deniedPermissions, type Permission } from '../../kube/access.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { exec } from '../../kube/exec.ts';
+import { CALICO_NODE_NAMESPACE } from '../bgp/node-status.ts';
 import { formatLabelSelector, type Requirement } from '../../kube/selectors.ts';
 import { palette, type Palette } from '../../print/color.ts';
 import { LiveBlock, stamped, type Terminal } from '../../print/progress.ts';
 import { Report } from '../../print/report.ts';
 import { diagnose, type NotReadyPod } from './diagnosis.ts';
-import { nodeNetworks, readFacts, type NodeObject } from './facts.ts';
+import { nodeNetworks, nodesToAskBgp, readBgpSessions, readFacts, type NodeObject } from './facts.ts';
 import { runProbes, type ProbeResult } from './probe.ts';
 import { renderConnectivityJUnit, renderText, scenarioReport, type ConnectivityDoc } from './report.ts';
 import { PHASES, SERVICE_PORT, type PlanOptions, type Probe, type Scenario, type Topology } from './scenarios.ts';
@@ -60,6 +61,10 @@ export function permissionsNeeded(namespace: string): Permission[] {
     own('create', 'pods', '', 'exec'),
     ...['list', 'create', 'patch', 'delete'].map((verb) => own(verb, 'networkpolicies', 'networking.k8s.io')),
     cluster('list', 'ippools', 'crd.projectcalico.org'),
+    // The BGP reading (node status's): BIRD asked in calico-node, when probes fail across nodes.
+    cluster('get', 'installations', 'operator.tigera.io'),
+    { verb: 'get', group: '', resource: 'pods', namespace: CALICO_NODE_NAMESPACE, subresource: 'exec' },
+    { verb: 'create', group: '', resource: 'pods', namespace: CALICO_NODE_NAMESPACE, subresource: 'exec' },
     { verb: 'list', group: '', resource: 'pods', namespace: 'calico-system' },
     { verb: 'list', group: '', resource: 'events', namespace: 'calico-system' },
     { verb: 'list', group: '', resource: 'pods', namespace: 'kube-system' },
@@ -146,7 +151,13 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Pr
   facts.catch(() => {});
   const runs = await probeScenarios(kube, options, topology, { maxPairs: options.maxPairs, externalTarget: options.externalTarget, random: Math.random }, progress, signal);
   const probes = runs.flatMap((r) => r.probes);
-  const findings = diagnose({ results: probes, facts: await facts, notReady: deployed.notReady, notScheduled: nodes.notScheduled, namespace: options.namespace });
+  const read = await facts;
+  const askBgp = nodesToAskBgp(probes, read);
+  if (askBgp.length) {
+    progress.phase(`reading BGP sessions (${askBgp.length === 1 ? askBgp[0] : `${askBgp.length} nodes`})`);
+    await readBgpSessions(kube, read, askBgp, signal);
+  }
+  const findings = diagnose({ results: probes, facts: read, notReady: deployed.notReady, notScheduled: nodes.notScheduled, namespace: options.namespace });
   const scenarios = runs.map((r) => scenarioReport(r.scenario.name, r.scenario.summary, r.probes, r.unavailable));
   const tally = <T extends string, K extends string>(values: T[], keys: Record<K, T>) => Object.fromEntries(Object.entries(keys).map(([key, value]) => [key, values.filter((v) => v === value).length])) as Record<K, number>;
   const notProbed = nodes.eligible.filter((n) => !probed.includes(n)).map((node) => ({ node, reason: describeNotReady(deployed.notReady.filter((p) => p.node === node)) }));

@@ -27,7 +27,7 @@ import { machineStatus } from '../status-view.ts';
 import { BundleFile } from './archive.ts';
 import { collectLogs, type PodObject } from './logs.ts';
 import { collectNodeData, type NodeObject } from './node-data.ts';
-import { redactObject, redactText } from './redact.ts';
+import { redactObject, redactText, secretSummary } from './redact.ts';
 import { DiagsRun, type ItemOutcome } from './run.ts';
 
 export interface DiagsOptions {
@@ -124,7 +124,8 @@ export async function collectDiags(kube: KubeClient, options: DiagsOptions): Pro
         return run.item(file, async () => {
           const result = await kube.json<List>(apiPath, { signal: run.signal });
           if (resource === 'pods') pods.push({ namespace, items: result.items as PodObject[] });
-          await run.addObject(file, listOf(result.items), `GET ${apiPath}${resource === 'secrets' ? ' (name, namespace, type and key names only)' : ''}`, resource === 'events' ? EVENTS_NOTE : undefined);
+          const items = resource === 'secrets' ? (result.items as Parameters<typeof secretSummary>[0][]).map(secretSummary) : result.items;
+          await run.addObject(file, listOf(items), `GET ${apiPath}${resource === 'secrets' ? ' (name, namespace, type and key names only)' : ''}`, resource === 'events' ? EVENTS_NOTE : undefined);
         });
       })),
       ...[['coredns', 'k8s-app=kube-dns'], ['kube-proxy', 'k8s-app=kube-proxy']].map(([name, selector]) => run.item(`kube-system/${name}-pods.yaml`, async () => {
@@ -188,7 +189,9 @@ async function summaries(kube: KubeClient, run: DiagsRun, options: DiagsOptions)
       const checks = await runDoctor(kube, undefined);
       const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };
       for (const c of checks) summary[c.status.toLowerCase() as keyof typeof summary]++;
-      await run.add('summary/doctor.json', await serialize(redactObject({ apiVersion: API_VERSION, kind: 'DoctorReport', checks, summary }), 'json'), 'kubectl calico doctor -o json');
+      // Doctor reports an unreachable server as a finding rather than failing: only its answering counts as read.
+      const answered = checks.some((c) => c.id === 'CAL-0101' && c.status === 'PASS');
+      await run.add('summary/doctor.json', await serialize(redactObject({ apiVersion: API_VERSION, kind: 'DoctorReport', checks, summary }), 'json'), 'kubectl calico doctor -o json', undefined, answered);
     }),
     run.item('summary/version.yaml', async () => {
       const [serverVersion, calico] = await Promise.all([kube.json<object>('/version', { signal: run.signal }), installedCalico(kube)]);

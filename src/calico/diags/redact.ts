@@ -77,7 +77,10 @@ function walk(value: Json, path: string[]): Json {
   if (typeof value === 'string') return looksSecret(value) ? redacted(value) : value;
   if (Array.isArray(value)) return value.map((item) => walk(item, path));
   if (value === null || typeof value !== 'object') return value;
-  if (value.kind === 'Secret' && typeof value.apiVersion === 'string') return secretSummary(value as never) as Json;
+  // Items of a list carry no kind: a Secret is also told by its shape (a type, and data or stringData).
+  // A summary already made (it has `keys`) is kept as it is.
+  const secret = value.kind === 'Secret' ? !Array.isArray(value.keys) : typeof value.type === 'string' && typeof value.metadata === 'object' && ('data' in value || 'stringData' in value);
+  if (secret) return secretSummary(value as never) as Json;
   const out: { [key: string]: Json } = {};
   for (const [key, child] of Object.entries(value)) {
     if (key === 'managedFields' && path.at(-1) === 'metadata') continue;

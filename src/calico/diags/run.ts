@@ -47,9 +47,9 @@ export class DiagsRun {
     this.onItem({ path, failure: reason });
   }
 
-  /** Adds a file read from the cluster. */
-  async add(path: string, data: string | Buffer, producer: string, truncatedBytes?: number): Promise<void> {
-    this.fromCluster++;
+  /** Adds a file; `fromCluster` false for one that does not show the cluster answered. */
+  async add(path: string, data: string | Buffer, producer: string, truncatedBytes?: number, fromCluster = true): Promise<void> {
+    if (fromCluster) this.fromCluster++;
     await this.bundle.add(path, data, producer, truncatedBytes);
     this.onItem({ path, bytes: Buffer.byteLength(data) });
   }

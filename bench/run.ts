@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import { benchGuideApply, benchPluginApply, type ApplyFigures } from './apply.ts';
 import { benchConnectivity, type ConnectivityFigures } from './connectivity.ts';
 import { median } from './measure.ts';
+import { benchDiags } from './diags.ts';
 import { benchDoctor } from './doctor.ts';
 import { benchNodeStatus } from './node-status.ts';
 import { benchReadiness } from './readiness.ts';
@@ -50,6 +51,8 @@ const small: ConnectivityFigures[] = [];
 for (let i = 0; i < CONNECTIVITY_RUNS; i++) small.push(await benchConnectivity(3));
 const connectivity3 = small.sort((a, b) => a.seconds - b.seconds)[Math.floor(CONNECTIVITY_RUNS / 2)]!;
 const connectivity500 = await benchConnectivity(500);
+say('diags on 500 nodes …');
+const diags = await benchDiags(500);
 const binary = fs.statSync(path.join(ROOT, 'dist', 'kubectl-calico')).size;
 const archive = zlib.gzipSync(fs.readFileSync(path.join(ROOT, 'dist', 'kubectl-calico')), { level: 6 }).length;
 const kubectlSize = fs.statSync(KUBECTL).size;
@@ -73,6 +76,7 @@ const rows = [
     const r = c as ConnectivityFigures;
     return [`Connectivity, ${r.nodes} nodes: deploy to clean-up`, `${r.seconds.toFixed(1)} s${r.nodes === 3 ? ` (median of ${CONNECTIVITY_RUNS})` : ''}, ${r.cpuSeconds.toFixed(2)} s CPU, ${r.peakMiB.toFixed(0)} MiB peak`, `${r.probes} probes (${r.execs} execs), ${r.requests} other requests, ${r.lines} lines${r.passed ? '' : `; **exit ${r.code}**`}`, `< ${target} s`, met(r.passed && r.seconds < (target as number))];
   }),
+  ['Diags, 500 nodes, default node choice', `${diags.seconds.toFixed(1)} s, ${(diags.bytes / 1e6).toFixed(1)} MB`, `${diags.files} files, ${diags.logs} log requests, ${diags.execs} execs; ${diags.cpuSeconds.toFixed(2)} s CPU, ${diags.peakMiB.toFixed(0)} MiB peak`, '< 30 s and < 50 MB', met(diags.code === 0 && diags.seconds < 30 && diags.bytes < 50e6)],
   ['Size: linux/amd64 binary', mb(binary), `kubectl ${mb(kubectlSize)}`, '', ''],
   ['Size: linux/amd64 archive (gzip)', mb(archive), '', '< 50 MB', met(archive < 50e6)],
 ];

@@ -7,6 +7,7 @@ import { commandName, renderCommandHelp, renderTopHelp } from './cli/help.ts';
 import { ApplyCommand } from './commands/apply.ts';
 import { CompletionCommand } from './commands/completion.ts';
 import { ConnectivityCommand } from './commands/connectivity.ts';
+import { DiagsCommand } from './commands/diags.ts';
 import { DoctorCommand } from './commands/doctor.ts';
 import { InitCommand } from './commands/init.ts';
 import { IpamCommand } from './commands/ipam.ts';
@@ -20,7 +21,7 @@ import { UpgradeCommand } from './commands/upgrade.ts';
 import { VersionCommand } from './commands/version.ts';
 import { complete } from './cli/complete.ts';
 
-export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, ConnectivityCommand, NodeStatusCommand, IpamCommand, IpamShowCommand, IpamCheckCommand, UpgradeCommand, UninstallCommand, VersionCommand, CompletionCommand];
+export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, ConnectivityCommand, NodeStatusCommand, DiagsCommand, IpamCommand, IpamShowCommand, IpamCheckCommand, UpgradeCommand, UninstallCommand, VersionCommand, CompletionCommand];
 
 export interface MainIO {
   argv: string[];

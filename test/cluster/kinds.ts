@@ -93,7 +93,17 @@ const DEFAULTERS: Record<string, Defaulter> = {
 /** The scheme's SetDefaults_* functions: kube-apiserver runs them on every object it decodes, updates and patches included. */
 const SCHEME_DEFAULTERS: Record<string, (object: KubeObject) => void> = {
   'networkpolicies.networking.k8s.io': defaultNetworkPolicy,
+  secrets: mergeStringData,
 };
+
+/** A Secret's write-only stringData is merged into data (base64) when decoded, winning over the same key (core/v1 conversion); it is never stored or served. */
+function mergeStringData(secret: KubeObject): void {
+  const stringData = (secret as { stringData?: Record<string, string> }).stringData;
+  if (!stringData) return;
+  const data = ((secret as { data?: Record<string, string> }).data ??= {});
+  for (const [key, value] of Object.entries(stringData)) data[key] = Buffer.from(value, 'utf8').toString('base64');
+  delete (secret as { stringData?: unknown }).stringData;
+}
 
 export function defaultDecoded(type: RegisteredType, object: KubeObject): void {
   SCHEME_DEFAULTERS[type.key]?.(object);

@@ -18,6 +18,7 @@ import { dig, nslookup } from './bind.ts';
 import { birdcl, calicoNode } from './calico-node.ts';
 import { curl } from './curl.ts';
 import { ip, ipset, iptablesSave, nft } from './host-network.ts';
+import { ls } from './ls.ts';
 import { DEFAULT_PATH, notSimulated, type ImageContents } from './program.ts';
 import { shell } from './sh.ts';
 
@@ -64,6 +65,7 @@ export const IMAGES: ImageContents[] = [
       '/usr/bin/cat': cat,
       '/usr/bin/true': exit(0),
       '/usr/bin/false': exit(1),
+      '/usr/bin/ls': ls,
       '/usr/bin/calico-node': calicoNode,
       '/usr/bin/bird': notSimulated('bird'),
       '/usr/bin/bird6': notSimulated('bird6'),

@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import yaml from 'yaml';
 import { ManualClock } from '../cluster/clock.ts';
-import { BINARY, cleanEnv, initialized, kubectl, run, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
+import { BINARY, cleanEnv, initialized, kubectl, ROOT, run, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
 
 const MASTER = 'kubernetes-master-01';
 const W1 = 'kubernetes-worker-01';
@@ -166,7 +166,7 @@ test('diags: a broken cluster carries its cause — ImagePullBackOff events, the
   });
 });
 
-test('diags: the read-only user gets a partial bundle listing what it could not read (Secrets, pods/exec)', async () => {
+test('diags: the read-only user gets a partial bundle listing what it could not read (Secrets, pods/exec); with the README\'s diags ClusterRole bound, nothing is left out', async () => {
   await withCluster({ calico: 'v3.29.0' }, async (cluster) => {
     const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
     const out = path.join(tempDir('diags-'), 'viewer.tar.gz');
@@ -181,6 +181,20 @@ test('diags: the read-only user gets a partial bundle listing what it could not 
     assert.match(log, /not collected: namespaces\/calico-system\/secrets\.yaml: forbidden \(missing permission\): secrets is forbidden: User "viewer" cannot list resource "secrets"/);
     assert.match(log, /not collected: nodes\/kubernetes-\w+-01\/[\w.-]+\.txt: (skipped: )?forbidden: /);
     assert.ok(index.files.some((f) => f.path === 'cluster/nodes.yaml'), 'what the user may read is there');
+
+    const admin = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const role = /<!-- rbac:diags -->\n```yaml\n([\s\S]*?)```\n<!-- \/rbac:diags -->/.exec(readme);
+    assert.ok(role, 'the README holds the diags role');
+    const roleFile = path.join(tempDir('diags-role-'), 'role.yaml');
+    fs.writeFileSync(roleFile, role[1]!);
+    assert.equal((await kubectl(['apply', '-f', roleFile], admin)).code, 0);
+    const bound = await kubectl(['create', 'clusterrolebinding', 'calico-diags', '--clusterrole', 'kubectl-calico-diags', '--user', 'viewer'], admin);
+    assert.equal(bound.code, 0, bound.stderr);
+    const full = path.join(tempDir('diags-'), 'granted.tar.gz');
+    const granted = await calicoDiags(env, '--context', 'viewer@kubernetes', '--output-file', full);
+    assert.equal(granted.code, 0, granted.stderr);
+    assert.match(granted.stdout.trim(), /, 0 items not collected$/, (await unpack(full)).read('diags.log'));
   });
 });
 

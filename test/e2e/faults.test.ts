@@ -64,7 +64,9 @@ test('upgrade and uninstall retry and resume too: with 10 % of requests failing,
 });
 
 test('watches that resume from a resourceVersion the server no longer has (410 Expired) list again and go on', async () => {
-  await withCluster({ latencyMs: 10 }, async (cluster) => {
+  // Pulls take 1.5 s, so the nodes stay NotReady for seconds after apply: the wait's watch is cut several times
+  // whatever the machine's speed (with the fast default timings a quick rollout could end before the first cut).
+  await withCluster({ latencyMs: 10, timings: { imagePull: 1500 } }, async (cluster) => {
     const { env, dir } = await initialized(cluster);
     // Every watch is cut after 300 ms, and only the last 2 changes can be resumed across: most resumes get 410.
     cluster.api.store.historyLimit = 2;

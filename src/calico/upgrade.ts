@@ -28,7 +28,7 @@ export interface UpgradeFacts {
   kubernetesVersion: string;
 }
 
-export interface UpgradeOptions extends Omit<ReleaseOptions, 'overwrite'> {
+export interface UpgradeOptions extends Omit<ReleaseOptions, 'overwrite' | 'images'> {
   dryRun: DryRun;
   /** Upgrade even to a release not tested on the cluster's Kubernetes version. */
   force: boolean;

@@ -6,7 +6,7 @@
 // The operator edit can be undone exactly: apply recovers upstream's bytes
 // from the folder's file, checks them against the pinned sha256 and redoes
 // the edit, so the folder holds nothing but upstream plus the recorded settings.
-import { CST, Parser } from 'yaml';
+import { CST, Parser, stringify } from 'yaml';
 import { CliError } from '../cli/errors.ts';
 import { mirroredReference, OPERATOR_IMAGE, type ImageSettings } from './images.ts';
 
@@ -56,9 +56,9 @@ function nextLine(text: string, offset: number): number {
   return end === -1 ? text.length : end + 1;
 }
 
-/** A value as YAML writes it plainly where it can, quoted where it must be. */
+/** A string as YAML writes it plainly where it can, quoted where it must be (`0`, `true` would not read back as strings). */
 function yamlScalar(value: string): string {
-  return CST.createScalarToken(value, { indent: 0 }).source;
+  return stringify(value).trimEnd();
 }
 
 function secretLines(indent: string, secrets: string[]): string {

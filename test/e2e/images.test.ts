@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cleanEnv, kubectl, plugin, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
+import { cleanEnv, eventually, kubectl, plugin, SHARED_CALICO, tempDir, withCluster } from '../helpers.ts';
 
 const MIRROR = 'mirror.example.com:5000';
 
@@ -112,4 +112,34 @@ test('a plan edited along with the operator file is refused: apply re-derives th
   const result = await plugin(['apply', '--dir', dir, '--dry-run=client'], env);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /^error: .*tigera-operator\.yaml is not the release's file with kubectl-calico\.yaml's image settings \(undoing the edit does not give the verified upstream bytes\)/);
+});
+
+test('upgrade carries the mirror to the new release, and refuses without the new release\'s ImageSet once a calico* one exists', { timeout: 150_000 }, async () => {
+  await withCluster({ scenario: 'kubeadm-3-nodes', podFaults: { registryOnly: MIRROR } }, async (cluster) => {
+    const home = tempDir('calico-');
+    const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') });
+    const calico = (...args: string[]) => kubectl(['calico', ...args], env);
+    const dir = path.join(home, 'calico');
+    assert.equal((await calico('init', '--pod-cidr', '10.97.0.0/16', '--manifests-from', path.join(SHARED_CALICO, 'v3.29.0'), '--dir', dir, '--registry', MIRROR)).code, 0);
+    assert.equal((await calico('apply', '--dir', dir, '--wait', '--timeout', '90s')).code, 0);
+    const upgrade = await calico('upgrade', '--calico-version', 'v3.30.7', '--dir', dir, '--manifests-from', path.join(SHARED_CALICO, 'v3.30.7'), '--wait', '--timeout', '90s');
+    assert.equal(upgrade.code, 0, upgrade.stderr + upgrade.stdout);
+    assert.match(fs.readFileSync(path.join(dir, 'tigera-operator.yaml'), 'utf8'), new RegExp(`image: ${MIRROR}/tigera/operator:v1\\.38\\.13\\n`));
+    assert.match(fs.readFileSync(path.join(dir, 'custom-resources.yaml'), 'utf8'), new RegExp(`\\n  registry: ${MIRROR}/\\n`));
+    const node = await kubectl(['get', 'daemonset', 'calico-node', '-n', 'calico-system', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'], env);
+    assert.equal(node.stdout, `${MIRROR}/calico/node:v3.30.7`);
+
+    const imageSet = path.join(home, 'imageset.yaml');
+    fs.writeFileSync(imageSet, 'apiVersion: operator.tigera.io/v1\nkind: ImageSet\nmetadata:\n  name: calico-v3.30.7\nspec:\n  images:\n  - image: calico/node\n    digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\n');
+    assert.equal((await kubectl(['apply', '-f', imageSet], env)).code, 0);
+    const refused = await calico('upgrade', '--calico-version', 'v3.31.7', '--dir', dir, '--manifests-from', path.join(SHARED_CALICO, 'v3.31.7'), '--force');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^error: the cluster pins image digests with ImageSet calico-v3\.30\.7; the v3\.31\.7 operator requires ImageSet calico-v3\.31\.7 [^\n]*nothing was changed$/m);
+    // The model's operator: an ImageSet that lacks an image leaves Calico Degraded.
+    const status = await eventually(async () => {
+      const s = await kubectl(['get', 'tigerastatus', 'calico', '-o', 'jsonpath={.status.conditions[?(@.type=="Degraded")].message}'], env);
+      return /ImageSet did not contain image calico\/cni/.test(s.stdout) ? s.stdout : undefined;
+    });
+    assert.match(status, /Error validating ImageSet calico-v3\.30\.7/);
+  });
 });

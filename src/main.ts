@@ -9,6 +9,7 @@ import { CompletionCommand } from './commands/completion.ts';
 import { ConnectivityCommand } from './commands/connectivity.ts';
 import { DiagsCommand } from './commands/diags.ts';
 import { DoctorCommand } from './commands/doctor.ts';
+import { ImagesCommand } from './commands/images.ts';
 import { InitCommand } from './commands/init.ts';
 import { IpamCommand } from './commands/ipam.ts';
 import { IpamCheckCommand } from './commands/ipam-check.ts';
@@ -21,7 +22,7 @@ import { UpgradeCommand } from './commands/upgrade.ts';
 import { VersionCommand } from './commands/version.ts';
 import { complete } from './cli/complete.ts';
 
-export const COMMANDS = [InitCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, ConnectivityCommand, NodeStatusCommand, DiagsCommand, IpamCommand, IpamShowCommand, IpamCheckCommand, UpgradeCommand, UninstallCommand, VersionCommand, CompletionCommand];
+export const COMMANDS = [InitCommand, ImagesCommand, ApplyCommand, WaitCommand, StatusCommand, DoctorCommand, ConnectivityCommand, NodeStatusCommand, DiagsCommand, IpamCommand, IpamShowCommand, IpamCheckCommand, UpgradeCommand, UninstallCommand, VersionCommand, CompletionCommand];
 
 export interface MainIO {
   argv: string[];

@@ -5,7 +5,7 @@
 import { interruptible } from '../cli/interrupt.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { DryRun } from '../cli/dry-run.ts';
-import { applyStages, marker, type ObjectResult } from './apply.ts';
+import { applyStages, checkPullSecrets, marker, type ObjectResult } from './apply.ts';
 import { readApplied, writeApplied, type Stage } from './plan.ts';
 
 export interface ApplyFolderOptions {
@@ -27,6 +27,8 @@ export async function applyFolder(kube: KubeClient, stages: Stage[], options: Ap
   const previous = readApplied(options.dir);
   const { signal, dispose } = interruptible(options.timeoutMs, options.command);
   try {
+    // A client dry run asks the cluster nothing.
+    if (options.dryRun !== 'client') await checkPullSecrets(kube, stages, signal);
     await applyStages(kube, stages, {
       dryRun: options.dryRun,
       forceConflicts: options.forceConflicts,

@@ -216,7 +216,7 @@ async function applyCustomResources(kube: KubeClient, objects: ManifestObject[],
       );
     }
   }
-  if (live && samePools(desired, current)) {
+  if (live && samePools(desired, current) && sameImageSettings(installation, live)) {
     const rv = (live.metadata as { resourceVersion?: string }).resourceVersion;
     const changedAt = (live.metadata as Applied['metadata'])?.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply')?.time;
     finish(run, options, { name: 'installation.operator.tigera.io/default', action: 'unchanged', dryRun: options.dryRun, ...(rv ? { resourceVersion: rv } : {}), ...(changedAt ? { changedAt } : {}) });
@@ -232,6 +232,31 @@ function poolsOf(object: ManifestObject): Partial<PoolSettings>[] {
 /** Equal in every value the plan sets; the operator's defaults on top of them do not count. */
 function samePools(desired: Partial<PoolSettings>[], current: Partial<PoolSettings>[]): boolean {
   return desired.length === current.length && desired.every((d, i) => (Object.keys(d) as (keyof PoolSettings)[]).filter((k) => (k as string) !== 'name').every((k) => String(current[i]?.[k]) === String(d[k])));
+}
+
+const IMAGE_FIELDS = ['registry', 'imagePath', 'imagePrefix', 'imagePullSecrets'] as const;
+
+/** The mirror settings init writes; the operator leaves them as written (the registry already ends with `/`). */
+function sameImageSettings(desired: ManifestObject, live: ManifestObject): boolean {
+  const pick = (o: ManifestObject) => JSON.stringify(IMAGE_FIELDS.map((k) => (o.spec as Record<string, unknown> | undefined)?.[k] ?? null));
+  return pick(desired) === pick(live);
+}
+
+/**
+ * The operator copies the Installation's imagePullSecrets from its own
+ * namespace; one missing there leaves every component unable to pull, so
+ * apply stops first and says how to create it.
+ */
+export async function checkPullSecrets(kube: KubeClient, stages: Stage[], signal?: AbortSignal): Promise<void> {
+  const installation = stages.flatMap((s) => s.objects).find((o) => o.object.kind === 'Installation')?.object;
+  const spec = installation?.spec as { registry?: string; imagePullSecrets?: { name: string }[] } | undefined;
+  const names = (spec?.imagePullSecrets ?? []).map((s) => s.name);
+  const missing = [];
+  for (const name of names) if (!(await kube.optional(`/api/v1/namespaces/tigera-operator/secrets/${name}`, { signal }))) missing.push(name);
+  if (!missing.length) return;
+  const server = (spec?.registry ?? '').replace(/\/.*$/, '') || '<registry>';
+  const namespace = (await kube.optional('/api/v1/namespaces/tigera-operator', { signal })) ? '' : 'kubectl create namespace tigera-operator && ';
+  throw new CliError(`the Installation pulls with ${missing.length === 1 ? 'secret' : 'secrets'} ${missing.join(', ')}, which ${missing.length === 1 ? 'does' : 'do'} not exist in namespace tigera-operator (the operator copies pull secrets from there); nothing was applied. Create ${missing.length === 1 ? 'it' : 'them'} first: ${namespace}${missing.map((m) => `kubectl create secret docker-registry ${m} -n tigera-operator --docker-server=${server} --docker-username=<user> --docker-password=<password>`).join(' && ')}`);
 }
 
 interface Gate {

@@ -9,6 +9,8 @@ import type { KubeClient } from '../kube/client.ts';
 import { parseCidrList, type Cidr } from './cidr.ts';
 import { checkPools, DEFAULT_BLOCK_SIZE, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork } from './cluster-network.ts';
 import { rewriteCustomResources, type PoolSettings } from './custom-resources.ts';
+import { editInstallationImages, editOperatorManifest } from './image-edits.ts';
+import { mirroredReference, OPERATOR_IMAGE, type ImageSettings } from './images.ts';
 import { cacheDirectory, fetchManifests, sha256, verificationFor, type Verification } from './manifests.ts';
 import { objectsCachePath, parseAndCache, PLAN_FILE, renderPlan, type Plan } from './plan.ts';
 
@@ -20,6 +22,8 @@ export interface ReleaseOptions {
   checksums: string | undefined;
   insecureSkipVerify: boolean;
   overwrite: boolean;
+  /** A mirror to pull every image from (init --registry …), written into both operator files. */
+  images?: ImageSettings;
   env: NodeJS.ProcessEnv;
   warn: (message: string) => void;
 }
@@ -45,6 +49,8 @@ export interface Finding {
 export interface WrittenRelease {
   verification: Plan['verification'];
   files: { name: string; sha256: string; origin: string; action: 'written' | 'unchanged' }[];
+  /** The mirror settings written, and the operator image tigera-operator.yaml now names. */
+  images?: ImageSettings & { operatorImage: string };
 }
 
 export interface InitResult {
@@ -53,6 +59,7 @@ export interface InitResult {
   verification: Plan['verification'];
   files: { name: string; sha256: string; origin: string; action: 'written' | 'unchanged' }[];
   ipPools: PoolSettings[];
+  images?: WrittenRelease['images'];
   cluster: { checked: boolean; reason?: string; kubernetesVersion?: string; podSubnet?: string; serviceSubnet?: string; findings: Finding[] };
   next: string;
 }
@@ -106,12 +113,16 @@ export async function writeRelease(options: ReleaseOptions, pools: PoolSettings[
   checkDir(options.dir);
   const cacheDir = cacheDirectory(options.env);
   const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir, env: options.env, warn: options.warn });
-  const contents = manifests.map((m) => ({
-    name: m.file,
-    origin: m.origin,
-    upstreamSha256: m.sha256,
-    data: m.file === 'custom-resources.yaml' ? Buffer.from(rewriteCustomResources(m.data.toString('utf8'), pools)) : m.data,
-  }));
+  const images = options.images;
+  // Only what is needed changes: the pools, and with a mirror the image settings; the operator file only for a mirror.
+  const edit = (file: string, data: Buffer): Buffer => {
+    if (file === 'custom-resources.yaml') {
+      const text = rewriteCustomResources(data.toString('utf8'), pools);
+      return Buffer.from(images ? editInstallationImages(text, images) : text);
+    }
+    return file === 'tigera-operator.yaml' && images ? Buffer.from(editOperatorManifest(data.toString('utf8'), images)) : data;
+  };
+  const contents = manifests.map((m) => ({ name: m.file, origin: m.origin, upstreamSha256: m.sha256, data: edit(m.file, m.data) }));
   const plan: Plan = {
     apiVersion: 'kubectl-calico/v1alpha1',
     kind: 'InstallPlan',
@@ -121,14 +132,17 @@ export async function writeRelease(options: ReleaseOptions, pools: PoolSettings[
     files: contents.map((c) => {
       const digest = sha256(c.data);
       const { objectsSha256 } = parseAndCache(c.name, c.data, objectsCachePath(cacheDir, digest));
-      return { name: c.name, sha256: digest, ...(c.name === 'custom-resources.yaml' ? { upstreamSha256: c.upstreamSha256 } : {}), objectsSha256 };
+      return { name: c.name, sha256: digest, ...(digest !== c.upstreamSha256 || c.name === 'custom-resources.yaml' ? { upstreamSha256: c.upstreamSha256 } : {}), objectsSha256 };
     }),
     ipPools: pools,
+    ...(images ? { images } : {}),
   };
   const actions = writeFolder(options.dir, [...contents.map((c) => ({ name: c.name, data: c.data })), { name: PLAN_FILE, data: Buffer.from(renderPlan(plan)) }], options.overwrite);
+  const operatorVersion = manifests.find((m) => m.file === 'tigera-operator.yaml')?.data.toString('utf8').match(/image: quay\.io\/tigera\/operator:(\S+)/)?.[1];
   return {
     verification: verification.source,
     files: contents.map((c, i) => ({ name: c.name, sha256: plan.files[i]!.sha256, origin: c.origin, action: actions.get(c.name)! })),
+    ...(images ? { images: { ...images, operatorImage: mirroredReference({ registry: 'quay.io/', image: OPERATOR_IMAGE, tag: operatorVersion ?? '', when: 'always' }, images) } } : {}),
   };
 }
 
@@ -221,6 +235,11 @@ export function renderInit(result: InitResult): string {
   for (const file of result.files) lines.push(`  ${file.name.padEnd(24)}${file.sha256.slice(0, 16)}…  ${file.action}`);
   for (const pool of result.ipPools) {
     lines.push(`IP pool: ${pool.cidr}, block size ${pool.blockSize}, ${pool.encapsulation}, NAT outgoing ${pool.natOutgoing}, node selector ${pool.nodeSelector}`);
+  }
+  if (result.images) {
+    const i = result.images;
+    const layout = [i.imagePath && `image path ${i.imagePath}`, i.imagePrefix && `prefix ${i.imagePrefix}`, i.imagePullSecrets?.length && `pull secrets ${i.imagePullSecrets.join(', ')} (must exist in tigera-operator before apply)`].filter(Boolean);
+    lines.push(`Images: from ${i.registry ?? 'the default registries'}${layout.length ? `, ${layout.join(', ')}` : ''}; operator ${i.operatorImage} ("kubectl calico images --calico-version ${result.calicoVersion} …" lists what to mirror)`);
   }
   const c = result.cluster;
   if (c.checked) lines.push(`Checked against the cluster (Kubernetes ${c.kubernetesVersion}${c.podSubnet ? `, podSubnet ${c.podSubnet}` : ''}${c.serviceSubnet ? `, serviceSubnet ${c.serviceSubnet}` : ''}): ${c.findings.length ? `${c.findings.length} finding(s) above` : 'the pool fits'}`);

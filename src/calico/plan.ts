@@ -11,6 +11,8 @@ import { insideFolder, replaceCacheFile, replaceFile } from '../cli/files.ts';
 import { resourceOf, type ManifestObject } from '../kube/resources.ts';
 import type { PoolSettings } from './custom-resources.ts';
 import { CUSTOM_RESOURCE_KINDS } from './custom-resources.ts';
+import { editOperatorManifest, upstreamOperatorManifest } from './image-edits.ts';
+import type { ImageSettings } from './images.ts';
 import { sha256 } from './manifests.ts';
 import { knownRelease, type ManifestFile } from './versions.ts';
 
@@ -46,6 +48,8 @@ export interface Plan {
   /** objectsSha256: the sha256 of the parsed objects' JSON, which vouches for the parse cache (manifestObjects). */
   files: { name: string; sha256: string; upstreamSha256?: string; objectsSha256?: string }[];
   ipPools: PoolSettings[];
+  /** The mirror init --registry … pointed both operator files at; absent, upstream's registries. */
+  images?: ImageSettings;
 }
 
 export function renderPlan(plan: Plan): string {
@@ -89,6 +93,7 @@ export function loadStages(dir: string, plan: Plan, cacheDir: string | undefined
     checkPinned(dir, plan, entry);
     const file = path.join(dir, entry.name);
     const data = readChecked(dir, file, entry.sha256);
+    if (entry.name === 'tigera-operator.yaml') checkDerived(dir, plan, entry, data);
     for (const document of manifestObjects(entry.name, data, entry.sha256, cacheDir, entry.objectsSha256)) {
       const object = document as ManifestObject | null;
       if (!object || typeof object !== 'object') continue;
@@ -155,8 +160,32 @@ function parseManifest(name: string, data: Buffer): unknown[] {
 function checkPinned(dir: string, plan: Plan, entry: Plan['files'][number]): void {
   if (plan.verification !== 'pinned') return;
   const pinned = knownRelease(plan.calicoVersion)?.sha256[entry.name as ManifestFile];
-  const recorded = entry.name === 'custom-resources.yaml' ? entry.upstreamSha256 : entry.sha256;
+  const recorded = entry.upstreamSha256 ?? entry.sha256;
   if (!pinned || recorded !== pinned) throw new CliError(`${path.join(dir, PLAN_FILE)} names ${entry.name} with sha256 ${recorded ?? '(none)'}, but Calico ${plan.calicoVersion}'s pinned sum is ${pinned ?? '(none in this kubectl-calico)'}; refusing to apply it — run "kubectl calico init --overwrite" to start again from verified manifests`);
+}
+
+/**
+ * The operator file is the one that decides what runs: with a mirror it must
+ * be exactly upstream's bytes (recovered from it and checked against the
+ * recorded, pinned sha256) with the plan's settings applied again; without
+ * one, upstream's bytes themselves.
+ */
+function checkDerived(dir: string, plan: Plan, entry: Plan['files'][number], data: Buffer): void {
+  const file = path.join(dir, entry.name);
+  const refuse = (why: string) => new CliError(`${file} is not the release's file with ${PLAN_FILE}'s image settings (${why}); refusing to apply it — run "kubectl calico init --overwrite" to start again from verified manifests`);
+  if (!plan.images) {
+    if (entry.upstreamSha256 && entry.upstreamSha256 !== entry.sha256) throw refuse('the plan records an edit but no image settings');
+    return;
+  }
+  if (!entry.upstreamSha256) throw refuse('the plan records image settings but no upstream sha256');
+  let upstream: string;
+  try {
+    upstream = upstreamOperatorManifest(data.toString('utf8'));
+  } catch (error) {
+    throw refuse((error as Error).message);
+  }
+  if (sha256(upstream) !== entry.upstreamSha256) throw refuse('undoing the edit does not give the verified upstream bytes');
+  if (editOperatorManifest(upstream, plan.images) !== data.toString('utf8')) throw refuse(`its operator image or pull secrets differ from ${plan.images.registry ?? 'the settings'}`);
 }
 
 /** The plan's files whose bytes in `dir` are no longer what init wrote (a missing one is not edited: it is written again). */

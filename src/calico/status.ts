@@ -33,7 +33,7 @@ export interface IPPool {
 }
 
 export interface Installation {
-  spec?: { variant?: string; calicoNetwork?: { ipPools?: IPPool[]; mtu?: number } };
+  spec?: { variant?: string; calicoNetwork?: { ipPools?: IPPool[]; mtu?: number }; registry?: string };
   status?: { variant?: string; calicoVersion?: string; mtu?: number; conditions?: Condition[] };
 }
 

@@ -20,6 +20,7 @@ import { verificationOf, writeRelease, type ReleaseOptions, type WrittenRelease 
 import { installedCalico, INSTALLATION_PATH, type InstalledCalico } from './installed.ts';
 import { cacheDirectory } from './manifests.ts';
 import { editedFiles, loadStages, PLAN_FILE, readPlan, type Stage } from './plan.ts';
+import { parseImageSettings, type ImageSettings } from './images.ts';
 import { calicoVersionForOperator, KUBERNETES_SUPPORT } from './versions.ts';
 
 export interface UpgradeFacts {
@@ -28,7 +29,7 @@ export interface UpgradeFacts {
   kubernetesVersion: string;
 }
 
-export interface UpgradeOptions extends Omit<ReleaseOptions, 'overwrite'> {
+export interface UpgradeOptions extends Omit<ReleaseOptions, 'overwrite' | 'images'> {
   dryRun: DryRun;
   /** Upgrade even to a release not tested on the cluster's Kubernetes version. */
   force: boolean;
@@ -42,6 +43,8 @@ export interface UpgradeResult extends UpgradeFacts {
   dryRun: DryRun;
   ipPools: PoolSettings[];
   poolsFrom: string;
+  /** The mirror carried to the new release's files, with the operator image they now name. */
+  images?: WrittenRelease['images'];
   files: WrittenRelease['files'];
   objects: ObjectResult[];
   gates: string[];
@@ -55,19 +58,20 @@ export interface UpgradeResult extends UpgradeFacts {
  */
 export async function runUpgrade(kube: KubeClient, options: UpgradeOptions): Promise<UpgradeResult> {
   const facts = await checkUpgrade(kube, options.version, options.force, options.warn);
-  const { pools, source } = await poolsToCarry(kube, options.dir, options.warn);
+  await checkImageSets(kube, facts.to);
+  const { pools, source, images } = await poolsToCarry(kube, options.dir, options.warn);
   options.out?.write(facts.from === facts.to
     ? `Calico ${facts.to} is installed already; applying its CRDs and operator again (a re-run converges)\n`
     : `Upgrading Calico ${facts.from} to ${facts.to} on Kubernetes ${facts.kubernetesVersion} (pools from ${source})\n`);
   const folder = options.dryRun === 'none' ? options.dir : fs.mkdtempSync(path.join(os.tmpdir(), 'kubectl-calico-upgrade-'));
   try {
-    const release = await writeRelease({ ...options, dir: folder, overwrite: true }, pools, verificationOf(options));
+    const release = await writeRelease({ ...options, dir: folder, overwrite: true, images }, pools, verificationOf(options));
     options.out?.write(`${folder === options.dir ? `${options.dir}: ` : ''}Calico ${facts.to} manifests ${release.verification === 'none' ? 'NOT verified' : 'verified'}; ${release.files.map((f) => `${f.name} ${f.action}`).join(', ')}\n`);
     const stages = loadStages(folder, readPlan(folder), cacheDirectory(options.env));
     const { objects, gates } = await applyFolder(kube, stages.filter((s) => s.name !== 'resources'), { dir: folder, dryRun: options.dryRun, forceConflicts: options.forceConflicts, force: false, timeoutMs: options.timeoutMs, command: 'upgrade', out: options.out });
     const notApplied = options.dryRun === 'client' ? [] : await missingCustomResources(kube, stages);
     if (notApplied.length) options.out?.write(`not applied: ${notApplied.join(', ')} (new in ${facts.to}; "kubectl calico apply${options.dir === './calico' ? '' : ` --dir ${options.dir}`}" creates ${notApplied.length === 1 ? 'it' : 'them'})\n`);
-    return { ...facts, dryRun: options.dryRun, ipPools: pools, poolsFrom: source, files: release.files, objects, gates, notApplied };
+    return { ...facts, dryRun: options.dryRun, ipPools: pools, poolsFrom: source, ...(release.images ? { images: release.images } : {}), files: release.files, objects, gates, notApplied };
   } finally {
     if (folder !== options.dir) fs.rmSync(folder, { recursive: true, force: true });
   }
@@ -104,8 +108,8 @@ function installedVersion(installed: InstalledCalico): string | undefined {
  * must be as init wrote them: an edit could not be carried to another release's
  * files), else the live Installation's pools.
  */
-export async function poolsToCarry(kube: KubeClient, dir: string, warn: (message: string) => void): Promise<{ pools: PoolSettings[]; source: string }> {
-  const installation = await kube.optional<{ spec?: { calicoNetwork?: { ipPools?: Partial<PoolSettings>[] } } }>(INSTALLATION_PATH);
+export async function poolsToCarry(kube: KubeClient, dir: string, warn: (message: string) => void): Promise<{ pools: PoolSettings[]; source: string; images?: ImageSettings }> {
+  const installation = await kube.optional<{ spec?: { calicoNetwork?: { ipPools?: Partial<PoolSettings>[] }; registry?: string; imagePath?: string; imagePrefix?: string; imagePullSecrets?: { name: string }[] } }>(INSTALLATION_PATH);
   const live = (installation?.spec?.calicoNetwork?.ipPools ?? []).filter((p) => p.cidr).map(withOperatorDefaults);
   if (fs.existsSync(`${dir}/${PLAN_FILE}`)) {
     const plan = readPlan(dir);
@@ -115,10 +119,25 @@ export async function poolsToCarry(kube: KubeClient, dir: string, warn: (message
     }
     // A folder from another time or cluster: a later apply from it would change the Installation's pools.
     if (live.length && JSON.stringify(plan.ipPools.map(withOperatorDefaults)) !== JSON.stringify(live)) warn(`the pools in ${dir}/${PLAN_FILE} (${describePools(plan.ipPools)}) differ from the Installation's (${describePools(live)}); the folder keeps its own, so "kubectl calico apply" from it would change the Installation`);
-    return { pools: plan.ipPools, source: `${dir}/${PLAN_FILE}` };
+    return { pools: plan.ipPools, source: `${dir}/${PLAN_FILE}`, ...(plan.images ? { images: plan.images } : {}) };
   }
   if (!live.length) throw new CliError(`no ${dir}/${PLAN_FILE} and no IP pools in the Installation to carry over: pass --dir with the folder init wrote`);
-  return { pools: live, source: 'installation.operator.tigera.io/default' };
+  // Without a folder, the mirror the Installation pulls from (the operator's own image follows it).
+  const spec = installation?.spec;
+  const images = spec && parseImageSettings({ registry: spec.registry || undefined, imagePath: spec.imagePath || undefined, imagePrefix: spec.imagePrefix || undefined, imagePullSecrets: spec.imagePullSecrets?.map((s) => s.name) });
+  return { pools: live, source: 'installation.operator.tigera.io/default', ...(images ? { images } : {}) };
+}
+
+/**
+ * Once any ImageSet named calico* exists the operator requires the one named
+ * for its release (calico-<version>); without it every component would stay
+ * Degraded after the new operator starts.
+ */
+async function checkImageSets(kube: KubeClient, to: string): Promise<void> {
+  const list = await kube.optional<{ items: { metadata: { name: string } }[] }>('/apis/operator.tigera.io/v1/imagesets');
+  const names = (list?.items ?? []).map((i) => i.metadata.name).filter((n) => n.startsWith('calico'));
+  if (!names.length || names.includes(`calico-${to}`)) return;
+  throw new CliError(`the cluster pins image digests with ImageSet ${names.join(', ')}; the ${to} operator requires ImageSet calico-${to} (every image of ${to} with its digest, key-cert-provisioner included) and would leave every component Degraded without it. Create it first ("kubectl calico images --calico-version ${to}" lists the images; "crane digest --full-ref" gives each digest), then re-run upgrade; nothing was changed`);
 }
 
 /** A pool with the values the operator fills in when they are not set (its defaults per family). */

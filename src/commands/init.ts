@@ -22,12 +22,18 @@ export class InitCommand extends ClusterCommand {
       \`--force\`. Without \`--pod-cidr\`, the podSubnet is read from kube-system/kubeadm-config (or the nodes'
       podCIDRs). Without a kubeconfig or a reachable cluster, \`init --pod-cidr …\` still writes the files and says it
       could not check; a kubeconfig that cannot be used (a missing file, bad YAML, an unknown \`--context\`) is an error.
+
+      With \`--registry\` (and \`--image-path\`, \`--image-prefix\`, \`--image-pull-secret\`) every image comes from your
+      mirror: the operator Deployment's image (and its imagePullSecrets) in tigera-operator.yaml and registry, imagePath,
+      imagePrefix and imagePullSecrets in the Installation are set, nothing else; \`kubectl calico images\` with the same
+      flags lists what to copy there. Pull secrets must exist in the tigera-operator namespace before \`apply\`.
     `,
     examples: [
       ["Prepare Calico for the cluster's own pod subnet", '$0 init'],
       ['Prepare it for the guide\'s cluster', '$0 init --pod-cidr 10.97.0.0/16'],
       ['Dual-stack', '$0 init --pod-cidr 10.97.0.0/16,fd00:10:97::/56'],
       ['An air-gapped site with a local copy of the manifests', '$0 init --pod-cidr 10.97.0.0/16 --manifests-from /srv/calico/v3.29.0'],
+      ['Pull every image from a mirror (see `kubectl calico images`)', '$0 init --pod-cidr 10.97.0.0/16 --registry registry.example.com:5000 --image-pull-secret mirror-pull --manifests-from /srv/calico/v3.29.0'],
     ],
   });
 
@@ -42,6 +48,10 @@ export class InitCommand extends ClusterCommand {
   manifestsFrom = Option.String('--manifests-from', { description: 'A folder or mirror URL holding the release\'s files (air-gapped sites)' });
   checksums = Option.String('--checksums', { description: 'A sha256sum-format file for a version without pinned sums' });
   insecureSkipVerify = Option.Boolean('--insecure-skip-verify', false, { description: 'Use files without checking their sha256 (unsafe)' });
+  registry = Option.String('--registry', { description: 'Pull every Calico image, the operator\'s too, from this mirror (host[:port][/path])' });
+  imagePath = Option.String('--image-path', { description: 'The mirror\'s path in place of calico/ and tigera/ (the Installation\'s imagePath)' });
+  imagePrefix = Option.String('--image-prefix', { description: 'Put before each image\'s name in the mirror (the Installation\'s imagePrefix)' });
+  imagePullSecrets = Option.Array('--image-pull-secret', { description: 'A docker-registry Secret in tigera-operator for the mirror (repeatable)' });
   overwrite = Option.Boolean('--overwrite', false, { description: 'Replace files in --dir that differ' });
   force = Option.Boolean('--force', false, { description: 'Write a pool the cluster checks refuse' });
   output = Option.String('-o,--output', { description: 'Output format: json or yaml' });
@@ -53,6 +63,8 @@ export class InitCommand extends ClusterCommand {
     if (!ENCAPSULATIONS.includes(this.encapsulation)) throw new UsageError(`invalid --encapsulation "${this.encapsulation}": expected one of ${ENCAPSULATIONS.join(', ')}`);
     if (!['Enabled', 'Disabled'].includes(this.natOutgoing)) throw new UsageError(`invalid --nat-outgoing "${this.natOutgoing}": expected Enabled or Disabled`);
     if (this.nodeSelector.trim() === '') throw new UsageError('--node-selector is empty: expected a Calico selector such as all()');
+    const { parseImageSettings } = await import('../calico/images.ts');
+    const images = parseImageSettings({ registry: this.registry, imagePath: this.imagePath, imagePrefix: this.imagePrefix, imagePullSecrets: this.imagePullSecrets });
     const { runInit, renderInit } = await import('../calico/init.ts');
     const report = new Report<InitResult>('InitResult', format, this.context);
     const result = await runInit({
@@ -68,6 +80,7 @@ export class InitCommand extends ClusterCommand {
       checksums: this.checksums,
       insecureSkipVerify: this.insecureSkipVerify,
       overwrite: this.overwrite,
+      images,
       force: this.force,
       env: this.context.env,
       connect: () => this.kube(),

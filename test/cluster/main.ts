@@ -10,7 +10,7 @@ import { SCENARIOS } from './scenarios.ts';
 const USAGE = `usage: npm run -s cluster -- --scenario NAME --kubeconfig FILE [--nodes N] [--dual-stack] [--calico v3.29.0 [--encapsulation IPIP|IPIPCrossSubnet|VXLAN|VXLANCrossSubnet|None]] [--kubernetes-version v1.31.3]
        [--ip-pool CIDR] [--block-size N] [--deleted-node NODE]... [--leak-addresses NS/POD-PREFIX]... [--ipam-gc-stopped]
        [--latency-ms N] [--error-rate P] [--drop-watches-after S] [--speed X] [--request-log FILE]
-       [--failing-image SUBSTRING]... [--crashing-container NS/POD-PREFIX/CONTAINER]... [--unreachable-kubelet NODE]...
+       [--failing-image SUBSTRING]... [--registry-only HOST[:PORT]] [--crashing-container NS/POD-PREFIX/CONTAINER]... [--unreachable-kubelet NODE]...
        [--drop bgp|vxlan|ipip|typha[:NODE,NODE[;NODE,NODE]...]]... [--source-dest-check] [--felix-stuck NODE]...
        [--outside IP[:PORT[/tcp|udp]]]...
 scenarios: ${Object.keys(SCENARIOS).join(', ')}`;
@@ -43,6 +43,7 @@ try {
       speed: { type: 'string', default: '1' },
       'request-log': { type: 'string' },
       'failing-image': { type: 'string', multiple: true },
+      'registry-only': { type: 'string' },
       'crashing-container': { type: 'string', multiple: true },
       'unreachable-kubelet': { type: 'string', multiple: true },
       drop: { type: 'string', multiple: true },
@@ -84,7 +85,7 @@ try {
     dropWatchesAfterSeconds: number('drop-watches-after', values['drop-watches-after']),
     speed: number('speed', values.speed) || 1,
     requestLogFile: values['request-log'],
-    podFaults: { failingImages: values['failing-image'] ?? [], crashingContainers: values['crashing-container'] ?? [] },
+    podFaults: { failingImages: values['failing-image'] ?? [], crashingContainers: values['crashing-container'] ?? [], ...(values['registry-only'] ? { registryOnly: values['registry-only'] } : {}) },
     unreachableKubelets: values['unreachable-kubelet'],
     network: { drops: (values.drop ?? []).map(parseDrop), sourceDestCheck: values['source-dest-check'], felixStuck: values['felix-stuck'] ?? [] },
   });

@@ -185,7 +185,7 @@ test('image pulls that fail: DaemonSets name the nodes, pods name the image and 
     expect(byId, 'CAL-0801', 'FAIL', /daemonset calico-system\/calico-node: 0\/3 ready; no ready calico-node on kubernetes-master-01, kubernetes-worker-01, kubernetes-worker-02/);
     expect(byId, 'CAL-0804', 'FAIL', /daemonset calico-system\/csi-node-driver: 0\/3 ready/);
     expect(byId, 'CAL-0805', 'FAIL', /pod calico-system\/calico-node-\w+: (ErrImagePull|ImagePullBackOff): container calico-node cannot pull image docker\.io\/calico\/node:v3\.29\.0/);
-    assert.match(byId.get('CAL-0805')!.fix!, /Check that docker\.io is reachable from the nodes/);
+    assert.match(byId.get('CAL-0805')!.fix!, /the nodes cannot pull docker\.io\/calico\/\S+ from docker\.io; .*kubectl calico images --calico-version v3\.29\.0 --registry <your-registry> -o list/);
     expect(byId, 'CAL-1101', 'WARN', /Warning events in the last hour: .*Failed/);
   });
   await frozen({ install: '10.97.0.0/16', podFaults: { crashingContainers: ['calico-system/calico-kube-controllers/calico-kube-controllers', 'calico-system/calico-typha/calico-typha'] } }, async (cluster) => {

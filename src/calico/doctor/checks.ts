@@ -161,6 +161,8 @@ export const CHECKS: Check[] = [
       const pods = await facts.operatorPods();
       if (pods.length === 0) return skip('no tigera-operator pod');
       for (const pod of pods) {
+        const pull = (pod.status?.containerStatuses ?? []).find((c) => /^(ErrImagePull|ImagePullBackOff)$/.test(c.state?.waiting?.reason ?? ''));
+        if (pull) return fail(`pod tigera-operator/${pod.metadata.name}: ${podProblem(pod)}`, await mirrorFix(facts, pull.image ?? pod.spec?.containers?.[0]?.image ?? ''));
         const crash = [...(pod.status?.containerStatuses ?? [])].find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
         if (crash) {
           const last = crash.lastState?.terminated;
@@ -289,12 +291,35 @@ export const CHECKS: Check[] = [
       const pod = pods.find(failing) ?? pods[0]!;
       const crash = (pod.status?.containerStatuses ?? []).find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
       const log = crash ? await facts.lastLog('calico-system', pod.metadata.name, crash.name) : [];
-      const registry = imageRegistry(pod);
       const more = pods.length > 1 ? ` (and ${pods.length - 1} more pods)` : '';
       const detail = `pod calico-system/${pod.metadata.name}: ${podProblem(pod)}${log.length ? `; last log: ${log.join(' | ')}` : ''}${more}`;
-      if (/ImagePullBackOff|ErrImagePull/.test(detail)) return fail(detail, `Check that ${registry} is reachable from the nodes, or mirror the images and set spec.registry in the Installation`);
+      const pulling = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((c) => /^(ErrImagePull|ImagePullBackOff)$/.test(c.state?.waiting?.reason ?? ''));
+      if (pulling) return fail(detail, await mirrorFix(facts, pulling.image ?? ''));
       if (crash) return fail(detail, `kubectl logs -n calico-system ${pod.metadata.name} -c ${crash.name} --previous`);
       return fail(detail, `kubectl describe pod -n calico-system ${pod.metadata.name}`);
+    },
+  },
+  {
+    id: 'CAL-0807', category: 'Workloads', check: "Images from the Installation's registry",
+    needs: [{ verb: 'get', group: OPERATOR, resource: 'installations' }, { verb: 'get', group: 'apps', resource: 'deployments', namespace: 'tigera-operator' }, ...CALICO_NAMESPACES.flatMap((ns) => [read('daemonsets', 'apps', ns), read('deployments', 'apps', ns)])],
+    async run(facts) {
+      const installation = await facts.installation();
+      if (!installation) return skip('no Installation');
+      const registry = installation.spec?.registry;
+      if (!registry || registry === 'UseDefault') return pass("the Installation names no registry: Calico's images come from the release's default registries (docker.io or quay.io)");
+      // Pod templates rather than pods: every pod runs its template's images, and a big cluster's pods are never all listed.
+      const workloads = [
+        ...[await facts.operatorDeployment()].filter((w): w is Workload => w !== undefined).map((w) => ({ ...w, kind: 'Deployment' as const })),
+        ...(await Promise.all(CALICO_NAMESPACES.map(async (ns) => [...(await facts.daemonSets(ns)).map((w) => ({ ...w, kind: 'DaemonSet' as const })), ...(await facts.deployments(ns)).map((w) => ({ ...w, kind: 'Deployment' as const }))]))).flat(),
+      ];
+      const stray = workloads.flatMap((w) => templateImages(w).filter((image) => !image.startsWith(registry)).map((image) => `${w.kind.toLowerCase()} ${w.metadata.namespace}/${w.metadata.name} runs ${image}`));
+      if (stray.length === 0) return pass(`every Calico workload (${workloads.length}, the operator included) pulls from ${registry}`);
+      const operator = stray.some((s) => s.includes('tigera-operator/tigera-operator'));
+      const version = await calicoVersion(facts);
+      return fail(`${stray.length} image(s) not from the Installation's registry ${registry}: ${stray.slice(0, 3).join('; ')}${stray.length > 3 ? ` and ${stray.length - 3} more` : ''}`,
+        operator
+          ? `the operator's image is set in tigera-operator.yaml, not by the Installation: "kubectl calico init --registry ${registry.replace(/\/$/, '')} --overwrite" rewrites it, then "kubectl calico apply" ("kubectl calico images --calico-version ${version} --registry ${registry.replace(/\/$/, '')}" lists every image to mirror)`
+          : 'the operator has not rolled these yet: "kubectl calico wait", then "kubectl get installation default -o yaml" if they stay');
     },
   },
   {
@@ -432,10 +457,29 @@ export const CHECKS: Check[] = [
   },
 ];
 
-function imageRegistry(pod: Pod): string {
-  const image = (pod.status?.containerStatuses ?? []).find((c) => /ImagePull|ErrImage/.test(c.state?.waiting?.reason ?? ''))?.image ?? pod.spec?.containers?.[0]?.image ?? '';
-  const first = image.split('/')[0] ?? '';
-  return first.includes('.') ? first : 'docker.io';
+function imageRegistry(image: string): string {
+  const [first = '', ...rest] = image.split('/');
+  return rest.length && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+}
+
+/**
+ * The fix for an image the nodes cannot pull: when the Installation names a mirror, copy the image there;
+ * otherwise the registry is unreachable from the nodes (an air-gapped site) and Calico needs a mirror.
+ */
+async function mirrorFix(facts: Facts, image: string): Promise<string> {
+  const version = await calicoVersion(facts);
+  const registry = (await facts.installation())?.spec?.registry;
+  const from = imageRegistry(image);
+  if (registry) return `the nodes cannot pull ${image} from ${from}: copy it into the mirror ("kubectl calico images --calico-version ${version} --registry ${registry.replace(/\/$/, '')} -o list" names it and its mirrored name), or check the pull secret`;
+  return `the nodes cannot pull ${image} from ${from}; if they cannot reach it (an air-gapped site), mirror the images ("kubectl calico images --calico-version ${version} --registry <your-registry> -o list") and install with "kubectl calico init --registry <your-registry> --overwrite" and "kubectl calico apply"`;
+}
+
+type Template = { containers?: { image?: string }[]; initContainers?: { image?: string }[] };
+
+/** Every image a workload's pods run, from its pod template (each pod is made from it). */
+function templateImages(workload: Workload): string[] {
+  const spec = workload.spec?.template?.spec as Template | undefined;
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.image ?? '').filter(Boolean);
 }
 
 export type { Verdict };

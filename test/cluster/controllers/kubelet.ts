@@ -176,13 +176,14 @@ function pullImage(rt: Runtime, namespace: string, name: string, uid: string, co
   rt.enqueue(`pull/${uid}/${container.name}`, rt.timings.imagePull, () => {
     const current = live(rt, namespace, name, uid);
     if (!current) return;
-    if (!rt.faults.failingImages.some((image) => container.image.includes(image))) {
+    const unreachable = pullError(rt.faults, container.image);
+    if (!unreachable && !rt.faults.failingImages.some((image) => container.image.includes(image))) {
       const seconds = (rt.timings.imagePull / 1000).toFixed(3);
       rt.event(current, 'Normal', 'Pulled', `Successfully pulled image "${container.image}" in ${seconds}s (${seconds}s including waiting). Image size: 72548310 bytes.`, { component: 'kubelet', host }, fieldPath);
       return then();
     }
     const reference = normalizeImage(container.image);
-    const error = `rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`;
+    const error = unreachable ?? `rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`;
     setWaiting(rt, current, container.name, init, 'ErrImagePull', error);
     rt.event(current, 'Warning', 'Failed', `Failed to pull image "${container.image}": ${error}`, { component: 'kubelet', host }, fieldPath);
     rt.event(current, 'Warning', 'Failed', 'Error: ErrImagePull', { component: 'kubelet', host }, fieldPath);
@@ -339,6 +340,21 @@ function createdMessage(rt: Runtime, container: string): string {
 }
 
 /** `calico/node:v3.29.0` → `docker.io/calico/node:v3.29.0`, as containerd reports images. */
+/**
+ * With --registry-only HOST (an air-gapped site with a mirror), a pull from any other registry fails as
+ * containerd fails when the registry's name does not resolve: its endpoint (registry-1.docker.io for
+ * docker.io) in a HEAD of the manifest.
+ */
+function pullError(faults: { registryOnly?: string }, image: string): string | undefined {
+  if (!faults.registryOnly) return undefined;
+  const reference = normalizeImage(image);
+  const host = reference.split('/')[0]!;
+  if (host === faults.registryOnly) return undefined;
+  const endpoint = host === 'docker.io' ? 'registry-1.docker.io' : host;
+  const [repository, tag] = [reference.slice(host.length + 1).replace(/[:@][^/]*$/, ''), reference.match(/[:@]([^/:@]+)$/)?.[1] ?? 'latest'];
+  return `rpc error: code = Unknown desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": failed to do request: Head "https://${endpoint}/v2/${repository}/manifests/${tag}": dial tcp: lookup ${endpoint.replace(/:\d+$/, '')}: no such host`;
+}
+
 export function normalizeImage(image: string): string {
   const [first = '', ...rest] = image.split('/');
   const hasRegistry = rest.length > 0 && (first.includes('.') || first.includes(':') || first === 'localhost');

@@ -19,7 +19,7 @@ const MANAGER = { fieldManager: 'operator' };
 const OPERATOR_GROUP = 'operator.tigera.io';
 const WATCHED = [
   `installations.${OPERATOR_GROUP}`, `apiservers.${OPERATOR_GROUP}`, `goldmanes.${OPERATOR_GROUP}`, `whiskers.${OPERATOR_GROUP}`,
-  'pods', 'daemonsets.apps', 'deployments.apps', 'nodes', 'configmaps', 'customresourcedefinitions.apiextensions.k8s.io',
+  `imagesets.${OPERATOR_GROUP}`, 'pods', 'daemonsets.apps', 'deployments.apps', 'nodes', 'configmaps', 'secrets', 'customresourcedefinitions.apiextensions.k8s.io',
 ];
 
 interface IPPoolSpec {
@@ -32,7 +32,7 @@ interface IPPoolSpec {
 }
 
 interface Installation extends KubeObject {
-  spec?: { calicoNetwork?: { ipPools?: IPPoolSpec[]; mtu?: number; [k: string]: unknown }; registry?: string; [k: string]: unknown };
+  spec?: { calicoNetwork?: { ipPools?: IPPoolSpec[]; mtu?: number; [k: string]: unknown }; registry?: string; imagePath?: string; imagePrefix?: string; imagePullSecrets?: { name: string }[]; [k: string]: unknown };
 }
 
 export function startOperator(rt: Runtime): void {
@@ -40,6 +40,7 @@ export function startOperator(rt: Runtime): void {
     const ns = event.object.metadata.namespace;
     if ((event.key === 'pods' || event.key.endsWith('.apps')) && ns !== 'calico-system' && ns !== 'calico-apiserver' && ns !== 'tigera-operator') return;
     if (event.key === 'configmaps' && !(ns === 'kube-system' && event.object.metadata.name === 'kubeadm-config')) return;
+    if (event.key === 'secrets' && ns !== 'tigera-operator') return;
     rt.enqueue('operator', rt.timings.reconcile, () => reconcile(rt));
   });
 }
@@ -78,7 +79,17 @@ function reconcile(rt: Runtime): void {
   }
   ensurePools(rt, installation);
   setStatus(rt, 'ippools', 'Available');
-  const components = desiredComponents(rt, version, installation, apiserver, observability && crExists(rt, 'goldmanes'), observability && crExists(rt, 'whiskers'));
+  const images = imageReferences(rt, version, installation);
+  if ('error' in images) {
+    setStatus(rt, 'calico', 'Degraded', 'ResourceReadError', images.error);
+    return;
+  }
+  const pullSecrets = copyPullSecrets(rt, installation);
+  if (typeof pullSecrets === 'string') {
+    setStatus(rt, 'calico', 'Degraded', 'ResourceReadError', pullSecrets);
+    return;
+  }
+  const components = desiredComponents(rt, version, installation, images.image, pullSecrets, apiserver, observability && crExists(rt, 'goldmanes'), observability && crExists(rt, 'whiskers'));
   for (const component of components) ensure(rt, component);
   pruneComponents(rt, components);
   markNetworks(rt);
@@ -210,10 +221,7 @@ const ALL_TAINTS = [{ effect: 'NoSchedule', operator: 'Exists' }, { effect: 'NoE
 const CONTROL_PLANE_TAINTS = [{ key: 'CriticalAddonsOnly', operator: 'Exists' }, { effect: 'NoSchedule', key: 'node-role.kubernetes.io/master' }, { effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane' }];
 
 /** What the operator renders for a Calico version (calico-facts §5). */
-function desiredComponents(rt: Runtime, version: string, installation: Installation, apiserver: boolean, goldmane: boolean, whisker: boolean): Component[] {
-  const operatorTag = (rt.api.store.list('pods', 'tigera-operator').find((p) => p.metadata.labels?.name === 'tigera-operator')?.spec as { containers: { image: string }[] }).containers[0]!.image.split(':').pop()!;
-  const registry = installation.spec?.registry ?? (quayRegistry(operatorTag) ? 'quay.io/' : 'docker.io/');
-  const image = (name: string) => `${registry.replace(/\/?$/, '/')}calico/${name}:${version}`;
+function desiredComponents(rt: Runtime, version: string, installation: Installation, image: (name: string) => string, pullSecrets: { name: string }[], apiserver: boolean, goldmane: boolean, whisker: boolean): Component[] {
   const nodes = rt.api.store.list('nodes').filter((n) => !(n.spec as { unschedulable?: boolean } | undefined)?.unschedulable).length;
   const typhaReplicas = nodes <= 2 ? 1 : nodes <= 4 ? 2 : Math.max(3, Math.floor(nodes / 200) + 2);
   const ns = 'calico-system';
@@ -230,6 +238,7 @@ function desiredComponents(rt: Runtime, version: string, installation: Installat
   }
   if (goldmane) components.push(deployment(ns, 'goldmane', 1, { tolerations: CONTROL_PLANE_TAINTS, containers: [{ name: 'goldmane', image: image('goldmane') }] }));
   if (whisker) components.push(deployment(ns, 'whisker', 1, { tolerations: CONTROL_PLANE_TAINTS, containers: [{ name: 'whisker', image: image('whisker') }, { name: 'whisker-backend', image: image('whisker-backend') }] }));
+  if (pullSecrets.length) for (const c of components) ((c.object.spec as { template: { spec: Record<string, unknown> } }).template.spec.imagePullSecrets = pullSecrets);
   return components;
 }
 
@@ -249,6 +258,58 @@ function calicoNodeContainer(image: string, installation: Installation): Record<
       timeoutSeconds: 10, periodSeconds: 30, successThreshold: 1, failureThreshold: 3,
     },
   };
+}
+
+/**
+ * Each component's image as GetReference composes it (pkg/components/references.go): the Installation's
+ * registry (fillDefaults adds the trailing "/") or the release's default, imagePrefix inserted before the
+ * name, then imagePath in place of the first path segment, then ":" + tag — or "@" + the digest of the
+ * ImageSet calico-<version>, which is required once any ImageSet named calico* exists.
+ */
+function imageReferences(rt: Runtime, version: string, installation: Installation): { image: (name: string) => string } | { error: string } {
+  const operatorTag = (rt.api.store.list('pods', 'tigera-operator').find((p) => p.metadata.labels?.name === 'tigera-operator')?.spec as { containers: { image: string }[] }).containers[0]!.image.split(':').pop()!;
+  const spec = installation.spec ?? {};
+  const registry = spec.registry && spec.registry !== 'UseDefault' ? spec.registry.replace(/\/?$/, '/') : quayRegistry(operatorTag) ? 'quay.io/' : 'docker.io/';
+  const path = (name: string) => {
+    let image = `calico/${name}`;
+    if (spec.imagePrefix && spec.imagePrefix !== 'UseDefault') image = image.replace(/[^/]+$/, (last) => `${spec.imagePrefix}${last}`);
+    if (spec.imagePath && spec.imagePath !== 'UseDefault') image = `${spec.imagePath}/${image.slice(image.indexOf('/') + 1)}`;
+    return image;
+  };
+  const sets = rt.api.store.list(`imagesets.${OPERATOR_GROUP}`).filter((s) => s.metadata.name.startsWith('calico'));
+  if (!sets.length) return { image: (name) => `${registry}${path(name)}:${version}` };
+  const set = sets.find((s) => s.metadata.name === `calico-${version}`);
+  if (!set) return { error: `Error getting ImageSet: ImageSet calico-${version} not found, but ImageSets ${sets.map((s) => s.metadata.name).join(', ')} exist` };
+  const digests = new Map(((set.spec as { images?: { image: string; digest: string }[] } | undefined)?.images ?? []).map((i) => [i.image, i.digest]));
+  const missing = RENDERED.concat('key-cert-provisioner').find((name) => !digests.has(`calico/${name}`));
+  if (missing) return { error: `Error validating ImageSet ${set.metadata.name}: ImageSet did not contain image calico/${missing}` };
+  return { image: (name) => `${registry}${path(name)}@${digests.get(`calico/${name}`)}` };
+}
+
+/** The images the model renders; the real operator also checks every other image of its release. */
+const RENDERED = ['node', 'cni', 'pod2daemon-flexvol', 'typha', 'kube-controllers', 'csi', 'node-driver-registrar', 'apiserver'];
+
+/**
+ * The Installation's pull secrets, read from the operator's namespace and copied to calico-system (and
+ * calico-apiserver) as utils.GetNetworkingPullSecrets and the render's CopySecrets do; one missing there is
+ * the operator's degraded read error.
+ */
+function copyPullSecrets(rt: Runtime, installation: Installation): { name: string }[] | string {
+  const names = (installation.spec?.imagePullSecrets ?? []).map((s) => s.name);
+  const secrets = [];
+  for (const name of names) {
+    const secret = rt.api.store.get('secrets', 'tigera-operator', name);
+    if (!secret) return `Error retrieving pull secrets: failed to retrieve pull secret ${name}: secrets "${name}" not found`;
+    secrets.push(secret);
+  }
+  for (const ns of ['calico-system', 'calico-apiserver']) {
+    if (!rt.api.store.get('namespaces', undefined, ns)) continue;
+    for (const secret of secrets) {
+      if (rt.api.store.get('secrets', ns, secret.metadata.name)) continue;
+      rt.api.create(rt.type('secrets'), ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secret.metadata.name, namespace: ns }, type: (secret as { type?: string }).type, data: jsonCopy((secret as { data?: object }).data ?? {}) } as NewObject, MANAGER);
+    }
+  }
+  return names.map((name) => ({ name }));
 }
 
 function quayRegistry(operatorTag: string): boolean {
@@ -330,7 +391,7 @@ function markNetworks(rt: Runtime): void {
 
 /** TigeraStatus and the Installation status from what the components are doing. */
 function reportStatus(rt: Runtime, version: string, installation: Installation, components: Component[], statuses: string[]): void {
-  const problems = components.map((c) => componentProblem(rt, c, version)).filter((p) => p !== undefined);
+  const problems = components.map((c) => componentProblem(rt, c)).filter((p) => p !== undefined);
   const calico = problems.filter((p) => !p.apiserver && !p.component.startsWith('goldmane') && !p.component.startsWith('whisker'));
   const failed = calico.find((p) => p.degraded);
   if (failed) setStatus(rt, 'calico', 'Degraded', 'PodFailure', failed.message);
@@ -353,7 +414,7 @@ interface Problem {
   message: string;
 }
 
-function componentProblem(rt: Runtime, component: Component, version: string): Problem | undefined {
+function componentProblem(rt: Runtime, component: Component): Problem | undefined {
   const { namespace, name } = component.object.metadata as { namespace: string; name: string };
   const base = { component: name, apiserver: name === 'calico-apiserver' };
   const pods = rt.api.store.list('pods', namespace).filter((p) => p.metadata.labels?.['k8s-app'] === name);
@@ -363,7 +424,9 @@ function componentProblem(rt: Runtime, component: Component, version: string): P
   }
   const object = rt.api.store.get(component.key, namespace, name);
   const status = (object?.status ?? {}) as Record<string, number>;
-  const outdated = pods.some((p) => !(p.spec as { containers: { image: string }[] }).containers.every((c) => c.image.endsWith(`:${version}`)));
+  // Rendered for another release or registry (an upgrade, a mirror set later): the rollout is not done.
+  const rendered = (component.object.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers.map((c) => c.image);
+  const outdated = pods.some((p) => (p.spec as { containers: { image: string }[] }).containers.some((c, i) => c.image !== rendered[i]));
   if (component.key === 'daemonsets.apps') {
     const desired = status.desiredNumberScheduled ?? 0;
     const available = status.numberAvailable ?? 0;

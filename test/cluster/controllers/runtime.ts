@@ -30,6 +30,8 @@ export interface PodFaults {
   failingImages: string[];
   /** Containers (`namespace/podPrefix/container`, prefix match on the pod name) that exit with an error after starting. */
   crashingContainers: string[];
+  /** An air-gapped site's mirror (host[:port]): pulls from any other registry fail as from one that does not resolve. */
+  registryOnly?: string;
 }
 
 export class Runtime {

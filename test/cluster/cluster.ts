@@ -113,7 +113,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   if (!options.calico) runtime.network = network;
   trackPolicy(runtime);
   setOutside(runtime, [UPSTREAM_HOST, ...(options.outside ?? [])]);
-  api.serviceCIDRs = scenario.serviceSubnet.split(',');
+  api.serviceCIDRs = [...scenario.serviceSubnet.split(','), ...(scenario.serviceSubnetV6 ? [scenario.serviceSubnetV6] : [])];
   runtime.ipamFaults.leakingPods = options.ipamFaults?.leakingPods ?? [];
   runtime.ipamFaults.gcStopped = options.ipamFaults?.gcStopped ?? false;
   startApiServerControllers(runtime);

@@ -11,6 +11,9 @@ export interface ScenarioNode {
   /** Its InternalIP, and the prefix length of the network its interface is on. */
   ip: string;
   ipPrefixLength: number;
+  /** A dual-stack cluster's nodes also have an IPv6 address on the same interface (see nodeIPv6). */
+  ip6?: string;
+  ip6PrefixLength?: number;
   /** What kube-controller-manager allocates it: an IPv4 podCIDR, and an IPv6 one in a dual-stack cluster. */
   podCIDRs: string[];
   controlPlane: boolean;
@@ -92,6 +95,7 @@ function kubeadmScenario(name: string, count: number, dualStack: boolean | undef
     name: i === 0 ? `kubernetes-master-${number(1)}` : `kubernetes-worker-${number(i)}`,
     ip: formatV4(i === 0 ? nodeBase + 11 : workerBase + 11 + i),
     ipPrefixLength: i === 0 ? nodePrefix : workerPrefix,
+    ...(dualStack ? { ip6: nodeIPv6(i === 0 ? nodeBase : workerBase, i === 0 ? nodeBase + 11 : workerBase + 11 + i), ip6PrefixLength: 64 } : {}),
     podCIDRs: [`${formatV4(podBase + i * 256)}/24`, ...(dualStack ? [`fd00:10:97:${i.toString(16)}::/64`] : [])],
     controlPlane: i === 0,
   }));
@@ -102,6 +106,17 @@ function kubeadmScenario(name: string, count: number, dualStack: boolean | undef
     : `${plural(count, 'node')} (1 control plane, ${plural(count - 1, 'worker')}${twoSubnets ? '' : `, on ${nodeNetwork}`}) NotReady without a CNI, podSubnet ${pods}${podBits === 8 ? '' : ' (sized for a /24 podCIDR per node: a /16 has 256)'}`;
   const data: ScenarioData = { name, description: describe(cluster, podSubnet), nodes, podSubnet, serviceSubnet, ...dual };
   return { ...data, seed: (rt, version) => seedKubeadm(rt, data, version) };
+}
+
+/**
+ * A dual-stack node's IPv6 address: its IPv4 network a.b.c.0/n has the ULA
+ * twin fd00:a:b:c::/64 (the octets written as they read, as hex groups), and
+ * the host keeps its offset in the network: 192.168.56.11 is
+ * fd00:192:168:56::b, a worker at 192.168.57.12 fd00:192:168:57::c.
+ */
+export function nodeIPv6(networkBase: number, address: number): string {
+  const [a, b, c] = formatV4(networkBase).split('.');
+  return `fd00:${a}:${b}:${c}::${(address - networkBase).toString(16)}`;
 }
 
 function plural(n: number, noun: string): string {
@@ -198,6 +213,7 @@ function both(v4: string, v6: string | undefined): string {
 function seedNode(rt: Runtime, node: ScenarioNode, version: string): void {
   const type = rt.type('nodes');
   rt.setHostAddress(node.name, `${node.ip}/${node.ipPrefixLength}`);
+  if (node.ip6) rt.setHostAddress6(node.name, `${node.ip6}/${node.ip6PrefixLength}`);
   const labels: Record<string, string> = {
     'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
     'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux',
@@ -221,7 +237,8 @@ function seedNode(rt: Runtime, node: ScenarioNode, version: string): void {
         condition('PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
         condition('Ready', 'KubeletNotReady', 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized'),
       ],
-      addresses: [{ type: 'InternalIP', address: node.ip }, { type: 'Hostname', address: node.name }],
+      // The kubelet's --node-ip=v4,v6 in a dual-stack cluster: an InternalIP of each family, the primary first.
+      addresses: [{ type: 'InternalIP', address: node.ip }, ...(node.ip6 ? [{ type: 'InternalIP', address: node.ip6 }] : []), { type: 'Hostname', address: node.name }],
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       nodeInfo: {
         machineID: hex(node.name, 32), systemUUID: uuid(node.name), bootID: uuid(`${node.name}-boot`),

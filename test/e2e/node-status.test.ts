@@ -150,19 +150,34 @@ test('node status with BGP disabled in the Installation: Felix only; bad input i
   });
 });
 
-test('node status with an IPv6 pool: BIRD6 is asked too (birdcl6 on its own socket), and its peers are shown as calicoctl shows them', async () => {
-  await withCluster({ calico: 'v3.32.1', dualStack: true }, async (cluster) => {
-    const { calico } = setup(cluster);
+test('node status with an IPv6 pool: BIRD6 is asked too (birdcl6 on its own socket), its mesh over the nodes\' IPv6 addresses shown as calicoctl shows it; blocked TCP 179 downs the sessions of both families', async () => {
+  const clock = new ManualClock(Date.now());
+  await withCluster({ calico: 'v3.32.1', dualStack: true, clock }, async (cluster) => {
+    const { calico, k, pod } = setup(cluster);
     const sent = cluster.requestLog.length;
     const status = await calico('node', 'status', '--nodes', W1);
     assert.equal(status.code, 0, status.stdout + status.stderr);
     const execs = cluster.requestLog.slice(sent).filter((r) => r.path.includes('/exec?')).map((r) => new URLSearchParams(r.path.split('?')[1]).getAll('command').join(' '));
     assert.ok(execs.includes('birdcl6 -s /var/run/calico/bird6.ctl show protocols'), execs.join('\n'));
     assert.match(status.stdout, /\(IPv4 pod routes: Felix, VXLAN; IPv6 pod routes: BGP\)\n/);
-    // The test cluster's nodes have no IPv6 address: BIRD6 has no peer, as calicoctl says it.
-    assert.match(status.stdout, new RegExp(`\\nIPv4 BGP peers of ${W1}:\\nPEER ADDRESS +PEER TYPE +STATE +SINCE +INFO\\n(.+Established\\n){2}\\nIPv6 BGP peers of ${W1}:\\nNo IPv6 peers found\\.\\n`));
+    // The dual-stack nodes have IPv6 addresses (fd00:192:168:56::b for .11): BIRD6 meshes over them, as on a real cluster.
+    assert.match(status.stdout, new RegExp(`\\n${W1} +Ready +Ready +4/4 +\\n`));
+    assert.match(status.stdout, new RegExp(`\\nIPv4 BGP peers of ${W1}:\\nPEER ADDRESS +PEER TYPE +STATE +SINCE +INFO\\n192\\.168\\.56\\.11 +node-to-node mesh +up +\\S+ +Established\\n192\\.168\\.56\\.13 +node-to-node mesh +up +\\S+ +Established\\n\\nIPv6 BGP peers of ${W1}:\\nPEER ADDRESS +PEER TYPE +STATE +SINCE +INFO\\nfd00:192:168:56::b +node-to-node mesh +up +\\S+ +Established\\nfd00:192:168:56::d +node-to-node mesh +up +\\S+ +Established\\n`));
+    const bird6 = (await k('exec', '-n', 'calico-system', await pod(W1), '-c', 'calico-node', '--', 'birdcl6', '-s', '/var/run/calico/bird6.ctl', 'show', 'protocols')).stdout;
+    assert.match(bird6, /\nMesh_fd00_192_168_56__b BGP +master +up +\S+ +Established +\nMesh_fd00_192_168_56__d BGP +master +up +\S+ +Established +\n/);
     const doc = JSON.parse((await calico('node', 'status', '-o', 'json')).stdout);
     assert.deepEqual([doc.bgp.ipv6, doc.bgp.routing], [true, { ipv4: 'vxlan', ipv6: 'bgp' }]);
     assert.ok(doc.nodes.every((n: { bird6?: { ready: boolean } }) => n.bird6?.ready === true), JSON.stringify(doc.nodes.map((n: { bird6?: object }) => n.bird6)));
+
+    // TCP 179 dropped between the workers: after the hold timer, the pair's IPv4 and IPv6 sessions are both down.
+    cluster.runtime.network.drops.push({ traffic: 'bgp', between: [[W1, W2]] });
+    settle(clock, 241);
+    const blocked = await calico('node', 'status');
+    assert.equal(blocked.code, 1, blocked.stderr);
+    const lines = blocked.stdout.split('\n');
+    assert.match(lines.find((l) => l.startsWith(MASTER))!, / 4\/4 +$/);
+    assert.match(lines.find((l) => l.startsWith(W1))!, / 2\/4 +not Established: /);
+    const down = blocked.stdout.split('\nSessions not Established:\n')[1]!.split('\n\n')[0]!.split('\n').slice(1);
+    assert.deepEqual(down.map((l) => l.split(/ {2,}/).slice(0, 2).join(' ')).sort(), [`${W1} ${IP[W2]}`, `${W1} fd00:192:168:56::d`, `${W2} ${IP[W1]}`, `${W2} fd00:192:168:56::c`]);
   });
 });

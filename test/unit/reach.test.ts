@@ -223,3 +223,72 @@ test('cluster DNS: the kubelet\'s resolv.conf per dnsPolicy, the search list, an
   store.put('endpointslices.discovery.k8s.io', { ...store.get('endpointslices.discovery.k8s.io', 'kube-system', 'kube-dns-abcde')!, endpoints: [{ addresses: ['10.97.0.9'], conditions: { ready: false, serving: false } }] });
   assert.equal(exchange(rt, { pod: p1 }, '10.96.0.10', 'web.default.svc.cluster.local.', 'A').outcome, 'refused', 'no ready CoreDNS: kube-proxy rejects');
 });
+
+/**
+ * The same cluster made dual-stack as the scenarios make it: each node also
+ * on fd00:192:168:56::/64 or fd00:192:168:57::/64 (its IPv6 BGP address,
+ * what BIRD6 meshes over), each pod an address of fd00:10:97::/48 too, the
+ * Service an IPv6 ClusterIP with an IPv6 EndpointSlice.
+ */
+function dualStack(v6Pool: keyof typeof POOLS) {
+  const { rt, store } = cluster();
+  const v6 = (ip: string) => {
+    const [, , c, d] = ip.split('.');
+    return `fd00:192:168:${c}::${Number(d).toString(16)}`;
+  };
+  for (const [name, cidr] of NODES) {
+    const address = v6(cidr.split('/')[0]!);
+    rt.setHostAddress6(name, `${address}/64`);
+    const node = store.get('nodes', undefined, name)!;
+    store.put('nodes', { ...node, metadata: { ...node.metadata, annotations: { ...node.metadata.annotations, 'projectcalico.org/IPv6Address': `${address}/64` } }, status: { addresses: [{ type: 'InternalIP', address: cidr.split('/')[0] }, { type: 'InternalIP', address }] } });
+  }
+  for (const [name, , ip] of PODS) {
+    const pod = store.get('pods', 'default', name)!;
+    const [, , c, d] = ip.split('.');
+    store.put('pods', { ...pod, status: { ...RUNNING, podIP: ip, podIPs: [{ ip }, { ip: `fd00:10:97:${c}::${d}` }] } });
+  }
+  const web = store.get('services', 'default', 'web')!;
+  store.put('services', { ...web, spec: { ...web.spec as object, clusterIPs: ['10.96.1.5', 'fd00:10:96::5'], ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack' } });
+  store.put('endpointslices.discovery.k8s.io', object({
+    metadata: { name: 'web-v6xyz', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv6', ports: [{ name: '', port: 9376, protocol: 'TCP' }], endpoints: [{ addresses: ['fd00:10:97:2::2'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'w2' }],
+  }));
+  store.put('ippools.crd.projectcalico.org', object({ metadata: { name: 'default-ipv4-ippool' }, spec: { cidr: '10.97.0.0/16', natOutgoing: true, ...POOLS.VXLANCrossSubnet } }));
+  store.put('ippools.crd.projectcalico.org', object({ metadata: { name: 'default-ipv6-ippool' }, spec: { cidr: 'fd00:10:97::/48', natOutgoing: false, ...POOLS[v6Pool] } }));
+  return { rt, store };
+}
+
+const V6_CASES: (Omit<Case, 'pool'> & { pool?: keyof typeof POOLS })[] = [
+  { name: 'IPv6 same node', pool: 'None', from: 'p1', to: 'fd00:10:97:1::3', expect: 'delivered', answeredBy: 'p1b' },
+  { name: 'IPv6 unencapsulated, same subnet: BIRD6 routes', pool: 'None', from: 'pm', to: 'fd00:10:97:1::2', expect: 'delivered', answeredBy: 'p1' },
+  { name: 'IPv6 unencapsulated, across subnets: BIRD6 routes', pool: 'None', from: 'p1', to: 'fd00:10:97:2::2', expect: 'delivered', answeredBy: 'p2' },
+  { name: 'IPv6 unencapsulated, BGP blocked: no route', pool: 'None', faults: ALL_BGP, from: 'p1', to: 'fd00:10:97:2::2', expect: 'timeout' },
+  { name: 'IPv6 unencapsulated, BGP blocked, same node', pool: 'None', faults: ALL_BGP, from: 'p1', to: 'fd00:10:97:1::3', expect: 'delivered' },
+  { name: 'IPv4 VXLAN with BGP blocked still flows beside it', pool: 'None', faults: ALL_BGP, from: 'p1', to: '10.97.2.2', expect: 'delivered' },
+  { name: 'IPv6 BGP blocked between one pair only', pool: 'None', faults: { drops: [{ traffic: 'bgp', between: [['w1', 'w2']] }] }, from: 'p1', to: 'fd00:10:97:3::2', expect: 'delivered' },
+  { name: 'IPv6 unencapsulated, source/destination check', pool: 'None', faults: { sourceDestCheck: true }, from: 'p1', to: 'fd00:10:97:2::2', expect: 'timeout' },
+  { name: 'IPv6 VXLAN, BGP blocked: Felix routes', pool: 'VXLAN', faults: ALL_BGP, from: 'p1', to: 'fd00:10:97:2::2', expect: 'delivered' },
+  { name: 'IPv6 VXLAN, UDP 4789 blocked', pool: 'VXLAN', faults: { drops: [{ traffic: 'vxlan' }] }, from: 'p1', to: 'fd00:10:97:2::2', expect: 'timeout' },
+  { name: 'IPv6 VXLANCrossSubnet, same subnet under the check: unencapsulated, dropped', pool: 'VXLANCrossSubnet', faults: { sourceDestCheck: true }, from: 'pm', to: 'fd00:10:97:1::2', expect: 'timeout' },
+  { name: 'IPv6 VXLANCrossSubnet across the IPv6 subnets passes the check', pool: 'VXLANCrossSubnet', faults: { sourceDestCheck: true }, from: 'p1', to: 'fd00:10:97:2::2', expect: 'delivered' },
+  { name: 'the IPv6 ClusterIP through the IPv6 EndpointSlice', pool: 'None', from: 'p1', to: 'fd00:10:96::5', port: 80, expect: 'delivered', answeredBy: 'p2' },
+  { name: 'the IPv6 ClusterIP, BGP blocked to its endpoint', pool: 'None', faults: ALL_BGP, from: 'p1', to: 'fd00:10:96::5', port: 80, expect: 'timeout' },
+  { name: 'host to a remote pod over IPv6', pool: 'None', from: 'node:w1', to: 'fd00:10:97:2::2', expect: 'delivered' },
+  { name: 'pod to a node\'s IPv6 address: the kubelet', pool: 'None', from: 'p1', to: 'fd00:192:168:57::c', port: 10250, expect: 'delivered' },
+];
+
+test('reach(): IPv6 on a dual-stack cluster, by the IPv6 pool\'s encapsulation and BIRD6\'s sessions', () => {
+  for (const c of V6_CASES) {
+    const { rt, store } = dualStack(c.pool ?? 'None');
+    rt.network = { ...noNetworkFaults(), ...c.faults };
+    const source: Source = c.from.startsWith('node:') ? { node: c.from.slice(5) } : { pod: store.get('pods', 'default', c.from)! };
+    const result = reach(rt, source, c.to, c.port ?? 9376, c.protocol ?? 'TCP');
+    assert.equal(result.outcome, c.expect, `${c.name}: ${'why' in result ? result.why : 'delivered'}`);
+    if (result.outcome === 'delivered') {
+      if (c.answeredBy) assert.equal(result.to.pod?.metadata.name, c.answeredBy, c.name);
+      const family = c.to.includes(':') ? /:/ : /^\d+\./;
+      assert.match(result.to.ip, family, `${c.name}: answered at an address of the destination's family`);
+      assert.match(result.from.ip, family, `${c.name}: from an address of that family`);
+    }
+  }
+});

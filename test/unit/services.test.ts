@@ -103,3 +103,49 @@ test('EndpointSlices and Endpoints follow the pods a Service selects: readiness,
   clock.runAll();
   assert.deepEqual([slices().length, api.store.get('endpoints', 'demo', 'web')], [0, undefined]);
 });
+
+test('dual-stack ClusterIPs (alloc.go initIPFamilyFields): SingleStack by default, PreferDualStack and RequireDualStack take both families, ipFamilies and clusterIPs pick the order; a single-stack cluster refuses RequireDualStack', () => {
+  const { api, create } = setup();
+  api.serviceCIDRs = ['10.96.0.0/16', 'fd00:10:96::/112'];
+  const spec = (o: KubeObject) => o.spec as { clusterIP: string; clusterIPs: string[]; ipFamilies: string[]; ipFamilyPolicy: string };
+  const single = spec(create('services', service('single')));
+  assert.deepEqual([single.ipFamilyPolicy, single.ipFamilies, single.clusterIPs.length], ['SingleStack', ['IPv4'], 1]);
+  assert.match(single.clusterIP, /^10\.96\./);
+  const prefer = spec(create('services', service('prefer', { ipFamilyPolicy: 'PreferDualStack' })));
+  assert.deepEqual(prefer.ipFamilies, ['IPv4', 'IPv6']);
+  assert.equal(prefer.clusterIP, prefer.clusterIPs[0]);
+  assert.match(prefer.clusterIPs[0]!, /^10\.96\./);
+  assert.match(prefer.clusterIPs[1]!, /^fd00:10:96::[0-9a-f]{1,4}$/);
+  assert.ok(parseInt(prefer.clusterIPs[1]!.split('::')[1]!, 16) > 256, 'above the reserved band of the IPv6 range too');
+  const v6first = spec(create('services', service('v6first', { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6'] })));
+  assert.deepEqual(v6first.ipFamilies, ['IPv6', 'IPv4']);
+  assert.match(v6first.clusterIP, /^fd00:10:96::/);
+  const v6only = spec(create('services', service('v6only', { clusterIPs: ['fd00:10:96::53'] })));
+  assert.deepEqual([v6only.ipFamilyPolicy, v6only.ipFamilies, v6only.clusterIPs], ['SingleStack', ['IPv6'], ['fd00:10:96::53']]);
+  assert.equal(invalid(() => create('services', service('again6', { clusterIPs: ['fd00:10:96::53'] }))), 'Service "again6" is invalid: spec.clusterIPs: Invalid value: []string{"fd00:10:96::53"}: failed to allocate IP fd00:10:96::53: provided IP is already allocated');
+  assert.equal(invalid(() => create('services', service('two', { ipFamilies: ['IPv4', 'IPv6'] }))), 'Service "two" is invalid: spec.ipFamilyPolicy: Invalid value: "SingleStack": must be \'RequireDualStack\' or \'PreferDualStack\' when multiple IP families are specified');
+  const headless = spec(create('services', service('headless', { clusterIP: 'None', ipFamilyPolicy: 'PreferDualStack' })));
+  assert.deepEqual([headless.clusterIPs, headless.ipFamilies], [['None'], ['IPv4', 'IPv6']]);
+
+  api.serviceCIDRs = ['10.96.0.0/16'];
+  assert.equal(invalid(() => create('services', service('require', { ipFamilyPolicy: 'RequireDualStack' }))), 'Service "require" is invalid: spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services');
+  assert.equal(invalid(() => create('services', service('v6', { ipFamilies: ['IPv6'] }))), 'Service "v6" is invalid: spec.ipFamilies[0]: Invalid value: "IPv6": not configured on this cluster');
+  const fallback = spec(create('services', service('fallback', { ipFamilyPolicy: 'PreferDualStack' })));
+  assert.deepEqual([fallback.ipFamilies, fallback.clusterIPs.length], [['IPv4'], 1]);
+});
+
+test('a dual-stack Service gets an EndpointSlice per family (addressType IPv4, IPv6) with the pods\' addresses of that family; Endpoints keep the primary family', () => {
+  const { clock, api, create } = setup();
+  api.serviceCIDRs = ['10.96.0.0/16', 'fd00:10:96::/112'];
+  create('services', service('web', { ipFamilyPolicy: 'PreferDualStack' }));
+  clock.runAll();
+  const slices = () => api.store.list('endpointslices.discovery.k8s.io', 'demo').map((s) => [s.addressType, ((s.endpoints ?? []) as { addresses: string[] }[]).map((e) => e.addresses[0])]).sort();
+  assert.deepEqual(slices(), [['IPv4', []], ['IPv6', []]], 'a placeholder slice per family');
+  create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'demo', labels: { app: 'web' } }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x', ports: [{ name: 'web', containerPort: 9376 }] }] } });
+  api.mutate(api.registry.byKey('pods')!, 'demo', 'a', (p) => {
+    p.status = { phase: 'Running', podIP: '10.97.0.5', podIPs: [{ ip: '10.97.0.5' }, { ip: 'fd00:10:97::5' }], conditions: [{ type: 'Ready', status: 'True' }] };
+  }, { fieldManager: 'kubelet', subresource: 'status' });
+  clock.runAll();
+  assert.deepEqual(slices(), [['IPv4', ['10.97.0.5']], ['IPv6', ['fd00:10:97::5']]]);
+  assert.deepEqual((api.store.get('endpoints', 'demo', 'web')!.subsets as { addresses: { ip: string }[] }[])[0]!.addresses.map((a) => a.ip), ['10.97.0.5']);
+});

@@ -33,6 +33,25 @@ export function nodeInternalIP(rt: Runtime, node: string): string {
   return addresses.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
 }
 
+/**
+ * The node's IPs as the kubelet reports them in a pod's hostIPs (nodeutil
+ * GetNodeHostIPs): the first InternalIP, then the first InternalIP of the
+ * other family if there is one.
+ */
+export function nodeInternalIPs(rt: Runtime, node: string): string[] {
+  const object = rt.api.store.get('nodes', undefined, node);
+  const internal = ((object?.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
+  if (internal.length === 0) return ['127.0.0.1'];
+  const other = internal.find((ip) => ip.includes(':') !== internal[0]!.includes(':'));
+  return other ? [internal[0]!, other] : [internal[0]!];
+}
+
+/** The node's InternalIP of one family, if it has one. */
+export function nodeInternalIPOf(rt: Runtime, node: string, family: 4 | 6): string | undefined {
+  const object = rt.api.store.get('nodes', undefined, node);
+  return ((object?.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).find((a) => a.type === 'InternalIP' && a.address.includes(':') === (family === 6))?.address;
+}
+
 export function parseV4(cidr: string): [number, number] {
   const [address = '0.0.0.0', bits = '32'] = cidr.split('/');
   const value = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { imageContents, NotSimulated, resolveProgram, type ProgramResult } from '../programs/index.ts';
 import type { KubeObject } from '../types.ts';
 import { setUpPodNetwork, tearDownPodNetwork } from './cni.ts';
-import { nodeInternalIP } from './ipam.ts';
+import { nodeInternalIPs } from './ipam.ts';
 import type { Runtime } from './runtime.ts';
 
 interface Container {
@@ -101,11 +101,11 @@ function admitPod(rt: Runtime, namespace: string, name: string, uid: string): vo
   const pod = live(rt, namespace, name, uid);
   if (!pod) return;
   const spec = pod.spec as PodSpec;
-  const hostIP = nodeInternalIP(rt, spec.nodeName!);
+  const hostIPs = nodeInternalIPs(rt, spec.nodeName!);
   writeStatus(rt, pod, (status) => {
     status.phase = 'Pending';
-    status.hostIP = hostIP;
-    status.hostIPs = [{ ip: hostIP }];
+    status.hostIP = hostIPs[0];
+    status.hostIPs = hostIPs.map((ip) => ({ ip }));
     status.startTime = rt.now();
     status.initContainerStatuses = spec.initContainers?.map((c) => waiting(c, 'PodInitializing'));
     if (!status.initContainerStatuses) delete status.initContainerStatuses;
@@ -123,7 +123,8 @@ function sandbox(rt: Runtime, namespace: string, name: string, uid: string): voi
     rt.event(pod, 'Warning', 'NetworkNotReady', `network is not ready: ${NETWORK_NOT_READY}`, { component: 'kubelet', host: spec.nodeName! });
     return;
   }
-  const network = spec.hostNetwork ? { ips: [nodeInternalIP(rt, spec.nodeName!)] } : setUpPodNetwork(rt, pod);
+  // A hostNetwork pod's IPs are its node's (both families on a dual-stack node: kubelet_pods.go generateAPIPodStatus).
+  const network = spec.hostNetwork ? { ips: nodeInternalIPs(rt, spec.nodeName!) } : setUpPodNetwork(rt, pod);
   if ('error' in network) {
     // The pod worker tries again after its back-off, with a new sandbox.
     rt.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${network.error}`, { component: 'kubelet', host: spec.nodeName! });

@@ -126,6 +126,8 @@ function writeBackDefaults(rt: Runtime, version: string): void {
     network.nodeAddressAutodetectionV4 ??= { firstFound: true };
     network.windowsDataplane ??= 'Disabled';
     network.ipPools ??= [{ cidr: podSubnets(rt)[0] ?? '192.168.0.0/16' }];
+    // fillDefaults: an IPv6 pool turns on IPv6 address autodetection (IP6=autodetect on calico-node).
+    if (network.ipPools.some((p) => p.cidr.includes(':'))) network.nodeAddressAutodetectionV6 ??= { firstFound: true };
     // One pool, or an IPv4 and an IPv6 one, get the default names (ippool/defaults.go).
     const defaultNames = network.ipPools.length === 1 || (network.ipPools.length === 2 && network.ipPools.filter((p) => p.cidr.includes(':')).length === 1);
     network.ipPools = network.ipPools.map((pool, i) => ({
@@ -248,13 +250,23 @@ function desiredComponents(rt: Runtime, version: string, installation: Installat
  * probe's period and thresholds as pkg/controller/utils/component.go setProbeTimeouts fills them in.
  */
 function calicoNodeContainer(image: string, installation: Installation): Record<string, unknown> {
-  const bgp = installation.spec?.calicoNetwork?.bgp !== 'Disabled';
+  const network = installation.spec?.calicoNetwork;
+  const bgp = network?.bgp !== 'Disabled';
+  const v4 = network?.nodeAddressAutodetectionV4 !== undefined;
+  const v6 = network?.nodeAddressAutodetectionV6 !== undefined;
   return {
     name: 'calico-node',
     image,
-    env: [{ name: 'CALICO_NETWORKING_BACKEND', value: bgp ? 'bird' : 'vxlan' }],
+    env: [
+      { name: 'CALICO_NETWORKING_BACKEND', value: bgp ? 'bird' : 'vxlan' },
+      // IP and IP6: autodetect where the Installation asks for it (first-found), else none.
+      { name: 'IP', value: v4 ? 'autodetect' : 'none' },
+      { name: 'IP6', value: v6 ? 'autodetect' : 'none' },
+      { name: 'FELIX_IPV6SUPPORT', value: String(v6) },
+    ],
     readinessProbe: {
-      exec: { command: bgp ? ['/bin/calico-node', '-bird-ready', '-felix-ready'] : ['/bin/calico-node', '-felix-ready'] },
+      // nodeReadinessProbe: -bird-ready for IPv4, -bird6-ready for IPv6 autodetection, when BGP is on.
+      exec: { command: ['/bin/calico-node', ...(bgp && v4 ? ['-bird-ready'] : []), ...(bgp && v6 ? ['-bird6-ready'] : []), '-felix-ready'] },
       timeoutSeconds: 10, periodSeconds: 30, successThreshold: 1, failureThreshold: 3,
     },
   };

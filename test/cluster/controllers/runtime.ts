@@ -54,6 +54,7 @@ export class Runtime {
   readonly podsByOwner: Index;
   /** Each node's address on its host interface, with the prefix length of its network. */
   private readonly hostAddresses = new Map<string, string>();
+  private readonly hostAddresses6 = new Map<string, string>();
   /** The network's faults, live (dataplane/faults.ts): what the models of BGP, Felix and reachability read. */
   network: NetworkFaults = noNetworkFaults();
   /** Calico IPAM's faults, live (controllers/ipam-faults.ts). */
@@ -87,6 +88,15 @@ export class Runtime {
 
   hostAddress(node: string): string | undefined {
     return this.hostAddresses.get(node);
+  }
+
+  /** A dual-stack node's IPv6 address on the same interface, with its prefix length (what IP6 autodetection finds). */
+  setHostAddress6(node: string, cidr: string): void {
+    this.hostAddresses6.set(node, cidr);
+  }
+
+  hostAddress6(node: string): string | undefined {
+    return this.hostAddresses6.get(node);
   }
 
   onNetworkChange(listener: (node: string) => void): void {

@@ -35,8 +35,16 @@
 //   `Connect`, as with a firewall.
 // The error stays shown until the session is Established again.
 //
-// Simulation limits: IPv4 only (no node has an IPv6 address, so bird6 has no
-// peers); AS numbers are not checked between the ends; start-up is instant
+// BIRD and BIRD6 (IPv4 and IPv6, confd's bird.cfg and bird6.cfg) are two
+// daemons of one calico-node run: BIRD6's mesh is between the nodes with an
+// IPv6 BGP address (`spec.bgp.ipv6Address`, the annotation
+// `projectcalico.org/IPv6Address`, written on a dual-stack node), its
+// protocol names the address with ':' as '_' (`Mesh_fd00_192_168_56__c`),
+// and BGPPeers go to the daemon of their peerIP's family (a peerSelector's
+// nodes by their address of that family). A `bgp` drop (TCP 179) cuts the
+// sessions of both families.
+//
+// Simulation limits: AS numbers are not checked between the ends; start-up is instant
 // (no connect delay: a session is up as soon as both BIRDs run); a change of
 // BGPPeers or the mesh setting takes effect from each BIRD's start.
 import { evaluate, parseSelector } from './calico-selector.ts';
@@ -48,6 +56,16 @@ import { dropped, type Drop } from './faults.ts';
 export const HOLD_TIME_MS = 240_000;
 
 const DEFAULT_AS = '64512';
+
+/** Which daemon: BIRD (IPv4) or BIRD6 (IPv6). */
+export type Family = 4 | 6;
+
+const ADDRESS_ANNOTATION = { 4: 'projectcalico.org/IPv4Address', 6: 'projectcalico.org/IPv6Address' } as const;
+
+/** An address as BIRD's protocol names carry it: 10_0_0_2, fd00_192_168_56__c. */
+function protocolId(ip: string): string {
+  return ip.replaceAll('.', '_').replaceAll(':', '_');
+}
 
 export interface BgpPeer {
   /** BIRD's protocol name: `Mesh_10_0_0_2`, `Node_10_0_0_2`, `Global_10_0_0_2_port_1790`. */
@@ -99,6 +117,8 @@ interface BgpPeerSpec {
 }
 
 interface Model {
+  /** The daemon this model is of; `runs` and `history` are shared by both families' models. */
+  family: Family;
   /** The calico-node container's latest run on each node. */
   runs: Map<string, BirdRun>;
   /** Nodes with a BGP address: by name, by address, and in name order (confd's lsdir); `version` moves when any changes. */
@@ -117,24 +137,28 @@ interface Model {
   selectedVersion: number;
 }
 
-const models = new WeakMap<Runtime, Model>();
+const models = new WeakMap<Runtime, Record<Family, Model>>();
 
-/** The model of `rt`, following the store from its first use (calico-node.ts starts it with the cluster). */
-export function bgpModel(rt: Runtime): Model {
-  let model = models.get(rt);
-  if (model) return model;
-  model = {
-    runs: new Map(), nodes: new Map(), byIP: new Map(), sorted: [], identities: new Map(), version: 0, changedAt: rt.clock.now().getTime(), history: [],
+/** The model of `rt` for one family, following the store from its first use (calico-node.ts starts it with the cluster). */
+export function bgpModel(rt: Runtime, family: Family = 4): Model {
+  const existing = models.get(rt);
+  if (existing) return existing[family];
+  const runs = new Map<string, BirdRun>();
+  const shared: Model['history'] = [];
+  const make = (f: Family): Model => ({
+    family: f, runs, nodes: new Map(), byIP: new Map(), sorted: [], identities: new Map(), version: 0, changedAt: rt.clock.now().getTime(), history: shared,
     matchers: new Map(), selected: new Map(), selectedVersion: 0,
-  };
-  models.set(rt, model);
-  const follow = model;
-  for (const node of rt.api.store.list('nodes')) noteNode(follow, node, false, follow.changedAt);
+  });
+  const both = { 4: make(4), 6: make(6) };
+  models.set(rt, both);
+  const follow = both[4];
+  const each = [both[4], both[6]];
+  for (const node of rt.api.store.list('nodes')) for (const m of each) noteNode(m, node, false, m.changedAt);
   for (const pod of rt.api.store.list('pods', 'calico-system')) notePod(rt, follow, pod, false);
   rt.api.store.subscribe((event) => {
-    if (event.key === 'nodes') noteNode(follow, event.object, event.type === 'DELETED', rt.clock.now().getTime());
+    if (event.key === 'nodes') for (const m of each) noteNode(m, event.object, event.type === 'DELETED', rt.clock.now().getTime());
     else if (event.key === 'pods') notePod(rt, follow, event.object, event.type === 'DELETED');
-    else if (event.key === 'bgppeers.crd.projectcalico.org' || event.key === 'bgpconfigurations.crd.projectcalico.org') touch(follow, rt.clock.now().getTime());
+    else if (event.key === 'bgppeers.crd.projectcalico.org' || event.key === 'bgpconfigurations.crd.projectcalico.org') for (const m of each) touch(m, rt.clock.now().getTime());
   });
   // The knobs are plain data a test changes at will: look at them every second, as a session's timers would notice.
   const look = () => {
@@ -142,7 +166,7 @@ export function bgpModel(rt: Runtime): Model {
     rt.clock.after(1000, look);
   };
   rt.clock.after(1000, look);
-  return model;
+  return both[family];
 }
 
 function touch(model: Model, now: number): void {
@@ -166,11 +190,11 @@ function position(sorted: NodeIdentity[], name: string): number {
 function noteNode(model: Model, node: KubeObject, deleted: boolean, now: number): void {
   const name = node.metadata.name;
   const annotations = node.metadata.annotations ?? {};
-  const address = annotations['projectcalico.org/IPv4Address'];
+  const address = annotations[ADDRESS_ANNOTATION[model.family]];
   const identity: NodeIdentity | undefined = deleted || !address ? undefined : {
     name,
     ip: address.split('/')[0]!,
-    id: address.split('/')[0]!.replaceAll('.', '_'),
+    id: protocolId(address.split('/')[0]!),
     routeReflectorClusterID: annotations['projectcalico.org/RouteReflectorClusterID'] ?? '',
     asNumber: annotations['projectcalico.org/ASNumber'],
     labels: node.metadata.labels ?? {},
@@ -218,20 +242,20 @@ export function calicoNodeRun(rt: Runtime, node: string): BirdRun | undefined {
   return run && run.stopped === undefined ? run : undefined;
 }
 
-/** BIRD runs on `node` now: its calico-node runs with the bird backend. */
+/** BIRD (and BIRD6) run on `node` now: its calico-node runs with the bird backend. */
 export function birdRunning(rt: Runtime, node: string): boolean {
   return calicoNodeRun(rt, node)?.bird ?? false;
 }
 
-/** The node's BGP address (the Calico Node's `spec.bgp.ipv4Address`, without its prefix length). */
-export function bgpAddress(rt: Runtime, node: string): string | undefined {
-  return bgpModel(rt).nodes.get(node)?.ip;
+/** The node's BGP address of a family (the Calico Node's `spec.bgp.ipv4Address` or `ipv6Address`, without its prefix length). */
+export function bgpAddress(rt: Runtime, node: string, family: Family = 4): string | undefined {
+  return bgpModel(rt, family).nodes.get(node)?.ip;
 }
 
-/** When confd last rendered a new configuration: BIRD's "Last reconfiguration". */
-export function lastReconfiguration(rt: Runtime, node: string): number {
+/** When confd last rendered a new configuration for BIRD (or BIRD6): its "Last reconfiguration". */
+export function lastReconfiguration(rt: Runtime, node: string, family: Family = 4): number {
   const run = calicoNodeRun(rt, node);
-  return Math.max(run?.started ?? 0, bgpModel(rt).changedAt);
+  return Math.max(run?.started ?? 0, bgpModel(rt, family).changedAt);
 }
 
 function bgpConfiguration(rt: Runtime): { mesh: boolean; asNumber: string } {
@@ -271,8 +295,8 @@ function nodesMatching(model: Model, selector: string): NodeIdentity[] {
  * the mesh (nodes by name, as confd's lsdir gives them), then global peers,
  * then node-specific ones (each by address, as confd's gets sorts keys).
  */
-export function birdPeers(rt: Runtime, node: string): BgpPeer[] {
-  const model = bgpModel(rt);
+export function birdPeers(rt: Runtime, node: string, family: Family = 4): BgpPeer[] {
+  const model = bgpModel(rt, family);
   const self = model.nodes.get(node);
   if (!self) return [];
   const config = bgpConfiguration(rt);
@@ -289,7 +313,7 @@ export function birdPeers(rt: Runtime, node: string): BgpPeer[] {
       if (ip === self.ip) continue;
       const other = model.byIP.get(ip);
       // Only the template's global peers are made one-way between Calico nodes; node-specific ones connect from both ends.
-      peers.push({ protocol: `${prefix}_${ip.replaceAll('.', '_')}`, ip, node: other?.name, passive: prefix === 'Global' && other !== undefined && ip > self.ip });
+      peers.push({ protocol: `${prefix}_${protocolId(ip)}`, ip, node: other?.name, passive: prefix === 'Global' && other !== undefined && ip > self.ip });
     }
   }
   return peers;
@@ -314,7 +338,8 @@ function remoteEnd(rt: Runtime, model: Model, spec: BgpPeerSpec, node: NodeIdent
 function peeringsOf(rt: Runtime, model: Model, node: NodeIdentity): { global: Set<string>; local: Set<string> } {
   const global = new Set<string>();
   const local = new Set<string>();
-  const remotes = (spec: BgpPeerSpec) => (spec.peerSelector ? nodesMatching(model, spec.peerSelector).map((n) => n.ip) : spec.peerIP ? [spec.peerIP] : []);
+  // A peerIP goes to the daemon of its family; a peerSelector's nodes are peered at their address of this family.
+  const remotes = (spec: BgpPeerSpec) => (spec.peerSelector ? nodesMatching(model, spec.peerSelector).map((n) => n.ip) : spec.peerIP && spec.peerIP.includes(':') === (model.family === 6) ? [spec.peerIP] : []);
   const specs = bgpPeerSpecs(rt);
   for (const spec of specs) if (!spec.node && !spec.nodeSelector) for (const ip of remotes(spec)) global.add(ip);
   for (const spec of specs) {
@@ -362,12 +387,12 @@ function history(rt: Runtime, model: Model): Model['history'] {
 }
 
 /** The sessions of BIRD on `node` (which must be running), in `show protocols` order. */
-export function sessions(rt: Runtime, node: string): { peer: BgpPeer; session: Session }[] {
-  const model = bgpModel(rt);
+export function sessions(rt: Runtime, node: string, family: Family = 4): { peer: BgpPeer; session: Session }[] {
+  const model = bgpModel(rt, family);
   const changes = history(rt, model);
   const now = rt.clock.now().getTime();
   const ip = model.nodes.get(node)?.ip ?? '';
-  return birdPeers(rt, node).map((peer) => ({ peer, session: replay(rt, model, changes, now, node, ip, peer) }));
+  return birdPeers(rt, node, family).map((peer) => ({ peer, session: replay(rt, model, changes, now, node, ip, peer) }));
 }
 
 /**
@@ -433,9 +458,9 @@ function replay(rt: Runtime, model: Model, changes: Model['history'], now: numbe
 }
 
 /** BIRD on `node` has an Established session with node `other` (both run BIRD and peer with each other). */
-export function sessionEstablished(rt: Runtime, node: string, other: string): boolean {
+export function sessionEstablished(rt: Runtime, node: string, other: string, family: Family = 4): boolean {
   if (!birdRunning(rt, node)) return false;
-  return sessions(rt, node).some((s) => s.peer.node === other && s.session.established);
+  return sessions(rt, node, family).some((s) => s.peer.node === other && s.session.established);
 }
 
 /**
@@ -445,21 +470,21 @@ export function sessionEstablished(rt: Runtime, node: string, other: string): bo
  * with it (a reflector passes on what its clients and the other reflectors
  * announce; one hop, as between Calico's reflectors of one cluster ID).
  */
-export function learnedRoutes(rt: Runtime, node: string): Map<string, BgpPeer[]> {
+export function learnedRoutes(rt: Runtime, node: string, family: Family = 4): Map<string, BgpPeer[]> {
   const learned = new Map<string, BgpPeer[]>();
   if (!birdRunning(rt, node)) return learned;
-  const model = bgpModel(rt);
+  const model = bgpModel(rt, family);
   const add = (owner: string, via: BgpPeer) => {
     if (owner === node) return;
     const list = learned.get(owner);
     if (list) list.push(via);
     else learned.set(owner, [via]);
   };
-  for (const { peer, session } of sessions(rt, node)) {
+  for (const { peer, session } of sessions(rt, node, family)) {
     if (!peer.node || !session.established) continue;
     add(peer.node, peer);
     if (!model.nodes.get(peer.node)?.routeReflectorClusterID) continue;
-    for (const reflected of sessions(rt, peer.node)) {
+    for (const reflected of sessions(rt, peer.node, family)) {
       if (reflected.peer.node && reflected.peer.node !== peer.node && reflected.session.established) add(reflected.peer.node, peer);
     }
   }

@@ -12,11 +12,11 @@
 // the node's address and writes the Calico Node resource; with the
 // Kubernetes datastore that resource is the Node itself, its BGP address the
 // annotation `projectcalico.org/IPv4Address` (libcalico-go k8s backend,
-// resources/node.go). confd builds BIRD's peers from those addresses, so a
+// resources/node.go), and on a dual-stack node `projectcalico.org/IPv6Address`. confd builds BIRD's peers from those addresses, so a
 // node joins the mesh when its calico-node first starts (bgp.ts).
 import type { KubeObject } from '../types.ts';
 import type { Runtime } from '../controllers/runtime.ts';
-import { bgpModel, calicoNodeRun, learnedRoutes, sessionEstablished } from './bgp.ts';
+import { bgpModel, calicoNodeRun, learnedRoutes, sessionEstablished, type Family } from './bgp.ts';
 import { dropped } from './faults.ts';
 
 /** The calico-node pod on `node`, if one is bound there and not being deleted. */
@@ -36,12 +36,24 @@ export function startCalicoNodes(rt: Runtime): void {
   });
 }
 
-/** Autodetection (firstFound) reads the host interface; a node no scenario built has only its hostIP to go by. */
+/**
+ * Autodetection (firstFound) reads the host interface; a node no scenario
+ * built has only its hostIP to go by. IPv6 is autodetected too when the
+ * container's IP6 is `autodetect` (the operator sets it for an IPv6 pool):
+ * the interface's global IPv6 address with its prefix length, written as
+ * `projectcalico.org/IPv6Address`. (A real calico-node that finds no IPv6
+ * address then exits; here the annotation is just not written.)
+ */
 function writeNodeAddress(rt: Runtime, node: string, pod: KubeObject): void {
-  const address = rt.hostAddress(node) ?? `${(pod.status as { hostIP?: string }).hostIP ?? ''}/32`;
-  if (rt.api.store.get('nodes', undefined, node)?.metadata.annotations?.['projectcalico.org/IPv4Address'] === address) return;
+  const wanted: Record<string, string> = {};
+  const env = (name: string) => (pod.spec as { containers: { name: string; env?: { name: string; value?: string }[] }[] }).containers.find((c) => c.name === 'calico-node')?.env?.find((e) => e.name === name)?.value;
+  if ((env('IP') ?? 'autodetect') === 'autodetect') wanted['projectcalico.org/IPv4Address'] = rt.hostAddress(node) ?? `${(pod.status as { hostIP?: string }).hostIP ?? ''}/32`;
+  const v6 = rt.hostAddress6(node);
+  if (env('IP6') === 'autodetect' && v6) wanted['projectcalico.org/IPv6Address'] = v6;
+  const annotations = rt.api.store.get('nodes', undefined, node)?.metadata.annotations ?? {};
+  if (Object.entries(wanted).every(([key, value]) => annotations[key] === value)) return;
   rt.api.mutate(rt.type('nodes'), undefined, node, (n) => {
-    n.metadata.annotations = { ...n.metadata.annotations, 'projectcalico.org/IPv4Address': address };
+    n.metadata.annotations = { ...n.metadata.annotations, ...wanted };
   }, { fieldManager: 'calico-node' });
 }
 
@@ -86,16 +98,16 @@ export function policyProgrammed(rt: Runtime, node: string): boolean {
 }
 
 /** A BGP session between the BIRDs of `a` and `b` is Established (bgp.ts: both run, they peer, TCP 179 passes or the hold timer has not run out). */
-export function bgpEstablished(rt: Runtime, a: string, b: string): boolean {
-  return sessionEstablished(rt, a, b);
+export function bgpEstablished(rt: Runtime, a: string, b: string, family: Family = 4): boolean {
+  return sessionEstablished(rt, a, b, family);
 }
 
 /**
  * BIRD on `from` has a route to `to`'s blocks: over their session, or, with
  * route reflectors and no mesh, through a reflector both have sessions with.
  * For IPIP and unencapsulated pools this, not a direct session, is what a
- * route needs.
+ * route needs; an IPv6 pool's routes come from BIRD6 (`family` 6).
  */
-export function bgpRouteLearned(rt: Runtime, from: string, to: string): boolean {
-  return from === to || learnedRoutes(rt, from).has(to);
+export function bgpRouteLearned(rt: Runtime, from: string, to: string, family: Family = 4): boolean {
+  return from === to || learnedRoutes(rt, from, family).has(to);
 }

@@ -35,15 +35,30 @@
 // Outside the cluster exists only what `setOutside` lists (a closed test
 // network): an unlisted address never answers; a listed one refuses the
 // ports it does not list.
+//
+// IPv6 follows the same rules within its own family: a flow to an IPv6
+// address leaves from the source's IPv6 address (its pod's, or its node's
+// IPv6 InternalIP), meets kube-proxy's ip6tables rules for a Service's IPv6
+// ClusterIP (the Service's IPv6 EndpointSlices), the IPv6 pools'
+// encapsulation against the nodes' IPv6 networks, and BIRD6's routes (an
+// Established IPv6 BGP session) for an unencapsulated IPv6 pool; the
+// source/destination check drops unencapsulated pod addresses of either
+// family. Simulated: a source without an address of the destination's
+// family (a single-stack pod asked for an IPv6 address) is not modelled.
 import type { Runtime } from '../controllers/runtime.ts';
 import { Index } from '../controllers/runtime.ts';
-import { parseV4 } from '../controllers/ipam.ts';
+import { nodeInternalIPOf, parseAddress, parseCidr } from '../controllers/ipam.ts';
 import { HOST_LISTENERS, podListeners, type Listener, type Protocol } from '../programs/servers.ts';
 import { NotSimulated } from '../programs/program.ts';
 import type { KubeObject } from '../types.ts';
 import { bgpRouteLearned, felixReady } from './calico-node.ts';
 import { dropped } from './faults.ts';
 import { policyVerdict, type Endpoint } from './policy.ts';
+import { podIPOf } from './routes.ts';
+
+type Family = 4 | 6;
+
+const familyOf = (ip: string): Family => (ip.includes(':') ? 6 : 4);
 
 /** Where a probe starts: a pod (a hostNetwork pod is its node's host), or a node's host itself. */
 export type Source = { pod: KubeObject } | { node: string };
@@ -68,10 +83,13 @@ export interface OutsideHost {
   listeners: Listener[];
 }
 
-interface Indexes {
+interface ByFamily {
   podsByIP: Index;
   nodesByIP: Index;
   servicesByIP: Index;
+}
+
+interface Indexes extends Record<Family, ByFamily> {
   slicesByService: Index;
 }
 
@@ -101,13 +119,18 @@ function indexesOf(rt: Runtime): Indexes {
   let found = indexes.get(rt);
   if (!found) {
     const store = rt.api.store;
-    found = {
-      podsByIP: new Index(store, 'pods', (pod) => ((pod.spec as { hostNetwork?: boolean }).hostNetwork ? undefined : (pod.status as { podIP?: string } | undefined)?.podIP)),
-      nodesByIP: new Index(store, 'nodes', (node) => ((node.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address),
+    // An object's address of each family: a pod's podIPs, a node's InternalIPs, a Service's clusterIPs.
+    const byFamily = (family: Family): ByFamily => ({
+      podsByIP: new Index(store, 'pods', (pod) => ((pod.spec as { hostNetwork?: boolean }).hostNetwork ? undefined : podIPOf(pod, family))),
+      nodesByIP: new Index(store, 'nodes', (node) => ((node.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).find((a) => a.type === 'InternalIP' && familyOf(a.address) === family)?.address),
       servicesByIP: new Index(store, 'services', (svc) => {
-        const ip = (svc.spec as { clusterIP?: string } | undefined)?.clusterIP;
-        return ip && ip !== 'None' ? ip : undefined;
+        const spec = svc.spec as { clusterIP?: string; clusterIPs?: string[] } | undefined;
+        return (spec?.clusterIPs ?? (spec?.clusterIP ? [spec.clusterIP] : [])).find((ip) => ip !== 'None' && familyOf(ip) === family);
       }),
+    });
+    found = {
+      4: byFamily(4),
+      6: byFamily(6),
       slicesByService: new Index(store, 'endpointslices.discovery.k8s.io', (slice) => {
         const service = slice.metadata.labels?.['kubernetes.io/service-name'];
         return service ? `${slice.metadata.namespace}/${service}` : undefined;
@@ -118,26 +141,29 @@ function indexesOf(rt: Runtime): Indexes {
   return found;
 }
 
-function internalIP(node: KubeObject | undefined): string | undefined {
-  return ((node?.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address;
+/** A node's InternalIP of the family (its first InternalIP for IPv4, as before dual-stack). */
+function internalIP(rt: Runtime, node: string, family: Family = 4): string | undefined {
+  return nodeInternalIPOf(rt, node, family);
 }
 
-/** One end of a flow as policy sees it. */
-export function endpointOf(rt: Runtime, source: Source): Endpoint {
-  if ('node' in source) return { ip: internalIP(rt.api.store.get('nodes', undefined, source.node)) ?? '', node: source.node, pod: undefined };
+/** One end of a flow as policy sees it: its address of `family` (a pod's podIPs, a host's InternalIPs). */
+export function endpointOf(rt: Runtime, source: Source, family: Family = 4): Endpoint {
+  if ('node' in source) return { ip: internalIP(rt, source.node, family) ?? '', node: source.node, pod: undefined };
   const spec = source.pod.spec as { nodeName?: string; hostNetwork?: boolean };
-  const podIP = (source.pod.status as { podIP?: string } | undefined)?.podIP ?? '';
+  const podIP = podIPOf(source.pod, family) ?? '';
   if (spec.hostNetwork) return { ip: podIP, node: spec.nodeName, pod: undefined };
   return { ip: podIP, node: spec.nodeName, pod: source.pod };
 }
 
 export function reach(rt: Runtime, from: Source, address: string, port: number, protocol: Protocol): Reach {
-  const src = endpointOf(rt, from);
-  const { podsByIP, nodesByIP, servicesByIP } = indexesOf(rt);
-  if (/^127\./.test(address) || address === src.ip) throw new NotSimulated(`a probe of the pod's own address or loopback (${address}) is not simulated`);
+  const family = familyOf(address);
+  const src = endpointOf(rt, from, family);
+  const { podsByIP, nodesByIP, servicesByIP } = indexesOf(rt)[family];
+  if (/^127\./.test(address) || address === '::1' || address === src.ip) throw new NotSimulated(`a probe of the pod's own address or loopback (${address}) is not simulated`);
+  if (!src.ip) throw new NotSimulated(`a probe of ${address} from a source without an IPv${family} address (connect: network is unreachable) is not simulated`);
   const service = servicesByIP.get(address)[0];
   if (service) {
-    const backend = serviceBackend(rt, service, port, protocol);
+    const backend = serviceBackend(rt, service, port, protocol, family);
     if ('outcome' in backend) return backend;
     const result = reachEndpoint(rt, src, backend.ip, backend.port, protocol);
     return result.outcome === 'delivered' ? { ...result, service } : result;
@@ -146,13 +172,15 @@ export function reach(rt: Runtime, from: Source, address: string, port: number, 
   return reachOutside(rt, src, address, port, protocol);
 }
 
-/** kube-proxy's choice among a Service's endpoints for `port`: ready ones, else serving terminating ones. */
-function serviceBackend(rt: Runtime, service: KubeObject, port: number, protocol: Protocol): { ip: string; port: number } | Reach {
+/** kube-proxy's choice among a Service's endpoints for `port` (from its slices of the ClusterIP's family): ready ones, else serving terminating ones. */
+function serviceBackend(rt: Runtime, service: KubeObject, port: number, protocol: Protocol, family: Family): { ip: string; port: number } | Reach {
   const id = `${service.metadata.namespace}/${service.metadata.name}`;
   const servicePort = ((service.spec as { ports?: { name?: string; port: number; protocol?: string }[] }).ports ?? []).find((p) => p.port === port && (p.protocol ?? 'TCP') === protocol);
   if (!servicePort) return { outcome: 'timeout', why: `Service ${id} has no port ${port}/${protocol}: no kube-proxy rule matches, the packet follows the default route` };
   const candidates: { ip: string; port: number; ready: boolean; serving: boolean }[] = [];
   for (const slice of indexesOf(rt).slicesByService.get(id)) {
+    // kube-proxy's ip6tables (or iptables) proxier reads only the slices of its own family.
+    if ((slice.addressType ?? 'IPv4') !== `IPv${family}`) continue;
     const slicePort = ((slice.ports as { name?: string; port?: number; protocol?: string }[] | undefined) ?? []).find((p) => (p.name ?? '') === (servicePort.name ?? '') && (p.protocol ?? 'TCP') === protocol);
     if (slicePort?.port === undefined) continue;
     for (const endpoint of (slice.endpoints as { addresses: string[]; conditions?: { ready?: boolean; serving?: boolean } }[] | undefined) ?? []) {
@@ -168,7 +196,7 @@ function serviceBackend(rt: Runtime, service: KubeObject, port: number, protocol
 
 /** The endpoint at a pod's or a node's address, and whether the path there and back holds. */
 function reachEndpoint(rt: Runtime, src: Endpoint, address: string, port: number, protocol: Protocol): Reach {
-  const { podsByIP, nodesByIP } = indexesOf(rt);
+  const { podsByIP, nodesByIP } = indexesOf(rt)[familyOf(address)];
   const pod = podsByIP.get(address).find((p) => !p.metadata.deletionTimestamp) ?? podsByIP.get(address)[0];
   const node = pod ? (pod.spec as { nodeName: string }).nodeName : nodesByIP.get(address)[0]?.metadata.name;
   if (!node) return { outcome: 'timeout', why: `no pod or node has address ${address}` };
@@ -213,14 +241,14 @@ function reachOutside(rt: Runtime, src: Endpoint, address: string, port: number,
   if (!host) return { outcome: 'timeout', why: `nothing outside the cluster answers at ${address}` };
   const listener = host.listeners.find((l) => l.port === port && l.protocol === protocol);
   if (!listener) return { outcome: 'refused', why: `${address} does not listen on ${port}/${protocol}` };
-  const from = src.pod ? { ip: internalIP(rt.api.store.get('nodes', undefined, src.node!)) ?? '', node: src.node, pod: undefined } : src;
+  const from = src.pod ? { ip: internalIP(rt, src.node!, familyOf(address)) ?? '', node: src.node, pod: undefined } : src;
   return { outcome: 'delivered', to: dst, port, listener, from };
 }
 
 /** Felix's nat-outgoing masquerades a pod's traffic to addresses outside every pool (node addresses too). */
 function sourceSeenBy(rt: Runtime, src: Endpoint, dst: Endpoint): Endpoint {
   if (!src.pod || dst.pod || src.node === dst.node || !poolOf(rt, src.ip)?.natOutgoing) return src;
-  return { ip: internalIP(rt.api.store.get('nodes', undefined, src.node!)) ?? src.ip, node: src.node, pod: undefined };
+  return { ip: internalIP(rt, src.node!, familyOf(src.ip)) ?? src.ip, node: src.node, pod: undefined };
 }
 
 /** Why the path from `src` to `dst` and back drops the flow, or undefined when it holds. */
@@ -249,8 +277,9 @@ function pathDrop(rt: Runtime, src: Endpoint, dst: Endpoint): string | undefined
 
 interface Pool {
   name: string;
-  base: number;
-  size: number;
+  family: Family;
+  base: bigint;
+  size: bigint;
   vxlanMode: string;
   ipipMode: string;
   natOutgoing: boolean;
@@ -259,42 +288,44 @@ interface Pool {
 function pools(rt: Runtime): Pool[] {
   return rt.api.store.list('ippools.crd.projectcalico.org').flatMap((pool) => {
     const spec = pool.spec as { cidr?: string; vxlanMode?: string; ipipMode?: string; natOutgoing?: boolean; disabled?: boolean } | undefined;
-    if (!spec?.cidr?.includes('.')) return [];
-    const [base, prefix] = parseV4(spec.cidr);
-    return [{ name: pool.metadata.name, base, size: 2 ** (32 - prefix), vxlanMode: spec.vxlanMode ?? 'Never', ipipMode: spec.ipipMode ?? 'Never', natOutgoing: spec.natOutgoing === true }];
+    if (!spec?.cidr) return [];
+    const { family, base, prefix } = parseCidr(spec.cidr);
+    return [{ name: pool.metadata.name, family, base, size: 1n << BigInt((family === 4 ? 32 : 128) - prefix), vxlanMode: spec.vxlanMode ?? 'Never', ipipMode: spec.ipipMode ?? 'Never', natOutgoing: spec.natOutgoing === true }];
   });
 }
 
 function poolOf(rt: Runtime, ip: string): Pool | undefined {
-  const [value] = parseV4(ip);
-  return pools(rt).find((p) => value >= p.base && value < p.base + p.size);
+  if (!ip) return undefined;
+  const { family, value } = parseAddress(ip);
+  return pools(rt).find((p) => p.family === family && value >= p.base && value < p.base + p.size);
 }
 
-/** Felix's CrossSubnet test: the peer's address is inside the network of the local node's interface. */
-export function sameSubnet(rt: Runtime, a: string, b: string): boolean {
-  const local = rt.hostAddress(a);
-  const peer = rt.hostAddress(b);
+/** Felix's CrossSubnet test: the peer's address (of the family) is inside the network of the local node's interface. */
+export function sameSubnet(rt: Runtime, a: string, b: string, family: Family = 4): boolean {
+  const local = family === 4 ? rt.hostAddress(a) : rt.hostAddress6(a);
+  const peer = family === 4 ? rt.hostAddress(b) : rt.hostAddress6(b);
   if (!local || !peer) return false;
-  const [localIP, prefix] = parseV4(local);
-  const [peerIP] = parseV4(peer);
-  const size = 2 ** (32 - prefix);
-  return Math.floor(localIP / size) === Math.floor(peerIP / size);
+  const net = parseCidr(local);
+  const { value } = parseAddress(peer.split('/')[0]!);
+  return value >= net.base && value < net.base + (1n << BigInt((family === 4 ? 32 : 128) - net.prefix));
 }
 
 /** Why packets from node `a` to pod address `ip` on node `b` are lost, under that address's pool. */
 function segmentDrop(rt: Runtime, a: string, b: string, ip: string): string | undefined {
   const pool = poolOf(rt, ip);
   if (!pool) return `no IP pool holds ${ip}: no route to it from ${a}`;
-  const crossSubnet = !sameSubnet(rt, a, b);
+  const family = pool.family;
+  const crossSubnet = !sameSubnet(rt, a, b, family);
+  const bgp = family === 4 ? 'BGP' : 'BGP (BIRD6)';
   const encapsulates = (mode: string) => mode === 'Always' || (mode === 'CrossSubnet' && crossSubnet);
   if (encapsulates(pool.vxlanMode)) {
     return dropped(rt.network, 'vxlan', a, b) ? `VXLAN (UDP 4789) between ${a} and ${b} is dropped` : undefined;
   }
   if (encapsulates(pool.ipipMode)) {
-    if (!bgpRouteLearned(rt, a, b)) return `${a} has no BGP route to ${b}'s blocks of pool ${pool.name} (IPIP)`;
+    if (!bgpRouteLearned(rt, a, b, family)) return `${a} has no ${bgp} route to ${b}'s blocks of pool ${pool.name} (IPIP)`;
     return dropped(rt.network, 'ipip', a, b) ? `IP-in-IP (protocol 4) between ${a} and ${b} is dropped` : undefined;
   }
   // Unencapsulated: Felix's own routes for a VXLAN pool's same-subnet peers, BGP's otherwise.
-  if (pool.vxlanMode === 'Never' && !bgpRouteLearned(rt, a, b)) return `${a} has no BGP route to ${b}'s blocks of pool ${pool.name}`;
+  if (pool.vxlanMode === 'Never' && !bgpRouteLearned(rt, a, b, family)) return `${a} has no ${bgp} route to ${b}'s blocks of pool ${pool.name}`;
   return rt.network.sourceDestCheck ? `the underlay drops unencapsulated pod traffic between ${a} and ${b} (source/destination check)` : undefined;
 }

@@ -1,11 +1,14 @@
 // agnhost (kubernetes test/images/agnhost): `/agnhost connect` run by exec,
 // and what its servers (serve-hostname, netexec) answer the clients that
 // reach them. Nothing opens a socket: reach.ts decides each connection.
+// Destinations are split as Go's net.SplitHostPort does (`[fd00::5]:9376`
+// for IPv6); its servers listen on every address of both families.
 import type { Runtime } from '../controllers/runtime.ts';
 import { reach, type Reach } from '../dataplane/reach.ts';
 import type { KubeObject } from '../types.ts';
 import { podHostname } from './basic.ts';
-import { ephemeralPort, forever, goDuration, goLookup, isIPv4, KERNEL_CONNECT_TIMEOUT_MS, sleep, sourceAddress } from './net.ts';
+import { ipFamily } from '../ipnet.ts';
+import { ephemeralPort, forever, goDuration, goLookup, isIPv4, joinHostPort, KERNEL_CONNECT_TIMEOUT_MS, sleep, sourceAddress } from './net.ts';
 import { imageContents } from './index.ts';
 import { NotSimulated, resolveProgram, type Program, type ProgramResult } from './program.ts';
 
@@ -58,13 +61,13 @@ async function connect(rt: Runtime, pod: KubeObject, args: string[], signal: Abo
   const { host, port } = split;
   if (!/^\d+$/.test(port) || Number(port) > 65535) throw new NotSimulated(`agnhost connect to port "${port}": Go's service-name lookup is not simulated`);
   let address = host;
-  if (!isIPv4(host)) {
-    if (host.includes(':')) throw new NotSimulated('IPv6 destinations are not simulated');
+  if (!ipFamily(host)) {
+    if (host.includes(':') || host.includes('%')) throw new NotSimulated(`agnhost connect to "${host}" (not an IP address, not a name) is not simulated`);
     const lookup = goLookup(rt, pod, host);
     await sleep(rt, lookup.elapsedMs, signal);
     if ('error' in lookup) return fail(`DNS: ${lookup.error}\n`);
+    // Go's dialer tries the first address's family first (IPv4 here, RFC 6724 between ULAs and IPv4); the fallback is not modelled.
     address = lookup.addresses.find(isIPv4) ?? lookup.addresses[0]!;
-    if (!isIPv4(address)) throw new NotSimulated('IPv6 destinations are not simulated');
   }
   const result = reach(rt, { pod }, address, Number(port), udp ? 'UDP' : 'TCP');
   if (!udp) {
@@ -73,8 +76,8 @@ async function connect(rt: Runtime, pod: KubeObject, args: string[], signal: Abo
     await sleep(rt, options.timeoutMs > 0 ? options.timeoutMs : KERNEL_CONNECT_TIMEOUT_MS, signal);
     return fail('TIMEOUT\n');
   }
-  const local = `${sourceAddress(rt, pod)}:${ephemeralPort()}`;
-  const remote = `${address}:${port}`;
+  const local = joinHostPort(sourceAddress(rt, pod, address.includes(':') ? 6 : 4), ephemeralPort());
+  const remote = joinHostPort(address, port);
   if (result.outcome === 'refused') return fail(`REFUSED: read udp ${local}->${remote}: read: connection refused\n`);
   const reply = result.outcome === 'delivered' ? udpReply(result, options.udpData) : undefined;
   if (reply !== undefined) return { exitCode: 0 };
@@ -87,14 +90,27 @@ async function connect(rt: Runtime, pod: KubeObject, args: string[], signal: Abo
   return fail(`TIMEOUT: read udp ${local}->${remote}: i/o timeout\n`);
 }
 
-/** net.SplitHostPort's errors for the forms a probe writes. */
-function splitHostPort(dest: string): { host: string; port: string } | { error: string } {
-  if (dest.startsWith('[')) throw new NotSimulated('bracketed IPv6 destinations are not simulated');
-  const colons = dest.split(':').length - 1;
-  if (colons === 0) return { error: `address ${dest}: missing port in address` };
-  if (colons > 1) return { error: `address ${dest}: too many colons in address` };
-  const [host = '', port = ''] = dest.split(':');
-  return { host, port };
+/** Go's net.SplitHostPort, its errors worded as *AddrError prints them. */
+export function splitHostPort(dest: string): { host: string; port: string } | { error: string } {
+  const error = (why: string) => ({ error: `address ${dest}: ${why}` });
+  const i = dest.lastIndexOf(':');
+  if (i < 0) return error('missing port in address');
+  let host: string;
+  let [j, k] = [0, 0];
+  if (dest.startsWith('[')) {
+    const end = dest.indexOf(']');
+    if (end < 0) return error("missing ']' in address");
+    if (end + 1 === dest.length) return error('missing port in address');
+    if (end + 1 !== i) return error(dest[end + 1] === ':' ? 'too many colons in address' : 'missing port in address');
+    host = dest.slice(1, end);
+    [j, k] = [1, end + 1];
+  } else {
+    host = dest.slice(0, i);
+    if (host.includes(':')) return error('too many colons in address');
+  }
+  if (dest.slice(j).includes('[')) return error("unexpected '[' in address");
+  if (dest.slice(k).includes(']')) return error("unexpected ']' in address");
+  return { host, port: dest.slice(i + 1) };
 }
 
 /** What a UDP server that received `payload` sends back, or undefined when it sends nothing. */

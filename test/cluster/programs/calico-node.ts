@@ -78,7 +78,7 @@ function birdReply(rt: Runtime, node: string, family: Family, started: number, c
       [-1011, `Router ID is ${bgpAddress(rt, node) ?? '0.0.0.0'}`],
       [-1011, `Current server time is ${birdTime(now, '%F %T')}`],
       [-1011, `Last reboot on ${birdTime(started, '%F %T')}`],
-      [-1011, `Last reconfiguration on ${birdTime(lastReconfiguration(rt, node), '%F %T')}`],
+      [-1011, `Last reconfiguration on ${birdTime(lastReconfiguration(rt, node, family), '%F %T')}`],
       [13, 'Daemon is up and running'],
     ]);
   }
@@ -87,8 +87,8 @@ function birdReply(rt: Runtime, node: string, family: Family, started: number, c
       [-1002, `${pad(name, 8)} ${pad(proto, 8)} ${pad('master', 8)} ${pad(state, 5)}  ${pad(since(at, now), 10)}  ${info}`];
     const lines: [number, string][] = [[-2002, 'name     proto    table    state  since       info']];
     for (const [name, proto] of [['static1', 'Static'], ['kernel1', 'Kernel'], ['device1', 'Device'], ['direct1', 'Direct']]) lines.push(row(name!, proto!, 'up', started, ''));
-    if (family === 4) {
-      for (const { peer, session } of sessions(rt, node)) lines.push(row(peer.protocol, 'BGP', session.state, session.since, pad(session.bgpState, 14) + session.error));
+    {
+      for (const { peer, session } of sessions(rt, node, family)) lines.push(row(peer.protocol, 'BGP', session.state, session.since, pad(session.bgpState, 14) + session.error));
     }
     lines.push([0, '']);
     return replyLines(lines);
@@ -96,7 +96,7 @@ function birdReply(rt: Runtime, node: string, family: Family, started: number, c
   if (words[0] === 'show' && words[1] === 'route' && words.length === 2) {
     const lines: [number, string][] = [];
     let previous = '';
-    for (const r of family === 4 ? birdRoutes(rt, node, started) : []) {
+    for (const r of birdRoutes(rt, node, started, family)) {
       const prefix = r.dst === previous ? '' : r.dst;
       previous = r.dst;
       lines.push([-1007, `${pad(prefix, 18)} ${r.via} [${r.protocol} ${since(r.since, now)}${r.from ? ` from ${r.from}` : ''}]${r.primary ? ' *' : ''}${r.info}`]);
@@ -284,7 +284,7 @@ function healthCheck(context: ProgramContext, flag: HealthFlag, threshold: numbe
       if (!daemonAt(context, `/var/run/calico/bird${suffix}.ctl`)) {
         return `${prefix}${lowerCase ? 'error' : 'Error'} querying BIRD: unable to connect to BIRDv${family} socket: dial unix /var/run/bird/bird${suffix}.ctl: connect: no such file or directory`;
       }
-      const peers = family === 4 ? sessions(rt, node!) : [];
+      const peers = sessions(rt, node!, family);
       const down = peers.filter((p) => !p.session.established).map((p) => p.peer.ip);
       // The nodename file is written at calico-node's start: until `threshold` after it every peer must be up, then one.
       const young = rt.clock.now().getTime() - run.started < threshold;
@@ -309,13 +309,13 @@ function showStatus(context: ProgramContext): string {
     const { node, started } = daemon;
     out += `\nbird v${family} status\n`;
     out += table(['Ready', 'Version', 'RouteID', 'ServerTime', 'LastBoot', 'LastReconfig'],
-      [['true', BIRD_VERSION, bgpAddress(rt, node) ?? '0.0.0.0', birdTime(now, '%F %T'), birdTime(started, '%F %T'), birdTime(lastReconfiguration(rt, node), '%F %T')]]);
+      [['true', BIRD_VERSION, bgpAddress(rt, node) ?? '0.0.0.0', birdTime(now, '%F %T'), birdTime(started, '%F %T'), birdTime(lastReconfiguration(rt, node, family), '%F %T')]]);
     out += `\nbird v${family} BGP peers\n`;
-    const peers = family === 4 ? sessions(rt, node) : [];
+    const peers = sessions(rt, node, family);
     out += table(['Peer address', 'Peer type', 'State', 'Since', 'BGPState'],
       peers.map(({ peer, session }) => [peer.ip, peer.protocol.split('_')[0]!, session.state, since(session.since, now), session.bgpState]));
     out += `\nbird v${family} routes\n`;
-    const routes = family === 4 ? birdRoutes(rt, node, started) : [];
+    const routes = birdRoutes(rt, node, started, family);
     out += table(['Destination', 'Gateway', 'Iface', 'LearnedFrom', 'primary'], routes.map((r) => {
       const via = /^via (\S+) on (.*)$/.exec(r.via);
       const iface = via ? via[2]! : r.via === 'blackhole' ? 'blackhole' : r.via.replace(/^dev /, '');

@@ -1,10 +1,13 @@
 // curl 8 (Alpine's, in agnhost) for the flags probes use: -s/-S/-f,
 // --connect-timeout, -m/--max-time, -o /dev/null, -w with %{http_code};
-// http:// URLs. Its failures as curl 8 words them (lib/connect.c:
+// http:// URLs, an IPv6 address in brackets (`http://[fd00:10:97::5]:9376/`,
+// kept apart from curl's URL globbing as curl's peek_ipv6 does; messages name
+// the address without its brackets, as conn->host.name holds it). Its failures as curl 8 words them (lib/connect.c:
 // "Failed to connect to HOST port P after N ms: <curl_easy_strerror>"):
 // exit 6 (host not resolved), 7 (refused), 28 (timed out), 22 (-f and an
 // HTTP error). Names resolve through musl with the pod's resolv.conf.
 import { reach } from '../dataplane/reach.ts';
+import { ipFamily } from '../ipnet.ts';
 import { httpGet } from './agnhost.ts';
 import { isIPv4, KERNEL_CONNECT_TIMEOUT_MS, muslLookup, sleep } from './net.ts';
 import { NotSimulated, type Program, type ProgramResult } from './program.ts';
@@ -69,9 +72,12 @@ function writeOut(format: string, status: number): string {
 
 export const curl: Program = async ({ runtime: rt, pod, argv, signal }) => {
   const options = parse(argv.slice(1));
-  const match = /^(?:(https?):\/\/)?([^/:?#]+)(?::(\d+))?([/?][^#]*)?$/.exec(options.url);
+  const match = /^(?:(https?):\/\/)?(\[[0-9a-fA-F:.]+\]|[^/:?#[\]]+)(?::(\d+))?([/?][^#]*)?$/.exec(options.url);
   if (!match || match[1] === 'https') throw new NotSimulated(`curl ${options.url}: only http:// URLs are simulated`);
-  const [, , host = '', portText, path = '/'] = match;
+  const [, , hostText = '', portText, path = '/'] = match;
+  const literal6 = hostText.startsWith('[');
+  const host = literal6 ? hostText.slice(1, -1) : hostText;
+  if (literal6 && ipFamily(host) !== 6) throw new NotSimulated(`curl ${options.url}: its "(3) URL rejected: Bad IPv6 address" is not simulated`);
   const port = portText ? Number(portText) : 80;
   const failure = (code: number, message: string, status = 0): ProgramResult => ({
     stdout: options.writeOut ? writeOut(options.writeOut, status) : '',
@@ -83,7 +89,7 @@ export const curl: Program = async ({ runtime: rt, pod, argv, signal }) => {
   const connectLimit = limits.length ? Math.min(...limits) : undefined;
   let elapsed = 0;
   let address = host;
-  if (!isIPv4(host)) {
+  if (!isIPv4(host) && !literal6) {
     const lookup = muslLookup(rt, pod, host);
     if (connectLimit !== undefined && lookup.elapsedMs >= connectLimit) {
       await sleep(rt, connectLimit, signal);

@@ -50,6 +50,8 @@ interface Link {
   inet?: string;
   brd?: string;
   inet6?: string;
+  /** A dual-stack node's global IPv6 address on the interface (listed before the link-local one). */
+  inet6Global?: string;
 }
 
 function mac(seed: string, prefix: string): string {
@@ -70,7 +72,7 @@ function links(rt: Runtime, node: string): Link[] {
   const ethMac = mac(node, '08:00:27');
   const result: Link[] = [
     { index: 1, name: 'lo', flags: 'LOOPBACK,UP,LOWER_UP', mtu: 65536, qdisc: 'noqueue', state: 'UNKNOWN', link: 'link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00', inet: '127.0.0.1/8', inet6: '::1/128' },
-    { index: 2, name: HOST_INTERFACE, flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', mtu: 1500, qdisc: 'fq_codel', state: 'UP', link: `link/ether ${ethMac} brd ff:ff:ff:ff:ff:ff`, inet: `${me.address}/${me.prefixLength}`, brd: formatV4(parseV4(me.network)[0] + 2 ** (32 - me.prefixLength) - 1), inet6: `${linkLocal(ethMac)}/64` },
+    { index: 2, name: HOST_INTERFACE, flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', mtu: 1500, qdisc: 'fq_codel', state: 'UP', link: `link/ether ${ethMac} brd ff:ff:ff:ff:ff:ff`, inet: `${me.address}/${me.prefixLength}`, brd: formatV4(parseV4(me.network)[0] + 2 ** (32 - me.prefixLength) - 1), inet6: `${linkLocal(ethMac)}/64`, ...(rt.hostAddress6(node) ? { inet6Global: rt.hostAddress6(node) } : {}) },
   ];
   const ipip = allPools.some((p) => p.ipipMode !== 'Never');
   if (ipip) {
@@ -108,6 +110,7 @@ function printLinks(list: Link[], addresses: 4 | 6 | 'all' | false): string {
     if (l.inet && addresses !== 6) {
       out += `    inet ${l.inet}${l.brd ? ` brd ${l.brd}` : ''} scope ${l.name === 'lo' ? 'host' : 'global'} ${l.name}\n       valid_lft forever preferred_lft forever\n`;
     }
+    if (l.inet6Global && addresses !== 4) out += `    inet6 ${l.inet6Global} scope global \n       valid_lft forever preferred_lft forever\n`;
     if (l.inet6 && addresses !== 4) {
       out += l.name === 'lo'
         ? '    inet6 ::1/128 scope host noprefixroute \n       valid_lft forever preferred_lft forever\n'
@@ -140,13 +143,29 @@ function localRoutes(list: Link[]): KernelRoute[] {
   return routes;
 }
 
-function ipv6Routes(list: Link[], all: boolean): string {
+/**
+ * `ip -6 route`: the kernel's routes for the interfaces' networks (metric
+ * 256), then on a dual-stack node Calico's IPv6 routes (routes.ts with
+ * family 6: BIRD6's `proto bird`, Felix's; metric 1024 as the kernel gives a
+ * route added without one), the link-local ones last. Simulated: the order
+ * is the model's (by destination), not the kernel's fib6 walk.
+ */
+function ipv6Routes(rt: Runtime, node: string, list: Link[], all: boolean): string {
   let out = '';
+  for (const l of list) if (l.inet6Global) out += `${host(rt, node, 6).network} dev ${l.name} proto kernel metric 256 pref medium\n`;
+  if (rt.hostAddress6(node)) {
+    for (const r of kernelRoutes(rt, node, 6)) {
+      if (r.proto === 'kernel') continue;
+      const dev = r.type === 'blackhole' ? 'lo' : r.dev;
+      out += `${[r.type, r.dst, r.via && `via ${r.via}`, dev && `dev ${dev}`, r.proto && `proto ${r.proto}`, 'metric 1024', r.onlink && 'onlink'].filter(Boolean).join(' ')} pref medium\n`;
+    }
+  }
   for (const l of list) {
     if (l.name === 'lo') out += '::1 dev lo proto kernel metric 256 pref medium\n';
     else if (l.inet6) out += `fe80::/64 dev ${l.name} proto kernel metric 256 pref medium\n`;
   }
   if (all) {
+    for (const l of list) if (l.inet6Global) out += `local ${l.inet6Global.split('/')[0]} dev ${l.name} table local proto kernel metric 0 pref medium\n`;
     for (const l of list) if (l.inet6) out += `local ${l.inet6.split('/')[0]} dev ${l.name} table local proto kernel metric 0 pref medium\n`;
     for (const l of list) if (l.inet6 && l.name !== 'lo') out += `multicast ff00::/8 dev ${l.name} table local proto kernel metric 256 pref medium\n`;
   }
@@ -175,7 +194,7 @@ export const ip: Program = (context) => {
   const list = links(rt, node);
   const table = args[0] === 'table' ? args[1] : undefined;
   if (object === 'route' && (args.length === 0 || (args.length === 2 && ['all', 'main', 'local'].includes(table!)))) {
-    if (family === 6) return { stdout: ipv6Routes(list, table === 'all'), exitCode: 0 };
+    if (family === 6) return { stdout: ipv6Routes(rt, node, list, table === 'all'), exitCode: 0 };
     const main = table === 'local' ? [] : kernelRoutes(rt, node);
     const local = table === 'all' || table === 'local' ? localRoutes(list) : [];
     return { stdout: [...main, ...local].map(printRoute).join(''), exitCode: 0 };

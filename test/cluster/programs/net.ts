@@ -59,9 +59,14 @@ export function isIPv4(text: string): boolean {
   return /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(text) && text.split('.').every((o) => Number(o) <= 255);
 }
 
-/** The address a pod's probes leave from, as a peer sees it before any NAT. */
-export function sourceAddress(rt: Runtime, pod: KubeObject): string {
-  return endpointOf(rt, { pod }).ip;
+/** The address a pod's probes (to an address of `family`) leave from, as a peer sees it before any NAT. */
+export function sourceAddress(rt: Runtime, pod: KubeObject, family: 4 | 6 = 4): string {
+  return endpointOf(rt, { pod }, family).ip;
+}
+
+/** net.JoinHostPort: an IPv6 address in brackets. */
+export function joinHostPort(host: string, port: number | string): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Names the kubelet's /etc/hosts answers before DNS (localhost, the pod's own hostname): not modelled. */

@@ -8,8 +8,8 @@ import { replaceFile } from '../cli/files.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { parseCidrList, type Cidr } from './cidr.ts';
 import { checkPools, DEFAULT_BLOCK_SIZE, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork } from './cluster-network.ts';
-import { rewriteCustomResources, type PoolSettings } from './custom-resources.ts';
-import { editInstallationImages, editOperatorManifest } from './image-edits.ts';
+import { deriveCustomResources, type PoolSettings } from './custom-resources.ts';
+import { editOperatorManifest } from './image-edits.ts';
 import { mirroredReference, OPERATOR_IMAGE, type ImageSettings } from './images.ts';
 import { cacheDirectory, fetchManifests, sha256, verificationFor, type Verification } from './manifests.ts';
 import { objectsCachePath, parseAndCache, PLAN_FILE, renderPlan, type Plan } from './plan.ts';
@@ -115,11 +115,9 @@ export async function writeRelease(options: ReleaseOptions, pools: PoolSettings[
   const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir, env: options.env, warn: options.warn });
   const images = options.images;
   // Only what is needed changes: the pools, and with a mirror the image settings; the operator file only for a mirror.
+  // apply derives both files again from these settings (plan.ts checkDerived), so the two must stay one derivation.
   const edit = (file: string, data: Buffer): Buffer => {
-    if (file === 'custom-resources.yaml') {
-      const text = rewriteCustomResources(data.toString('utf8'), pools);
-      return Buffer.from(images ? editInstallationImages(text, images) : text);
-    }
+    if (file === 'custom-resources.yaml') return Buffer.from(deriveCustomResources(data.toString('utf8'), { pools, ...(images ? { images } : {}) }));
     return file === 'tigera-operator.yaml' && images ? Buffer.from(editOperatorManifest(data.toString('utf8'), images)) : data;
   };
   const contents = manifests.map((m) => ({ name: m.file, origin: m.origin, upstreamSha256: m.sha256, data: edit(m.file, m.data) }));

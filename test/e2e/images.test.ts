@@ -114,6 +114,49 @@ test('a plan edited along with the operator file is refused: apply re-derives th
   assert.match(result.stderr, /^error: .*tigera-operator\.yaml is not the release's file with kubectl-calico\.yaml's image settings \(undoing the edit does not give the verified upstream bytes\)/);
 });
 
+test('custom-resources.yaml edited by hand, the plan\'s sha256 edited along, is refused: apply derives it again from upstream\'s bytes, the pools and the mirror', async () => {
+  const { createHash } = await import('node:crypto');
+  const sum = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+  const home = tempDir();
+  const env = cleanEnv({ HOME: home });
+  // Client dry runs ask the cluster nothing: a server that does not answer shows it.
+  const apply = (dir: string) => plugin(['apply', '--dir', dir, '--dry-run=client', '--server', 'https://127.0.0.1:9'], env);
+  // v3.31.7: four documents (Goldmane, Whisker) and the indented pool list; dual-stack: two pools; a selector init quotes.
+  for (const release of ['v3.29.0', 'v3.31.7']) {
+    const dir = path.join(home, release);
+    const init = await plugin(['init', '--calico-version', release, '--pod-cidr', '10.97.0.0/16,fd00:10:97::/56', '--node-selector', '!has(edge)', '--manifests-from', path.join(SHARED_CALICO, release), '--dir', dir, '--registry', MIRROR, '--image-prefix', 'm-'], env);
+    assert.equal(init.code, 0, init.stderr);
+    const unchanged = await apply(dir);
+    assert.equal(unchanged.code, 0, unchanged.stderr);
+    assert.match(unchanged.stdout, /installation\.operator\.tigera\.io\/default serverside-applied \(dry run\)/);
+    const file = path.join(dir, 'custom-resources.yaml');
+    const plan = path.join(dir, 'kubectl-calico.yaml');
+    const [before, planBefore] = [fs.readFileSync(file, 'utf8'), fs.readFileSync(plan, 'utf8')];
+    const edits: [string, string, RegExp][] = [
+      ['a pool value', before.replace('cidr: 10.97.0.0/16', 'cidr: 10.98.0.0/16'), /its pools and image settings differ from the recorded ones/],
+      ['a field added to an upstream document', before.replace('kind: APIServer\nmetadata:\n  name: default\nspec: {}', 'kind: APIServer\nmetadata:\n  name: default\nspec:\n  apiServerDeployment: {}'), /undoing the edit does not give the verified upstream bytes/],
+      ['the mirror dropped', before.replace(`  registry: ${MIRROR}/\n`, ''), /its pools and image settings differ from the recorded ones/],
+      ['a comment', `${before}# note\n`, /undoing the edit does not give the verified upstream bytes/],
+    ];
+    for (const [what, edited, why] of edits) {
+      assert.notEqual(edited, before, what);
+      fs.writeFileSync(file, edited);
+      fs.writeFileSync(plan, planBefore.replace(sum(before), sum(edited)));
+      const result = await apply(dir);
+      assert.equal(result.code, 1, `${release}: ${what}`);
+      assert.equal(result.stdout, '');
+      const lines = result.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0]!, new RegExp(`^error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not the release's file with kubectl-calico\\.yaml's pools and image settings \\(`));
+      assert.match(lines[0]!, why, `${release}: ${what}`);
+      assert.match(lines[0]!, /refusing to apply it — run "kubectl calico init --overwrite" to start again from verified manifests$/);
+    }
+    fs.writeFileSync(file, before);
+    fs.writeFileSync(plan, planBefore);
+    assert.equal((await apply(dir)).code, 0, 'put back, it applies');
+  }
+});
+
 test('upgrade carries the mirror to the new release, and refuses without the new release\'s ImageSet once a calico* one exists', { timeout: 150_000 }, async () => {
   await withCluster({ scenario: 'kubeadm-3-nodes', podFaults: { registryOnly: MIRROR } }, async (cluster) => {
     const home = tempDir('calico-');

@@ -8,6 +8,7 @@
 import { CST, Parser, parseAllDocuments } from 'yaml';
 import { CliError } from '../cli/errors.ts';
 import { editInstallationImages } from './image-edits.ts';
+import { appendImageSet, withoutImageSet, type ImageSetEntry } from './image-set.ts';
 import type { ImageSettings } from './images.ts';
 
 export interface PoolSettings {
@@ -21,7 +22,7 @@ export interface PoolSettings {
 const FIELDS = ['cidr', 'blockSize', 'encapsulation', 'natOutgoing', 'nodeSelector'] as const;
 
 /** Kinds custom-resources.yaml holds in the releases kubectl-calico knows. */
-export const CUSTOM_RESOURCE_KINDS = ['Installation', 'APIServer', 'Goldmane', 'Whisker'];
+export const CUSTOM_RESOURCE_KINDS = ['Installation', 'APIServer', 'Goldmane', 'Whisker', 'ImageSet'];
 
 /**
  * The pool every pinned release's custom-resources.yaml ships (the docs'
@@ -34,12 +35,19 @@ const UPSTREAM_POOL: PoolSettings = { cidr: '192.168.0.0/16', blockSize: 26, enc
 export interface CustomResourceSettings {
   pools: PoolSettings[];
   images?: ImageSettings;
+  /** The release's digests (init --image-set), written as its ImageSet. */
+  imageSet?: { version: string; entries: ImageSetEntry[] };
 }
 
-/** Upstream's file with the pools and, with a mirror, the Installation's image settings: what init writes and apply requires. */
+/**
+ * Upstream's file with the pools, with a mirror the Installation's image
+ * settings, and with digests the ImageSet after upstream's documents: what
+ * init writes and apply requires.
+ */
 export function deriveCustomResources(upstream: string, settings: CustomResourceSettings): string {
-  const text = rewriteCustomResources(upstream, settings.pools);
-  return settings.images ? editInstallationImages(text, settings.images) : text;
+  let text = rewriteCustomResources(upstream, settings.pools);
+  if (settings.images) text = editInstallationImages(text, settings.images);
+  return settings.imageSet ? appendImageSet(text, settings.imageSet.version, settings.imageSet.entries) : text;
 }
 
 /**
@@ -49,7 +57,7 @@ export function deriveCustomResources(upstream: string, settings: CustomResource
  */
 export function upstreamCustomResources(text: string): string {
   // Plain scalars: a value init had to quote (`!has(x)`) leaves its token quoted, upstream's are not.
-  return setPools(editInstallationImages(text, undefined), [UPSTREAM_POOL], 'PLAIN');
+  return setPools(editInstallationImages(withoutImageSet(text), undefined), [UPSTREAM_POOL], 'PLAIN');
 }
 
 /** Sets the first pool to `pools[0]`; a second pool (the other IP family) is added after it in the same layout. */

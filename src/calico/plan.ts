@@ -12,6 +12,7 @@ import { resourceOf, type ManifestObject } from '../kube/resources.ts';
 import type { PoolSettings } from './custom-resources.ts';
 import { CUSTOM_RESOURCE_KINDS, deriveCustomResources, upstreamCustomResources } from './custom-resources.ts';
 import { editOperatorManifest, upstreamOperatorManifest } from './image-edits.ts';
+import type { ImageSetEntry } from './image-set.ts';
 import type { ImageSettings } from './images.ts';
 import { sha256 } from './manifests.ts';
 import { knownRelease, type ManifestFile } from './versions.ts';
@@ -50,6 +51,8 @@ export interface Plan {
   ipPools: PoolSettings[];
   /** The mirror init --registry … pointed both operator files at; absent, upstream's registries. */
   images?: ImageSettings;
+  /** The digests init --image-set wrote as ImageSet calico-<calicoVersion>. */
+  imageSet?: ImageSetEntry[];
 }
 
 export function renderPlan(plan: Plan): string {
@@ -102,7 +105,8 @@ export function loadStages(dir: string, plan: Plan, cacheDir: string | undefined
       if (entry.name === 'custom-resources.yaml' && !CUSTOM_RESOURCE_KINDS.includes(object.kind)) {
         throw new CliError(`custom-resources.yaml holds a ${object.kind} named "${object.metadata.name}"; expected only ${CUSTOM_RESOURCE_KINDS.join(', ')}`);
       }
-      const stage: StageName = object.kind === 'CustomResourceDefinition' ? 'crds' : entry.name === 'custom-resources.yaml' ? 'resources' : 'operator';
+      // The ImageSet goes with the operator: a new operator reads it when it starts, before the Installation is applied.
+      const stage: StageName = object.kind === 'CustomResourceDefinition' ? 'crds' : entry.name === 'custom-resources.yaml' && object.kind !== 'ImageSet' ? 'resources' : 'operator';
       stages[stage].push({ object, file: entry.name });
     }
     read.push({ entry, data });
@@ -176,13 +180,13 @@ function checkPinned(dir: string, plan: Plan, entry: Plan['files'][number]): voi
  */
 function checkDerived(dir: string, plan: Plan, entry: Plan['files'][number], data: Buffer): void {
   const file = path.join(dir, entry.name);
-  const settings = entry.name === 'custom-resources.yaml' ? 'pools and image settings' : 'image settings';
+  const settings = entry.name === 'custom-resources.yaml' ? 'pools, image settings and digests' : 'image settings';
   const refuse = (why: string) => new CliError(`${file} is not the release's file with ${PLAN_FILE}'s ${settings} (${why}); refusing to apply it — run "kubectl calico init --overwrite" to start again from verified manifests`);
   const text = data.toString('utf8');
   let derive: (upstream: string) => string;
   let undo: (text: string) => string;
   if (entry.name === 'custom-resources.yaml') {
-    derive = (upstream) => deriveCustomResources(upstream, { pools: plan.ipPools, ...(plan.images ? { images: plan.images } : {}) });
+    derive = (upstream) => deriveCustomResources(upstream, { pools: plan.ipPools, ...(plan.images ? { images: plan.images } : {}), ...(plan.imageSet ? { imageSet: { version: plan.calicoVersion, entries: plan.imageSet } } : {}) });
     undo = upstreamCustomResources;
   } else if (entry.name === 'tigera-operator.yaml' && plan.images) {
     const images = plan.images;

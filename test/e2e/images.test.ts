@@ -273,5 +273,10 @@ test('air-gapped with digests: init --registry --image-set, apply, wait — ever
     const status = await kubectl(['get', 'tigerastatus', 'calico', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}'], env);
     assert.equal(status.stdout, 'True');
     assert.match((await calico('apply', '--dir', dir)).stdout, /imageset\.operator\.tigera\.io\/calico-v3\.30\.7 unchanged/);
+
+    // Uninstall takes the ImageSet too, even keeping the CRDs: one left would bind the next install's operator to it.
+    const uninstall = await calico('uninstall', '--yes', '--keep-crds', '--dir', dir, '--timeout', '60s');
+    assert.equal(uninstall.code, 0, uninstall.stderr + uninstall.stdout);
+    assert.equal((await kubectl(['get', 'imagesets', '-o', 'name'], env)).stdout, '');
   });
 });

@@ -87,9 +87,12 @@ async function applyStage(kube: KubeClient, stage: Stage, options: ApplyOptions,
   const objects = stage.objects.map((o) => o.object);
   if (stage.name === 'resources') return applyCustomResources(kube, objects, options, run);
   if (stage.name === 'crds') return applyAll(kube, objects, options, run);
+  // The Namespace before what goes in it; the ImageSet before the operator, which reads it as it starts.
   const [namespaces, rest] = partition(objects, (o) => o.kind === 'Namespace');
+  const [imageSets, others] = partition(rest, (o) => o.kind === 'ImageSet');
   await applyAll(kube, namespaces, options, run);
-  await applyAll(kube, rest, options, run);
+  await applyAll(kube, imageSets, options, run);
+  await applyAll(kube, others, options, run);
 }
 
 /**

@@ -2,8 +2,14 @@
 // The `yaml` Document API re-indents the ipPools list and drops blank
 // lines, so the edit happens on the concrete syntax tree: every comment,
 // blank line and indentation of upstream's file stays byte for byte.
+// The file is derived from upstream's bytes and the plan's settings only, and
+// the derivation can be undone, so apply can hold the folder's file to exactly
+// that (as it does the operator file).
 import { CST, Parser, parseAllDocuments } from 'yaml';
 import { CliError } from '../cli/errors.ts';
+import { editInstallationImages } from './image-edits.ts';
+import { appendImageSet, withoutImageSet, type ImageSetEntry } from './image-set.ts';
+import type { ImageSettings } from './images.ts';
 
 export interface PoolSettings {
   cidr: string;
@@ -16,10 +22,51 @@ export interface PoolSettings {
 const FIELDS = ['cidr', 'blockSize', 'encapsulation', 'natOutgoing', 'nodeSelector'] as const;
 
 /** Kinds custom-resources.yaml holds in the releases kubectl-calico knows. */
-export const CUSTOM_RESOURCE_KINDS = ['Installation', 'APIServer', 'Goldmane', 'Whisker'];
+export const CUSTOM_RESOURCE_KINDS = ['Installation', 'APIServer', 'Goldmane', 'Whisker', 'ImageSet'];
+
+/**
+ * The pool every pinned release's custom-resources.yaml ships (the docs'
+ * 192.168.0.0/16), each value a plain scalar: what undoing the pool edit
+ * writes back. A release shipping another is refused by the sha256 check.
+ */
+const UPSTREAM_POOL: PoolSettings = { cidr: '192.168.0.0/16', blockSize: 26, encapsulation: 'VXLANCrossSubnet', natOutgoing: 'Enabled', nodeSelector: 'all()' };
+
+/** What custom-resources.yaml is derived from besides upstream's bytes: the plan's settings. */
+export interface CustomResourceSettings {
+  pools: PoolSettings[];
+  images?: ImageSettings;
+  /** The release's digests (init --image-set), written as its ImageSet. */
+  imageSet?: { version: string; entries: ImageSetEntry[] };
+}
+
+/**
+ * Upstream's file with the pools, with a mirror the Installation's image
+ * settings, and with digests the ImageSet after upstream's documents: what
+ * init writes and apply requires.
+ */
+export function deriveCustomResources(upstream: string, settings: CustomResourceSettings): string {
+  let text = rewriteCustomResources(upstream, settings.pools);
+  if (settings.images) text = editInstallationImages(text, settings.images);
+  return settings.imageSet ? appendImageSet(text, settings.imageSet.version, settings.imageSet.entries) : text;
+}
+
+/**
+ * The inverse of deriveCustomResources: upstream's bytes, if `text` is
+ * upstream derived by it — the caller checks their sha256 and that deriving
+ * them again gives `text`, so anything else is refused.
+ */
+export function upstreamCustomResources(text: string): string {
+  // Plain scalars: a value init had to quote (`!has(x)`) leaves its token quoted, upstream's are not.
+  return setPools(editInstallationImages(withoutImageSet(text), undefined), [UPSTREAM_POOL], 'PLAIN');
+}
 
 /** Sets the first pool to `pools[0]`; a second pool (the other IP family) is added after it in the same layout. */
 export function rewriteCustomResources(text: string, pools: PoolSettings[]): string {
+  return setPools(text, pools, undefined);
+}
+
+/** `type` undefined keeps each value's token style where the value allows it. */
+function setPools(text: string, pools: PoolSettings[], type: 'PLAIN' | undefined): string {
   const { documents, tokens } = parse(text);
   const installation = documents.find((d) => scalarAt(d, ['kind']) === 'Installation');
   if (!installation) throw new CliError('custom-resources.yaml has no Installation');
@@ -33,10 +80,10 @@ export function rewriteCustomResources(text: string, pools: PoolSettings[]): str
   for (const field of FIELDS) {
     const item = pool.items.find((i: CST.BlockMap['items'][number]) => keyOf(i) === field);
     if (!item?.value) throw new CliError(`custom-resources.yaml's first IP pool has no ${field} to set`);
-    CST.setScalarValue(item.value, String(pools[0]![field]));
+    CST.setScalarValue(item.value, String(pools[0]![field]), { type });
   }
   const name = pool.items.find((i: CST.BlockMap['items'][number]) => keyOf(i) === 'name');
-  if (name?.value) CST.setScalarValue(name.value, poolName(pools[0]!));
+  if (name?.value) CST.setScalarValue(name.value, poolName(pools[0]!), { type });
   let output = tokens.map((t) => CST.stringify(t)).join('');
   if (pools[1]) output = addPool(output, pools[1]);
   return output;

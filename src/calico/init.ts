@@ -8,8 +8,9 @@ import { replaceFile } from '../cli/files.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { parseCidrList, type Cidr } from './cidr.ts';
 import { checkPools, DEFAULT_BLOCK_SIZE, discoverPodCidrs, readClusterNetwork, supportWarning, type ClusterNetwork } from './cluster-network.ts';
-import { rewriteCustomResources, type PoolSettings } from './custom-resources.ts';
-import { editInstallationImages, editOperatorManifest } from './image-edits.ts';
+import { deriveCustomResources, type PoolSettings } from './custom-resources.ts';
+import { editOperatorManifest } from './image-edits.ts';
+import { imageSetName, readImageSet, type ImageSetEntry, type ParsedImageSet } from './image-set.ts';
 import { mirroredReference, OPERATOR_IMAGE, type ImageSettings } from './images.ts';
 import { cacheDirectory, fetchManifests, sha256, verificationFor, type Verification } from './manifests.ts';
 import { objectsCachePath, parseAndCache, PLAN_FILE, renderPlan, type Plan } from './plan.ts';
@@ -24,6 +25,8 @@ export interface ReleaseOptions {
   overwrite: boolean;
   /** A mirror to pull every image from (init --registry …), written into both operator files. */
   images?: ImageSettings;
+  /** The release's digests, checked (readImageSet): written as its ImageSet. */
+  imageSet?: ImageSetEntry[];
   env: NodeJS.ProcessEnv;
   warn: (message: string) => void;
 }
@@ -37,6 +40,8 @@ export interface InitOptions extends ReleaseOptions {
   natOutgoing: string;
   nodeSelector: string;
   force: boolean;
+  /** init --image-set: one image and digest a line. */
+  imageSetFile?: string;
   connect: () => Promise<KubeClient>;
 }
 
@@ -51,6 +56,8 @@ export interface WrittenRelease {
   files: { name: string; sha256: string; origin: string; action: 'written' | 'unchanged' }[];
   /** The mirror settings written, and the operator image tigera-operator.yaml now names. */
   images?: ImageSettings & { operatorImage: string };
+  /** The ImageSet written into custom-resources.yaml. */
+  imageSet?: { name: string; images: ImageSetEntry[] };
 }
 
 export interface InitResult {
@@ -60,6 +67,7 @@ export interface InitResult {
   files: { name: string; sha256: string; origin: string; action: 'written' | 'unchanged' }[];
   ipPools: PoolSettings[];
   images?: WrittenRelease['images'];
+  imageSet?: WrittenRelease['imageSet'] & { leftOut: ParsedImageSet['leftOut'] };
   cluster: { checked: boolean; reason?: string; kubernetesVersion?: string; podSubnet?: string; serviceSubnet?: string; findings: Finding[] };
   next: string;
 }
@@ -69,6 +77,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   if (given) checkBlockSizes(given, options);
   const verification = verificationOf(options);
   checkDir(options.dir);
+  const imageSet = options.imageSetFile === undefined ? undefined : readImageSet(options.imageSetFile, options.version, options.images);
 
   const cluster = await clusterFacts(options);
   const cidrs = given ?? (cluster.network ? discoverPodCidrs(cluster.network)?.cidrs : undefined);
@@ -88,11 +97,12 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   if (support) options.warn(support);
 
   const pools = cidrs.map((cidr) => poolFor(cidr, options));
-  const release = await writeRelease(options, pools, verification);
+  const { imageSet: written, ...release } = await writeRelease({ ...options, ...(imageSet ? { imageSet: imageSet.entries } : {}) }, pools, verification);
   return {
     calicoVersion: options.version,
     dir: options.dir,
     ...release,
+    ...(written && imageSet ? { imageSet: { ...written, leftOut: imageSet.leftOut } } : {}),
     ipPools: pools,
     cluster: cluster.network
       ? { checked: true, kubernetesVersion: cluster.network.kubernetesVersion, podSubnet: cluster.network.podSubnets.map((c) => c.text).join(',') || undefined, serviceSubnet: cluster.network.serviceSubnets.map((c) => c.text).join(',') || undefined, findings }
@@ -113,13 +123,11 @@ export async function writeRelease(options: ReleaseOptions, pools: PoolSettings[
   checkDir(options.dir);
   const cacheDir = cacheDirectory(options.env);
   const manifests = await fetchManifests({ version: options.version, from: options.manifestsFrom, verification, cacheDir, env: options.env, warn: options.warn });
-  const images = options.images;
+  const { images, imageSet } = options;
   // Only what is needed changes: the pools, and with a mirror the image settings; the operator file only for a mirror.
+  // apply derives both files again from these settings (plan.ts checkDerived), so the two must stay one derivation.
   const edit = (file: string, data: Buffer): Buffer => {
-    if (file === 'custom-resources.yaml') {
-      const text = rewriteCustomResources(data.toString('utf8'), pools);
-      return Buffer.from(images ? editInstallationImages(text, images) : text);
-    }
+    if (file === 'custom-resources.yaml') return Buffer.from(deriveCustomResources(data.toString('utf8'), { pools, ...(images ? { images } : {}), ...(imageSet ? { imageSet: { version: options.version, entries: imageSet } } : {}) }));
     return file === 'tigera-operator.yaml' && images ? Buffer.from(editOperatorManifest(data.toString('utf8'), images)) : data;
   };
   const contents = manifests.map((m) => ({ name: m.file, origin: m.origin, upstreamSha256: m.sha256, data: edit(m.file, m.data) }));
@@ -136,6 +144,7 @@ export async function writeRelease(options: ReleaseOptions, pools: PoolSettings[
     }),
     ipPools: pools,
     ...(images ? { images } : {}),
+    ...(imageSet ? { imageSet } : {}),
   };
   const actions = writeFolder(options.dir, [...contents.map((c) => ({ name: c.name, data: c.data })), { name: PLAN_FILE, data: Buffer.from(renderPlan(plan)) }], options.overwrite);
   const operatorVersion = manifests.find((m) => m.file === 'tigera-operator.yaml')?.data.toString('utf8').match(/image: quay\.io\/tigera\/operator:(\S+)/)?.[1];
@@ -143,6 +152,7 @@ export async function writeRelease(options: ReleaseOptions, pools: PoolSettings[
     verification: verification.source,
     files: contents.map((c, i) => ({ name: c.name, sha256: plan.files[i]!.sha256, origin: c.origin, action: actions.get(c.name)! })),
     ...(images ? { images: { ...images, operatorImage: mirroredReference({ registry: 'quay.io/', image: OPERATOR_IMAGE, tag: operatorVersion ?? '', when: 'always' }, images) } } : {}),
+    ...(imageSet ? { imageSet: { name: imageSetName(options.version), images: imageSet } } : {}),
   };
 }
 
@@ -240,6 +250,10 @@ export function renderInit(result: InitResult): string {
     const i = result.images;
     const layout = [i.imagePath && `image path ${i.imagePath}`, i.imagePrefix && `prefix ${i.imagePrefix}`, i.imagePullSecrets?.length && `pull secrets ${i.imagePullSecrets.join(', ')} (must exist in tigera-operator before apply)`].filter(Boolean);
     lines.push(`Images: from ${i.registry ?? 'the default registries'}${layout.length ? `, ${layout.join(', ')}` : ''}; operator ${i.operatorImage} ("kubectl calico images --calico-version ${result.calicoVersion} …" lists what to mirror)`);
+  }
+  if (result.imageSet) {
+    const { name, images, leftOut } = result.imageSet;
+    lines.push(`ImageSet ${name}: ${images.length} images by digest${leftOut.length ? ` (left out: ${leftOut.join(', ')}; an ImageSet holds only the images the operator deploys)` : ''}`);
   }
   const c = result.cluster;
   if (c.checked) lines.push(`Checked against the cluster (Kubernetes ${c.kubernetesVersion}${c.podSubnet ? `, podSubnet ${c.podSubnet}` : ''}${c.serviceSubnet ? `, serviceSubnet ${c.serviceSubnet}` : ''}): ${c.findings.length ? `${c.findings.length} finding(s) above` : 'the pool fits'}`);

@@ -10,8 +10,9 @@ import { CliError } from '../cli/errors.ts';
 import { insideFolder, replaceCacheFile, replaceFile } from '../cli/files.ts';
 import { resourceOf, type ManifestObject } from '../kube/resources.ts';
 import type { PoolSettings } from './custom-resources.ts';
-import { CUSTOM_RESOURCE_KINDS } from './custom-resources.ts';
+import { CUSTOM_RESOURCE_KINDS, deriveCustomResources, upstreamCustomResources } from './custom-resources.ts';
 import { editOperatorManifest, upstreamOperatorManifest } from './image-edits.ts';
+import type { ImageSetEntry } from './image-set.ts';
 import type { ImageSettings } from './images.ts';
 import { sha256 } from './manifests.ts';
 import { knownRelease, type ManifestFile } from './versions.ts';
@@ -50,6 +51,8 @@ export interface Plan {
   ipPools: PoolSettings[];
   /** The mirror init --registry … pointed both operator files at; absent, upstream's registries. */
   images?: ImageSettings;
+  /** The digests init --image-set wrote as ImageSet calico-<calicoVersion>. */
+  imageSet?: ImageSetEntry[];
 }
 
 export function renderPlan(plan: Plan): string {
@@ -89,11 +92,11 @@ export interface Stage {
  */
 export function loadStages(dir: string, plan: Plan, cacheDir: string | undefined): Stage[] {
   const stages: Record<StageName, Stage['objects']> = { crds: [], operator: [], resources: [] };
+  const read: { entry: Plan['files'][number]; data: Buffer }[] = [];
   for (const entry of plan.files) {
     checkPinned(dir, plan, entry);
     const file = path.join(dir, entry.name);
     const data = readChecked(dir, file, entry.sha256);
-    if (entry.name === 'tigera-operator.yaml') checkDerived(dir, plan, entry, data);
     for (const document of manifestObjects(entry.name, data, entry.sha256, cacheDir, entry.objectsSha256)) {
       const object = document as ManifestObject | null;
       if (!object || typeof object !== 'object') continue;
@@ -102,11 +105,15 @@ export function loadStages(dir: string, plan: Plan, cacheDir: string | undefined
       if (entry.name === 'custom-resources.yaml' && !CUSTOM_RESOURCE_KINDS.includes(object.kind)) {
         throw new CliError(`custom-resources.yaml holds a ${object.kind} named "${object.metadata.name}"; expected only ${CUSTOM_RESOURCE_KINDS.join(', ')}`);
       }
-      const stage: StageName = object.kind === 'CustomResourceDefinition' ? 'crds' : entry.name === 'custom-resources.yaml' ? 'resources' : 'operator';
+      // The ImageSet goes with the operator: a new operator reads it when it starts, before the Installation is applied.
+      const stage: StageName = object.kind === 'CustomResourceDefinition' ? 'crds' : entry.name === 'custom-resources.yaml' && object.kind !== 'ImageSet' ? 'resources' : 'operator';
       stages[stage].push({ object, file: entry.name });
     }
+    read.push({ entry, data });
   }
   if (!stages.resources.some((o) => o.object.kind === 'Installation')) throw new CliError('custom-resources.yaml has no Installation');
+  // After the parse: bad YAML, unexpected kinds and a missing Installation have more precise messages of their own.
+  for (const { entry, data } of read) checkDerived(dir, plan, entry, data);
   stages.operator.sort((a, b) => Number(b.object.kind === 'Namespace') - Number(a.object.kind === 'Namespace'));
   return (['crds', 'operator', 'resources'] as const).map((name) => ({ name, objects: stages[name] }));
 }
@@ -165,27 +172,39 @@ function checkPinned(dir: string, plan: Plan, entry: Plan['files'][number]): voi
 }
 
 /**
- * The operator file is the one that decides what runs: with a mirror it must
- * be exactly upstream's bytes (recovered from it and checked against the
- * recorded, pinned sha256) with the plan's settings applied again; without
- * one, upstream's bytes themselves.
+ * The files init edits decide what runs: each must be exactly upstream's bytes
+ * (recovered from it and checked against the recorded, pinned sha256) with the
+ * plan's settings applied again — so a hand edit is refused even with the
+ * plan's sha256 edited along. The operator file without a mirror is
+ * upstream's bytes themselves; the CRD bundle is never edited.
  */
 function checkDerived(dir: string, plan: Plan, entry: Plan['files'][number], data: Buffer): void {
   const file = path.join(dir, entry.name);
-  const refuse = (why: string) => new CliError(`${file} is not the release's file with ${PLAN_FILE}'s image settings (${why}); refusing to apply it — run "kubectl calico init --overwrite" to start again from verified manifests`);
-  if (!plan.images) {
+  const settings = entry.name === 'custom-resources.yaml' ? 'pools, image settings and digests' : 'image settings';
+  const refuse = (why: string) => new CliError(`${file} is not the release's file with ${PLAN_FILE}'s ${settings} (${why}); refusing to apply it — run "kubectl calico init --overwrite" to start again from verified manifests`);
+  const text = data.toString('utf8');
+  let derive: (upstream: string) => string;
+  let undo: (text: string) => string;
+  if (entry.name === 'custom-resources.yaml') {
+    derive = (upstream) => deriveCustomResources(upstream, { pools: plan.ipPools, ...(plan.images ? { images: plan.images } : {}), ...(plan.imageSet ? { imageSet: { version: plan.calicoVersion, entries: plan.imageSet } } : {}) });
+    undo = upstreamCustomResources;
+  } else if (entry.name === 'tigera-operator.yaml' && plan.images) {
+    const images = plan.images;
+    derive = (upstream) => editOperatorManifest(upstream, images);
+    undo = upstreamOperatorManifest;
+  } else {
     if (entry.upstreamSha256 && entry.upstreamSha256 !== entry.sha256) throw refuse('the plan records an edit but no image settings');
     return;
   }
-  if (!entry.upstreamSha256) throw refuse('the plan records image settings but no upstream sha256');
+  if (!entry.upstreamSha256) throw refuse('the plan records no upstream sha256 for it');
   let upstream: string;
   try {
-    upstream = upstreamOperatorManifest(data.toString('utf8'));
+    upstream = undo(text);
   } catch (error) {
     throw refuse((error as Error).message);
   }
   if (sha256(upstream) !== entry.upstreamSha256) throw refuse('undoing the edit does not give the verified upstream bytes');
-  if (editOperatorManifest(upstream, plan.images) !== data.toString('utf8')) throw refuse(`its operator image or pull secrets differ from ${plan.images.registry ?? 'the settings'}`);
+  if (derive(upstream) !== text) throw refuse(`its ${settings} differ from the recorded ones`);
 }
 
 /** The plan's files whose bytes in `dir` are no longer what init wrote (a missing one is not edited: it is written again). */

@@ -30,6 +30,8 @@ const SOURCES: { step: Step; apiVersion: string; kind: string; namespace?: strin
   { step: 'resources', apiVersion: 'operator.tigera.io/v1', kind: 'APIServer' },
   { step: 'resources', apiVersion: 'operator.tigera.io/v1', kind: 'Goldmane' },
   { step: 'resources', apiVersion: 'operator.tigera.io/v1', kind: 'Whisker' },
+  // One left behind (--keep-crds) would make the operator of a later install without one require it.
+  { step: 'resources', apiVersion: 'operator.tigera.io/v1', kind: 'ImageSet' },
   { step: 'operator', apiVersion: 'apps/v1', kind: 'Deployment', namespace: OPERATOR_NAMESPACE },
   { step: 'operator', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', namespace: OPERATOR_NAMESPACE },
   { step: 'operator', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },

@@ -20,6 +20,7 @@ import { verificationOf, writeRelease, type ReleaseOptions, type WrittenRelease 
 import { installedCalico, INSTALLATION_PATH, type InstalledCalico } from './installed.ts';
 import { cacheDirectory } from './manifests.ts';
 import { editedFiles, loadStages, PLAN_FILE, readPlan, type Stage } from './plan.ts';
+import { readImageSet, type ParsedImageSet } from './image-set.ts';
 import { parseImageSettings, type ImageSettings } from './images.ts';
 import { calicoVersionForOperator, KUBERNETES_SUPPORT } from './versions.ts';
 
@@ -29,7 +30,9 @@ export interface UpgradeFacts {
   kubernetesVersion: string;
 }
 
-export interface UpgradeOptions extends Omit<ReleaseOptions, 'overwrite' | 'images'> {
+export interface UpgradeOptions extends Omit<ReleaseOptions, 'overwrite' | 'images' | 'imageSet'> {
+  /** upgrade --image-set: the new release's digests, written as its ImageSet and applied before its operator. */
+  imageSetFile?: string;
   dryRun: DryRun;
   /** Upgrade even to a release not tested on the cluster's Kubernetes version. */
   force: boolean;
@@ -45,6 +48,7 @@ export interface UpgradeResult extends UpgradeFacts {
   poolsFrom: string;
   /** The mirror carried to the new release's files, with the operator image they now name. */
   images?: WrittenRelease['images'];
+  imageSet?: WrittenRelease['imageSet'] & { leftOut: ParsedImageSet['leftOut'] };
   files: WrittenRelease['files'];
   objects: ObjectResult[];
   gates: string[];
@@ -58,20 +62,22 @@ export interface UpgradeResult extends UpgradeFacts {
  */
 export async function runUpgrade(kube: KubeClient, options: UpgradeOptions): Promise<UpgradeResult> {
   const facts = await checkUpgrade(kube, options.version, options.force, options.warn);
-  await checkImageSets(kube, facts.to);
   const { pools, source, images } = await poolsToCarry(kube, options.dir, options.warn);
+  // Mirrored names map back through the settings carried over, so the file is read once they are known.
+  const imageSet = options.imageSetFile === undefined ? undefined : readImageSet(options.imageSetFile, facts.to, images);
+  if (!imageSet) await checkImageSets(kube, facts.to);
   options.out?.write(facts.from === facts.to
     ? `Calico ${facts.to} is installed already; applying its CRDs and operator again (a re-run converges)\n`
     : `Upgrading Calico ${facts.from} to ${facts.to} on Kubernetes ${facts.kubernetesVersion} (pools from ${source})\n`);
   const folder = options.dryRun === 'none' ? options.dir : fs.mkdtempSync(path.join(os.tmpdir(), 'kubectl-calico-upgrade-'));
   try {
-    const release = await writeRelease({ ...options, dir: folder, overwrite: true, images }, pools, verificationOf(options));
+    const { imageSet: written, ...release } = await writeRelease({ ...options, dir: folder, overwrite: true, images, ...(imageSet ? { imageSet: imageSet.entries } : {}) }, pools, verificationOf(options));
     options.out?.write(`${folder === options.dir ? `${options.dir}: ` : ''}Calico ${facts.to} manifests ${release.verification === 'none' ? 'NOT verified' : 'verified'}; ${release.files.map((f) => `${f.name} ${f.action}`).join(', ')}\n`);
     const stages = loadStages(folder, readPlan(folder), cacheDirectory(options.env));
     const { objects, gates } = await applyFolder(kube, stages.filter((s) => s.name !== 'resources'), { dir: folder, dryRun: options.dryRun, forceConflicts: options.forceConflicts, force: false, timeoutMs: options.timeoutMs, command: 'upgrade', out: options.out });
     const notApplied = options.dryRun === 'client' ? [] : await missingCustomResources(kube, stages);
     if (notApplied.length) options.out?.write(`not applied: ${notApplied.join(', ')} (new in ${facts.to}; "kubectl calico apply${options.dir === './calico' ? '' : ` --dir ${options.dir}`}" creates ${notApplied.length === 1 ? 'it' : 'them'})\n`);
-    return { ...facts, dryRun: options.dryRun, ipPools: pools, poolsFrom: source, ...(release.images ? { images: release.images } : {}), files: release.files, objects, gates, notApplied };
+    return { ...facts, dryRun: options.dryRun, ipPools: pools, poolsFrom: source, ...(release.images ? { images: release.images } : {}), ...(written && imageSet ? { imageSet: { ...written, leftOut: imageSet.leftOut } } : {}), files: release.files, objects, gates, notApplied };
   } finally {
     if (folder !== options.dir) fs.rmSync(folder, { recursive: true, force: true });
   }
@@ -137,7 +143,7 @@ async function checkImageSets(kube: KubeClient, to: string): Promise<void> {
   const list = await kube.optional<{ items: { metadata: { name: string } }[] }>('/apis/operator.tigera.io/v1/imagesets');
   const names = (list?.items ?? []).map((i) => i.metadata.name).filter((n) => n.startsWith('calico'));
   if (!names.length || names.includes(`calico-${to}`)) return;
-  throw new CliError(`the cluster pins image digests with ImageSet ${names.join(', ')}; the ${to} operator requires ImageSet calico-${to} (every image of ${to} with its digest, key-cert-provisioner included) and would leave every component Degraded without it. Create it first ("kubectl calico images --calico-version ${to}" lists the images; "crane digest --full-ref" gives each digest), then re-run upgrade; nothing was changed`);
+  throw new CliError(`the cluster pins image digests with ImageSet ${names.join(', ')}; the ${to} operator requires ImageSet calico-${to} (every image of ${to} with its digest, key-cert-provisioner included) and would leave every component Degraded without it. Re-run upgrade with --image-set FILE, one image and digest a line ("kubectl calico images --calico-version ${to} --all" lists the images; "crane digest --full-ref" gives each digest); nothing was changed`);
 }
 
 /** A pool with the values the operator fills in when they are not set (its defaults per family). */

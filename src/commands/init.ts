@@ -27,6 +27,12 @@ export class InitCommand extends ClusterCommand {
       mirror: the operator Deployment's image (and its imagePullSecrets) in tigera-operator.yaml and registry, imagePath,
       imagePrefix and imagePullSecrets in the Installation are set, nothing else; \`kubectl calico images\` with the same
       flags lists what to copy there. Pull secrets must exist in the tigera-operator namespace before \`apply\`.
+
+      With \`--image-set FILE\` every Calico image is pinned by digest: one image a line, \`REF@sha256:…\` (what
+      \`crane digest --full-ref\` prints) or \`REF sha256:…\`, named upstream's way or the mirror's. They are written as the
+      operator's ImageSet calico-<release>, a document added to custom-resources.yaml. An image the release does not
+      deploy, a digest that is not sha256, or a set without every image the operator requires (key-cert-provisioner
+      included: \`kubectl calico images --all\` lists it) is refused.
     `,
     examples: [
       ["Prepare Calico for the cluster's own pod subnet", '$0 init'],
@@ -34,6 +40,7 @@ export class InitCommand extends ClusterCommand {
       ['Dual-stack', '$0 init --pod-cidr 10.97.0.0/16,fd00:10:97::/56'],
       ['An air-gapped site with a local copy of the manifests', '$0 init --pod-cidr 10.97.0.0/16 --manifests-from /srv/calico/v3.29.0'],
       ['Pull every image from a mirror (see `kubectl calico images`)', '$0 init --pod-cidr 10.97.0.0/16 --registry registry.example.com:5000 --image-pull-secret mirror-pull --manifests-from /srv/calico/v3.29.0'],
+      ['… and pin each image by the digest resolved while mirroring', '$0 init --pod-cidr 10.97.0.0/16 --registry registry.example.com:5000 --image-set digests.txt --manifests-from /srv/calico/v3.29.0'],
     ],
   });
 
@@ -52,6 +59,7 @@ export class InitCommand extends ClusterCommand {
   imagePath = Option.String('--image-path', { description: 'The mirror\'s path in place of calico/ and tigera/ (the Installation\'s imagePath)' });
   imagePrefix = Option.String('--image-prefix', { description: 'Put before each image\'s name in the mirror (the Installation\'s imagePrefix)' });
   imagePullSecrets = Option.Array('--image-pull-secret', { description: 'A docker-registry Secret in tigera-operator for the mirror (repeatable)' });
+  imageSet = Option.String('--image-set', { description: 'Pin every image by digest: a file of REF@sha256:… lines (crane digest --full-ref), written as the ImageSet' });
   overwrite = Option.Boolean('--overwrite', false, { description: 'Replace files in --dir that differ' });
   force = Option.Boolean('--force', false, { description: 'Write a pool the cluster checks refuse' });
   output = Option.String('-o,--output', { description: 'Output format: json or yaml' });
@@ -81,6 +89,7 @@ export class InitCommand extends ClusterCommand {
       insecureSkipVerify: this.insecureSkipVerify,
       overwrite: this.overwrite,
       images,
+      imageSetFile: this.imageSet,
       force: this.force,
       env: this.context.env,
       connect: () => this.kube(),

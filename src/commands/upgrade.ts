@@ -20,6 +20,10 @@ export class UpgradeCommand extends ClusterCommand {
       Established and for the new operator's pod. The operator then rolls every Calico component to the new
       release; \`--wait\` waits until every one runs it. Custom resources the new release adds (Goldmane and Whisker in
       v3.30) are not created: \`kubectl calico apply\` adds them. Re-running converges.
+
+      Mirror settings (\`init --registry\` …) are carried to the new release. A cluster that pins digests with a calico*
+      ImageSet needs the new release's: \`--image-set FILE\` (as for init) writes ImageSet calico-<release> and applies it
+      before the new operator, which would otherwise leave every component Degraded; without it upgrade refuses.
     `,
     examples: [
       ['Upgrade to v3.30.7 and wait until every component runs it', '$0 upgrade --calico-version v3.30.7 --wait'],
@@ -32,6 +36,7 @@ export class UpgradeCommand extends ClusterCommand {
   manifestsFrom = Option.String('--manifests-from', { description: 'A folder or mirror URL holding the release\'s files (air-gapped sites)' });
   checksums = Option.String('--checksums', { description: 'A sha256sum-format file for a version without pinned sums' });
   insecureSkipVerify = Option.Boolean('--insecure-skip-verify', false, { description: 'Use files without checking their sha256 (unsafe)' });
+  imageSet = Option.String('--image-set', { description: 'The new release\'s digests (as for init --image-set); required when the cluster has a calico* ImageSet' });
   dryRun = Option.String('--dry-run', 'none', { tolerateBoolean: true, description: 'none, client (print what would be applied) or server (send with dryRun, change nothing)' });
   wait = Option.Boolean('--wait', false, { description: 'Wait until every Calico component runs the new release' });
   timeout = Option.String('--timeout', '10m', { description: 'How long the upgrade (and --wait) may take (exit 124)' });
@@ -52,7 +57,7 @@ export class UpgradeCommand extends ClusterCommand {
     const { runUpgrade } = await import('../calico/upgrade.ts');
     const result = await runUpgrade(kube, {
       version: this.calicoVersion, dir: this.dir, manifestsFrom: this.manifestsFrom, checksums: this.checksums, insecureSkipVerify: this.insecureSkipVerify,
-      dryRun, force: this.force, forceConflicts: this.forceConflicts, timeoutMs, env: this.context.env,
+      imageSetFile: this.imageSet, dryRun, force: this.force, forceConflicts: this.forceConflicts, timeoutMs, env: this.context.env,
       warn: (message) => report.warn(message), out: report.machine ? undefined : this.context.stdout,
     });
     report.setAll(result);

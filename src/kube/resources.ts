@@ -26,6 +26,7 @@ const KINDS: [string, string, string, boolean][] = [
   ['operator.tigera.io/v1', 'APIServer', 'apiservers', false],
   ['operator.tigera.io/v1', 'Goldmane', 'goldmanes', false],
   ['operator.tigera.io/v1', 'Whisker', 'whiskers', false],
+  ['operator.tigera.io/v1', 'ImageSet', 'imagesets', false],
 ];
 
 const KNOWN = new Map<string, ResourceInfo>(KINDS.map(([apiVersion, kind, resource, namespaced]) => {

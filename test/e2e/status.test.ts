@@ -158,5 +158,8 @@ test('completion: scripts for four shells, and kubectl completes through kubectl
     assert.match((await complete('ipam', '')).stdout, /^show\tHow full each IP pool is, as calicoctl ipam show counts it\ncheck\tFind leaked addresses .*\n:4\n$/);
     assert.match((await complete('node', '')).stdout, /^status\tFelix, BIRD and the BGP sessions of every node, .*\n:4\n$/);
     assert.match((await complete('ipam', 'show', '--sh')).stdout, /^--show-blocks\t/);
+    assert.match((await complete('ima')).stdout, /^images\tList the images a Calico release deploys, and their names in a mirror\n:4\n$/);
+    assert.deepEqual((await complete('init', '--image-')).stdout.split('\n').map((l) => l.split('\t')[0]), ['--image-path', '--image-prefix', '--image-pull-secret', '--image-set', ':4', '']);
+    assert.match((await complete('upgrade', '--image')).stdout, /^--image-set\tThe new release's digests/);
   });
 });

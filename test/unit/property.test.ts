@@ -3,7 +3,8 @@
 // arithmetic, ipaddr.js and brute-force enumeration, in both families; the
 // custom-resources.yaml rewrite is checked on every release's upstream file
 // for any pool init can build: only the ipPools values change, they read
-// back as given, and rewriting again changes nothing.
+// back as given, rewriting again changes nothing, and the whole derivation
+// (pools and mirror settings) undoes to upstream's exact bytes.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,8 @@ import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { parseAllDocuments } from 'yaml';
 import { containsAddress, containsCidr, overlaps, parseCidr, parseCidrList, type Cidr } from '../../src/calico/cidr.ts';
-import { rewriteCustomResources, type PoolSettings } from '../../src/calico/custom-resources.ts';
+import { deriveCustomResources, rewriteCustomResources, upstreamCustomResources, type PoolSettings } from '../../src/calico/custom-resources.ts';
+import { parseImageSettings } from '../../src/calico/images.ts';
 import { UsageError } from '../../src/cli/errors.ts';
 import { ENCAPSULATIONS } from '../../src/commands/init.ts';
 import { SHARED_CALICO } from '../helpers.ts';
@@ -306,4 +308,37 @@ test('custom-resources rewrite is idempotent, and rewriting a rewritten file set
     const again = documents(rewriteCustomResources(once, next)).find((d) => d.kind === 'Installation')!.spec!.calicoNetwork!.ipPools!;
     assert.deepEqual(again.map(({ name: _, ...values }) => values), next);
   }), { numRuns: 60 });
+});
+
+const mirrorArb = fc.option(fc.record({
+  registry: fc.constantFrom('mirror.example.com:5000', 'mirror.example.com/calico-mirror/'),
+  imagePath: fc.option(fc.constantFrom('calico', 'mirror/calico', '0'), { nil: undefined }),
+  imagePrefix: fc.option(fc.constantFrom('m-', 'true'), { nil: undefined }),
+  imagePullSecrets: fc.array(fc.constantFrom('pull', 'null', 'a.b'), { maxLength: 2 }),
+}).map((flags) => parseImageSettings(flags)!), { nil: undefined });
+
+test('custom-resources derivation undoes exactly: any pools (quoted selectors, dual-stack) and mirror settings, every release', () => {
+  fc.assert(fc.property(releaseArb, poolsArb, mirrorArb, (release, pools, images) => {
+    const original = upstream.get(release)!;
+    const derived = deriveCustomResources(original, { pools, ...(images ? { images } : {}) });
+    assert.equal(upstreamCustomResources(derived), original, 'upstream\'s bytes back');
+    assert.equal(deriveCustomResources(upstreamCustomResources(derived), { pools, ...(images ? { images } : {}) }), derived, 'and derived again, the same bytes');
+  }), { numRuns: 150 });
+});
+
+test('custom-resources derivation: a hand edit does not undo to upstream\'s bytes or does not derive back', () => {
+  const original = upstream.get('v3.31.7')!;
+  const pools: PoolSettings[] = [{ cidr: '10.97.0.0/16', blockSize: 26, encapsulation: 'VXLANCrossSubnet', natOutgoing: 'Enabled', nodeSelector: 'all()' }];
+  const derived = deriveCustomResources(original, { pools });
+  const edits = [
+    derived.replace('cidr: 10.97.0.0/16', 'cidr: 10.98.0.0/16'),
+    derived.replace('kind: Whisker\nmetadata:\n  name: default', 'kind: Whisker\nmetadata:\n  name: default\nspec:\n  replicas: 3'),
+    derived.replace('spec:\n  # Configures', 'spec:\n  registry: evil.example.com/\n  # Configures'),
+    `${derived}# a note\n`,
+  ];
+  for (const edited of edits) {
+    assert.notEqual(edited, derived);
+    const back = upstreamCustomResources(edited);
+    assert.ok(back !== original || deriveCustomResources(back, { pools }) !== edited, edited);
+  }
 });

@@ -8,6 +8,7 @@
 // rolls everything on a new operator image, and tears down on deletion.
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
+import { releaseImages } from '../../../src/calico/images.ts';
 import { calicoVersionForOperator } from '../../../src/calico/versions.ts';
 import { jsonCopy } from '../store.ts';
 import type { KubeObject, NewObject } from '../types.ts';
@@ -79,9 +80,12 @@ function reconcile(rt: Runtime): void {
   }
   ensurePools(rt, installation);
   setStatus(rt, 'ippools', 'Available');
-  const images = imageReferences(rt, version, installation);
+  const goldmane = observability && crExists(rt, 'goldmanes');
+  const whisker = observability && crExists(rt, 'whiskers');
+  const rendered = [...CORE_IMAGES, ...(apiserver ? ['apiserver'] : []), ...(goldmane ? ['goldmane'] : []), ...(whisker ? ['whisker', 'whisker-backend'] : [])];
+  const images = imageReferences(rt, version, installation, rendered);
   if ('error' in images) {
-    setStatus(rt, 'calico', 'Degraded', 'ResourceReadError', images.error);
+    setStatus(rt, 'calico', 'Degraded', images.reason, images.error);
     return;
   }
   const pullSecrets = copyPullSecrets(rt, installation);
@@ -89,7 +93,7 @@ function reconcile(rt: Runtime): void {
     setStatus(rt, 'calico', 'Degraded', 'ResourceReadError', pullSecrets);
     return;
   }
-  const components = desiredComponents(rt, version, installation, images.image, pullSecrets, apiserver, observability && crExists(rt, 'goldmanes'), observability && crExists(rt, 'whiskers'));
+  const components = desiredComponents(rt, version, installation, images.image, pullSecrets, apiserver, goldmane, whisker);
   for (const component of components) ensure(rt, component);
   pruneComponents(rt, components);
   markNetworks(rt);
@@ -276,9 +280,12 @@ function calicoNodeContainer(image: string, installation: Installation): Record<
  * Each component's image as GetReference composes it (pkg/components/references.go): the Installation's
  * registry (fillDefaults adds the trailing "/") or the release's default, imagePrefix inserted before the
  * name, then imagePath in place of the first path segment, then ":" + tag — or "@" + the digest of the
- * ImageSet calico-<version>, which is required once any ImageSet named calico* exists.
+ * ImageSet calico-<version>, which is required once any ImageSet named calico* exists. The checks come in
+ * the core controller's order, with its messages: the CA's key-cert-provisioner is resolved first
+ * (certificatemanager.Create), then ValidateImageSet (no unknown image, sha256 digests), then each
+ * rendered component's images (ResolveImages).
  */
-function imageReferences(rt: Runtime, version: string, installation: Installation): { image: (name: string) => string } | { error: string } {
+function imageReferences(rt: Runtime, version: string, installation: Installation, rendered: string[]): { image: (name: string) => string } | { error: string; reason: string } {
   const operatorTag = (rt.api.store.list('pods', 'tigera-operator').find((p) => p.metadata.labels?.name === 'tigera-operator')?.spec as { containers: { image: string }[] }).containers[0]!.image.split(':').pop()!;
   const spec = installation.spec ?? {};
   const registry = spec.registry && spec.registry !== 'UseDefault' ? spec.registry.replace(/\/?$/, '/') : quayRegistry(operatorTag) ? 'quay.io/' : 'docker.io/';
@@ -291,15 +298,26 @@ function imageReferences(rt: Runtime, version: string, installation: Installatio
   const sets = rt.api.store.list(`imagesets.${OPERATOR_GROUP}`).filter((s) => s.metadata.name.startsWith('calico'));
   if (!sets.length) return { image: (name) => `${registry}${path(name)}:${version}` };
   const set = sets.find((s) => s.metadata.name === `calico-${version}`);
-  if (!set) return { error: `Error getting ImageSet: ImageSet calico-${version} not found, but ImageSets ${sets.map((s) => s.metadata.name).join(', ')} exist` };
-  const digests = new Map(((set.spec as { images?: { image: string; digest: string }[] } | undefined)?.images ?? []).map((i) => [i.image, i.digest]));
-  const missing = RENDERED.concat('key-cert-provisioner').find((name) => !digests.has(`calico/${name}`));
-  if (missing) return { error: `Error validating ImageSet ${set.metadata.name}: ImageSet did not contain image calico/${missing}` };
+  if (!set) return { reason: 'ResourceCreateError', error: `Unable to create the Tigera CA: ImageSets exist but none with the expected name calico-${version}` };
+  const images = (set.spec as { images?: { image: string; digest: string }[] } | undefined)?.images ?? [];
+  const digests = new Map(images.map((i) => [i.image, i.digest]));
+  const missing = (name: string) => `ImageSet did not contain image calico/${name}`;
+  if (!digests.has('calico/key-cert-provisioner')) return { reason: 'ResourceCreateError', error: `Unable to create the Tigera CA: ${missing('key-cert-provisioner')}` };
+  // The operator knows its release's images and their FIPS variants; the model knows what `images` lists.
+  const known = new Set(releaseImages(version).filter((i) => i.when !== 'always').flatMap((i) => [i.image, `${i.image}-fips`]));
+  const unexpected = images.filter((i) => !known.has(i.image)).map((i) => i.image);
+  const badDigests = images.filter((i) => !i.digest.startsWith('sha256:')).map((i) => `${i.image}@${i.digest}`);
+  if (unexpected.length || badDigests.length) {
+    const problems = [...(unexpected.length ? [`unexpected images: ${unexpected.join(', ')}`] : []), ...(badDigests.length ? [`bad digest images: ${badDigests.join(', ')}`] : [])];
+    return { reason: 'ResourceValidationError', error: `Error validating ImageSet: ImageSet ${set.metadata.name}: ${problems.join('; ')}` };
+  }
+  const unresolved = rendered.filter((name) => !digests.has(`calico/${name}`));
+  if (unresolved.length) return { reason: 'ResourceValidationError', error: `Error resolving ImageSet for components: invalid ImageSet: ${unresolved.map(missing).join(', ')}` };
   return { image: (name) => `${registry}${path(name)}@${digests.get(`calico/${name}`)}` };
 }
 
-/** The images the model renders; the real operator also checks every other image of its release. */
-const RENDERED = ['node', 'cni', 'pod2daemon-flexvol', 'typha', 'kube-controllers', 'csi', 'node-driver-registrar', 'apiserver'];
+/** The images the model's core components render; the API server's and observability's are added when their resources exist. */
+const CORE_IMAGES = ['node', 'cni', 'pod2daemon-flexvol', 'typha', 'kube-controllers', 'csi', 'node-driver-registrar'];
 
 /**
  * The Installation's pull secrets, read from the operator's namespace and copied to calico-system (and

@@ -1,6 +1,7 @@
 // npm run demo: the install guide's whole sequence, done by the plugin,
 // through real kubectl, against the embedded test cluster — what a user
-// sees, without needing a cluster — then the rest of the lifecycle: an
+// sees, without needing a cluster — then proof that the pod network works
+// (connectivity, node status, IPAM), and the rest of the lifecycle: an
 // upgrade across the v3.30 CRD split and an uninstall. The cluster is
 // stopped at the end.
 import { spawn } from 'node:child_process';
@@ -34,6 +35,9 @@ try {
     ['calico', 'apply'],
     ['calico', 'wait'],
     ['calico', 'status'],
+    ['calico', 'connectivity'],
+    ['calico', 'node', 'status'],
+    ['calico', 'ipam', 'show', '--show-blocks'],
     ['calico', 'upgrade', '--calico-version', 'v3.30.7', ...from('v3.30.7'), '--wait'],
     ['calico', 'status'],
     ['calico', 'uninstall', '--yes'],

@@ -149,7 +149,7 @@ function toService(scenario: string, family: 4 | 6): Scenario['probes'] {
   };
 }
 
-const notDualStack = (t: Topology) => (t.dualStack ? undefined : 'the cluster is not dual-stack (the connectivity pods have no IPv6 address)');
+const notDualStack = (t: Topology) => (t.dualStack ? undefined : 'no IPv6 pod addresses (not dual-stack)');
 const oneNode = (t: Topology) => (t.nodes.length > 1 ? undefined : 'only one node is probed');
 const noHosts = (t: Topology) => (t.hosts.length ? undefined : 'no hostNetwork pod became ready');
 

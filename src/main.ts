@@ -55,7 +55,7 @@ export async function main(io: MainIO): Promise<number> {
       return ExitCode.ok;
     }
     const normalized = normalizeFlags(args, flagSpecFrom(definition.options.map((o) => o.definition)));
-    command = processArgs(cli, normalized, context, definition);
+    command = processArgs(normalized, context, definition);
     void command.logger; // validates -v before anything runs
     const code = await command.validateAndExecute();
     return typeof code === 'number' ? code : ExitCode.ok;
@@ -75,12 +75,19 @@ function usage(io: MainIO, args: string[], definitions: Definition[]): number {
   return ExitCode.usage;
 }
 
-function processArgs(cli: Cli<CalicoContext>, args: string[], context: CalicoContext, definition: Definition): CalicoCommand {
+/**
+ * Parses with a Cli that knows only the command already found: clipanion
+ * compiles one state machine for every registered command on each process(),
+ * which costs tens of milliseconds with all of them.
+ */
+function processArgs(args: string[], context: CalicoContext, definition: Definition): CalicoCommand {
+  const path = commandWords(definition, context.binaryName).join(' ');
+  const cli = new Cli<CalicoContext>({ binaryName: context.binaryName, enableColors: false });
+  cli.register(COMMANDS.find((c) => c.paths?.some((p) => p.join(' ') === path))!);
   try {
     return cli.process(args, context) as CalicoCommand;
   } catch (error) {
     const message = clipanionMessage(error);
-    const path = commandWords(definition, context.binaryName).join(' ');
     throw new UsageError(`${message}\nSee '${context.binaryName} ${path} --help' for usage.`);
   }
 }

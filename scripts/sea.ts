@@ -41,11 +41,14 @@ const withoutUnusedClientNode: esbuild.Plugin = {
   },
 };
 
-/** Bundles bin/kubectl-calico.js and everything it imports into build/kubectl-calico.cjs. */
-export async function bundle(): Promise<string> {
-  const outfile = path.join(BUILD, 'kubectl-calico.cjs');
+/**
+ * Bundles an entry (bin/kubectl-calico.js, or src/snapshot.ts for a binary
+ * with a startup snapshot) and everything it imports into build/<name>.cjs.
+ */
+export async function bundle(entry = path.join(ROOT, 'bin', 'kubectl-calico.js')): Promise<string> {
+  const outfile = path.join(BUILD, `${path.basename(entry).replace(/\.[jt]s$/, '')}.cjs`);
   await esbuild.build({
-    entryPoints: [path.join(ROOT, 'bin', 'kubectl-calico.js')],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -71,7 +74,7 @@ export interface SeaTarget {
  * Node binary. pkg's CLI offers no way to turn on the code cache in its
  * simple SEA mode, so its sea() function is called directly.
  */
-export async function makeSea(bundleFile: string, targets: SeaTarget[], options: { useCodeCache: boolean; sign?: boolean }): Promise<void> {
+export async function makeSea(bundleFile: string, targets: SeaTarget[], options: { useCodeCache: boolean; useSnapshot?: boolean; sign?: boolean }): Promise<void> {
   const home = path.join(BUILD, 'pkg-home');
   for (const t of targets) stageNodeBinary(home, t);
   const require = createRequire(import.meta.url);
@@ -85,7 +88,7 @@ export async function makeSea(bundleFile: string, targets: SeaTarget[], options:
         return { nodeRange: `node${NODE_VERSION}`, platform, arch, output: t.output };
       }),
       signature: options.sign ?? false,
-      seaConfig: { useCodeCache: options.useCodeCache },
+      seaConfig: { useCodeCache: options.useCodeCache, useSnapshot: options.useSnapshot ?? false },
     });
   } finally {
     process.env.HOME = previousHome;
@@ -95,7 +98,7 @@ export async function makeSea(bundleFile: string, targets: SeaTarget[], options:
 type SeaFunction = (entry: string, options: {
   targets: { nodeRange: string; platform: string; arch: string; output: string }[];
   signature: boolean;
-  seaConfig: { useCodeCache: boolean };
+  seaConfig: { useCodeCache: boolean; useSnapshot: boolean };
 }) => Promise<void>;
 
 /** Writes <home>/.pkg-cache/sea/node-v<version>-<os>-<arch>.tar.gz (or .zip) and its `.ok` sentinel. */

@@ -35,16 +35,43 @@ export interface MainIO {
   completionOnly?: boolean;
 }
 
+const definitionsByName = new Map<string, Definition[]>();
+
+/**
+ * Every command's definition (paths, options, usage) as help, completion and
+ * the command-line scan need them. Registering every command and formatting
+ * its usage costs milliseconds, so this is done once per name, and the host
+ * binary's startup snapshot holds it already done for `kubectl calico`.
+ */
+export function definitionsFor(binaryName: string): Definition[] {
+  let definitions = definitionsByName.get(binaryName);
+  if (!definitions) {
+    const cli = new Cli<CalicoContext>({ binaryName, enableColors: false });
+    for (const command of COMMANDS) cli.register(command);
+    definitions = cli.definitions();
+    definitionsByName.set(binaryName, definitions);
+  }
+  return definitions;
+}
+
 /** Runs one command line and returns its exit code; errors become one `error:` line. */
 export async function main(io: MainIO): Promise<number> {
-  const cli = new Cli<CalicoContext>({ binaryName: io.binaryName, enableColors: false });
-  for (const command of COMMANDS) cli.register(command);
-  const definitions = cli.definitions();
+  const definitions = definitionsFor(io.binaryName);
   if (io.completionOnly || io.argv[0] === '__complete') {
-    io.stdout.write(complete(io.completionOnly ? io.argv : io.argv.slice(1), definitions, (d) => commandName(d, io.binaryName), io.env));
+    io.stdout.write(await complete(io.completionOnly ? io.argv : io.argv.slice(1), definitions, (d) => commandName(d, io.binaryName), io.env));
     return ExitCode.ok;
   }
-  const context: CalicoContext = { ...Cli.defaultContext, env: io.env, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, binaryName: io.binaryName, colorDepth: 1 };
+  // stdin stays a getter: opening it loads net or tty, and only uninstall's prompt reads it.
+  const context: CalicoContext = {
+    env: io.env,
+    get stdin() {
+      return io.stdin;
+    },
+    stdout: io.stdout,
+    stderr: io.stderr,
+    binaryName: io.binaryName,
+    colorDepth: 1,
+  };
   let command: CalicoCommand | undefined;
   try {
     const args = hoistLeadingFlags(io.argv, flagSpecFrom(allOptions(definitions)), (words) => pathLength(definitions, words, io.binaryName));
@@ -84,8 +111,13 @@ function processArgs(args: string[], context: CalicoContext, definition: Definit
   const path = commandWords(definition, context.binaryName).join(' ');
   const cli = new Cli<CalicoContext>({ binaryName: context.binaryName, enableColors: false });
   cli.register(COMMANDS.find((c) => c.paths?.some((p) => p.join(' ') === path))!);
+  // clipanion copies the context it is given with a spread, which would call the stdin getter: it parses with
+  // a context without stdin, and the command gets ours.
+  const { env, stdout, stderr, binaryName, colorDepth } = context;
   try {
-    return cli.process(args, context) as CalicoCommand;
+    const command = cli.process(args, { env, stdout, stderr, binaryName, colorDepth } as CalicoContext) as CalicoCommand;
+    command.context = context;
+    return command;
   } catch (error) {
     const message = clipanionMessage(error);
     throw new UsageError(`${message}\nSee '${context.binaryName} ${path} --help' for usage.`);

@@ -35,15 +35,16 @@ export interface MainIO {
   completionOnly?: boolean;
 }
 
+type CommandClass = (typeof COMMANDS)[number];
+
 const definitionsByName = new Map<string, Definition[]>();
 
 /**
  * Every command's definition (paths, options, usage) as help, completion and
  * the command-line scan need them. Registering every command and formatting
- * its usage costs milliseconds, so this is done once per name, and the host
- * binary's startup snapshot holds it already done for `kubectl calico`.
+ * its usage costs milliseconds, so it is done once per name.
  */
-export function definitionsFor(binaryName: string): Definition[] {
+function definitionsFor(binaryName: string): Definition[] {
   let definitions = definitionsByName.get(binaryName);
   if (!definitions) {
     const cli = new Cli<CalicoContext>({ binaryName, enableColors: false });
@@ -52,6 +53,45 @@ export function definitionsFor(binaryName: string): Definition[] {
     definitionsByName.set(binaryName, definitions);
   }
   return definitions;
+}
+
+/**
+ * A Cli that knows only one command, to parse its command line: clipanion
+ * compiles a state machine for every registered command on each process(),
+ * tens of milliseconds with all of them. Those prepare() made are kept with
+ * their machine compiled.
+ */
+function parserFor(commandClass: CommandClass, binaryName: string): Cli<CalicoContext> {
+  const kept = keptParsers.get(binaryName)?.get(commandClass);
+  if (kept) return kept;
+  const cli = new Cli<CalicoContext>({ binaryName, enableColors: false });
+  cli.register(commandClass);
+  return cli;
+}
+
+const keptParsers = new Map<string, Map<CommandClass, Cli<CalicoContext>>>();
+
+/**
+ * Does ahead, for the host binary's startup snapshot (src/snapshot.ts), what
+ * start-up does for a binary of this name: every command's definition, and
+ * the parsers of `commands` with their state machine compiled — compiling a
+ * machine in a fresh process costs several milliseconds, while loading one
+ * from the snapshot costs about one per command for every start. So only the
+ * commands that answer without a cluster keep theirs: for the others, the
+ * cluster's round trips dwarf the compile.
+ */
+export function prepare(binaryName: string, commands: CommandClass[]): void {
+  definitionsFor(binaryName);
+  const parsers = new Map<CommandClass, Cli<CalicoContext>>();
+  for (const commandClass of commands) {
+    const cli = parserFor(commandClass, binaryName);
+    // clipanion keeps its builder private and has no other way to keep a compiled machine.
+    const builder = (cli as unknown as { builder: { compile(): unknown } }).builder;
+    const compiled = builder.compile();
+    builder.compile = () => compiled;
+    parsers.set(commandClass, cli);
+  }
+  keptParsers.set(binaryName, parsers);
 }
 
 /** Runs one command line and returns its exit code; errors become one `error:` line. */
@@ -109,8 +149,7 @@ function usage(io: MainIO, args: string[], definitions: Definition[]): number {
  */
 function processArgs(args: string[], context: CalicoContext, definition: Definition): CalicoCommand {
   const path = commandWords(definition, context.binaryName).join(' ');
-  const cli = new Cli<CalicoContext>({ binaryName: context.binaryName, enableColors: false });
-  cli.register(COMMANDS.find((c) => c.paths?.some((p) => p.join(' ') === path))!);
+  const cli = parserFor(COMMANDS.find((c) => c.paths?.some((p) => p.join(' ') === path))!, context.binaryName);
   // clipanion copies the context it is given with a spread, which would call the stdin getter: it parses with
   // a context without stdin, and the command gets ours.
   const { env, stdout, stderr, binaryName, colorDepth } = context;

@@ -55,6 +55,8 @@ function definitionsFor(binaryName: string): Definition[] {
   return definitions;
 }
 
+const keptParsers = new Map<string, Map<CommandClass, Cli<CalicoContext>>>();
+
 /**
  * A Cli that knows only one command, to parse its command line: clipanion
  * compiles a state machine for every registered command on each process(),
@@ -69,16 +71,14 @@ function parserFor(commandClass: CommandClass, binaryName: string): Cli<CalicoCo
   return cli;
 }
 
-const keptParsers = new Map<string, Map<CommandClass, Cli<CalicoContext>>>();
-
 /**
  * Does ahead, for the host binary's startup snapshot (src/snapshot.ts), what
  * start-up does for a binary of this name: every command's definition, and
- * the parsers of `commands` with their state machine compiled — compiling a
- * machine in a fresh process costs several milliseconds, while loading one
- * from the snapshot costs about one per command for every start. So only the
- * commands that answer without a cluster keep theirs: for the others, the
- * cluster's round trips dwarf the compile.
+ * the parsers of `commands` with their state machine compiled. Compiling a
+ * machine in a fresh process costs several milliseconds, but the snapshot is
+ * loaded whole on every start, and the machines of all fifteen commands added
+ * ~10 ms to each: only the commands that answer without a cluster keep
+ * theirs, the others wait on the cluster far longer than the compile.
  */
 export function prepare(binaryName: string, commands: CommandClass[]): void {
   definitionsFor(binaryName);
@@ -142,11 +142,7 @@ function usage(io: MainIO, args: string[], definitions: Definition[]): number {
   return ExitCode.usage;
 }
 
-/**
- * Parses with a Cli that knows only the command already found: clipanion
- * compiles one state machine for every registered command on each process(),
- * which costs tens of milliseconds with all of them.
- */
+/** Parses the command line of the command already found. */
 function processArgs(args: string[], context: CalicoContext, definition: Definition): CalicoCommand {
   const path = commandWords(definition, context.binaryName).join(' ');
   const cli = parserFor(COMMANDS.find((c) => c.paths?.some((p) => p.join(' ') === path))!, context.binaryName);

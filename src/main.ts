@@ -36,16 +36,83 @@ export interface MainIO {
   completionOnly?: boolean;
 }
 
+type CommandClass = (typeof COMMANDS)[number];
+
+const definitionsByName = new Map<string, Definition[]>();
+
+/**
+ * Every command's definition (paths, options, usage) as help, completion and
+ * the command-line scan need them. Registering every command and formatting
+ * its usage costs milliseconds, so it is done once per name.
+ */
+function definitionsFor(binaryName: string): Definition[] {
+  let definitions = definitionsByName.get(binaryName);
+  if (!definitions) {
+    const cli = new Cli<CalicoContext>({ binaryName, enableColors: false });
+    for (const command of COMMANDS) cli.register(command);
+    definitions = cli.definitions();
+    definitionsByName.set(binaryName, definitions);
+  }
+  return definitions;
+}
+
+const keptParsers = new Map<string, Map<CommandClass, Cli<CalicoContext>>>();
+
+/**
+ * A Cli that knows only one command, to parse its command line: clipanion
+ * compiles a state machine for every registered command on each process(),
+ * tens of milliseconds with all of them. Those prepare() made are kept with
+ * their machine compiled.
+ */
+function parserFor(commandClass: CommandClass, binaryName: string): Cli<CalicoContext> {
+  const kept = keptParsers.get(binaryName)?.get(commandClass);
+  if (kept) return kept;
+  const cli = new Cli<CalicoContext>({ binaryName, enableColors: false });
+  cli.register(commandClass);
+  return cli;
+}
+
+/**
+ * Does ahead, for the host binary's startup snapshot (src/snapshot.ts), what
+ * start-up does for a binary of this name: every command's definition, and
+ * the parsers of `commands` with their state machine compiled. Compiling a
+ * machine in a fresh process costs several milliseconds, but the snapshot is
+ * loaded whole on every start, and the machines of all fifteen commands added
+ * ~10 ms to each: only the commands that answer without a cluster keep
+ * theirs, the others wait on the cluster far longer than the compile.
+ */
+export function prepare(binaryName: string, commands: CommandClass[]): void {
+  definitionsFor(binaryName);
+  const parsers = new Map<CommandClass, Cli<CalicoContext>>();
+  for (const commandClass of commands) {
+    const cli = parserFor(commandClass, binaryName);
+    // clipanion keeps its builder private and has no other way to keep a compiled machine.
+    const builder = (cli as unknown as { builder: { compile(): unknown } }).builder;
+    const compiled = builder.compile();
+    builder.compile = () => compiled;
+    parsers.set(commandClass, cli);
+  }
+  keptParsers.set(binaryName, parsers);
+}
+
 /** Runs one command line and returns its exit code; errors become one `error:` line. */
 export async function main(io: MainIO): Promise<number> {
-  const cli = new Cli<CalicoContext>({ binaryName: io.binaryName, enableColors: false });
-  for (const command of COMMANDS) cli.register(command);
-  const definitions = cli.definitions();
+  const definitions = definitionsFor(io.binaryName);
   if (io.completionOnly || io.argv[0] === '__complete') {
-    io.stdout.write(complete(io.completionOnly ? io.argv : io.argv.slice(1), definitions, (d) => commandName(d, io.binaryName), io.env));
+    io.stdout.write(await complete(io.completionOnly ? io.argv : io.argv.slice(1), definitions, (d) => commandName(d, io.binaryName), io.env));
     return ExitCode.ok;
   }
-  const context: CalicoContext = { ...Cli.defaultContext, env: io.env, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, binaryName: io.binaryName, colorDepth: 1 };
+  // stdin stays a getter: opening it loads net or tty, and only uninstall's prompt reads it.
+  const context: CalicoContext = {
+    env: io.env,
+    get stdin() {
+      return io.stdin;
+    },
+    stdout: io.stdout,
+    stderr: io.stderr,
+    binaryName: io.binaryName,
+    colorDepth: 1,
+  };
   let command: CalicoCommand | undefined;
   try {
     const args = hoistLeadingFlags(io.argv, flagSpecFrom(allOptions(definitions)), (words) => pathLength(definitions, words, io.binaryName));
@@ -56,7 +123,7 @@ export async function main(io: MainIO): Promise<number> {
       return ExitCode.ok;
     }
     const normalized = normalizeFlags(args, flagSpecFrom(definition.options.map((o) => o.definition)));
-    command = processArgs(cli, normalized, context, definition);
+    command = processArgs(normalized, context, definition);
     void command.logger; // validates -v before anything runs
     const code = await command.validateAndExecute();
     return typeof code === 'number' ? code : ExitCode.ok;
@@ -76,12 +143,19 @@ function usage(io: MainIO, args: string[], definitions: Definition[]): number {
   return ExitCode.usage;
 }
 
-function processArgs(cli: Cli<CalicoContext>, args: string[], context: CalicoContext, definition: Definition): CalicoCommand {
+/** Parses the command line of the command already found. */
+function processArgs(args: string[], context: CalicoContext, definition: Definition): CalicoCommand {
+  const path = commandWords(definition, context.binaryName).join(' ');
+  const cli = parserFor(COMMANDS.find((c) => c.paths?.some((p) => p.join(' ') === path))!, context.binaryName);
+  // clipanion copies the context it is given with a spread, which would call the stdin getter: it parses with
+  // a context without stdin, and the command gets ours.
+  const { env, stdout, stderr, binaryName, colorDepth } = context;
   try {
-    return cli.process(args, context) as CalicoCommand;
+    const command = cli.process(args, { env, stdout, stderr, binaryName, colorDepth } as CalicoContext) as CalicoCommand;
+    command.context = context;
+    return command;
   } catch (error) {
     const message = clipanionMessage(error);
-    const path = commandWords(definition, context.binaryName).join(' ');
     throw new UsageError(`${message}\nSee '${context.binaryName} ${path} --help' for usage.`);
   }
 }

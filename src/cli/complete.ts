@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Definition } from 'clipanion';
-import { parse } from 'yaml';
 import { KNOWN_RELEASES } from '../calico/versions.ts';
 
 const NO_FILES = 4;
@@ -13,7 +12,7 @@ const FILES = 0;
 
 export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'];
 
-const FLAG_VALUES: Record<string, (env: NodeJS.ProcessEnv) => string[]> = {
+const FLAG_VALUES: Record<string, (env: NodeJS.ProcessEnv) => string[] | Promise<string[]>> = {
   '--context': contextNames,
   '--calico-version': () => KNOWN_RELEASES.map((r) => r.version).reverse(),
   '-o': () => ['json', 'yaml', 'wide'],
@@ -21,7 +20,7 @@ const FLAG_VALUES: Record<string, (env: NodeJS.ProcessEnv) => string[]> = {
 };
 
 /** Completions for `words` (the command line after `kubectl calico`, the last one being typed). */
-export function complete(words: string[], definitions: Definition[], commandName: (d: Definition) => string, env: NodeJS.ProcessEnv): string {
+export async function complete(words: string[], definitions: Definition[], commandName: (d: Definition) => string, env: NodeJS.ProcessEnv): Promise<string> {
   const typed = words[words.length - 1] ?? '';
   const before = words.slice(0, -1);
   const commands = definitions.map((d) => ({ name: commandName(d), definition: d }));
@@ -42,7 +41,7 @@ export function complete(words: string[], definitions: Definition[], commandName
     const valued = new Set(command.definition.options.filter((o) => o.definition.includes(' #')).flatMap((o) => o.definition.split(' ')[0]!.split(',')));
     if (valued.has(previous)) {
       const values = FLAG_VALUES[previous];
-      if (values) candidates = values(env);
+      if (values) candidates = await values(env);
       else directive = previous === '--kubeconfig' || previous === '--certificate-authority' || previous === '--dir' ? FILES : NO_FILES;
     } else if (typed.startsWith('-')) {
       candidates = command.definition.options.flatMap((o) => o.definition.split(' ')[0]!.split(',').filter((n) => n.startsWith('--')).map((n) => `${n}\t${o.description ?? ''}`));
@@ -55,7 +54,9 @@ export function complete(words: string[], definitions: Definition[], commandName
 }
 
 /** Context names from the kubeconfig files kubectl would read. */
-function contextNames(env: NodeJS.ProcessEnv): string[] {
+async function contextNames(env: NodeJS.ProcessEnv): Promise<string[]> {
+  // yaml is loaded here only: every start-up would pay for evaluating it.
+  const { parse } = await import('yaml');
   const files = env.KUBECONFIG ? env.KUBECONFIG.split(path.delimiter).filter(Boolean) : [path.join(env.HOME ?? os.homedir(), '.kube', 'config')];
   const names: string[] = [];
   for (const file of files) {

@@ -13,6 +13,8 @@ import pkg from '../package.json' with { type: 'json' };
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 const BUILD = path.join(ROOT, 'build');
+/** What bundle() writes. */
+export const BUNDLE = path.join(BUILD, 'kubectl-calico.cjs');
 
 /** The Node version every binary embeds: the exact `node` devDependency. */
 export const NODE_VERSION: string = pkg.devDependencies.node;
@@ -43,10 +45,9 @@ const withoutUnusedClientNode: esbuild.Plugin = {
 
 /** Bundles bin/kubectl-calico.js and everything it imports into build/kubectl-calico.cjs. */
 export async function bundle(): Promise<string> {
-  const outfile = path.join(BUILD, 'kubectl-calico.cjs');
   await esbuild.build({
     entryPoints: [path.join(ROOT, 'bin', 'kubectl-calico.js')],
-    outfile,
+    outfile: BUNDLE,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -57,7 +58,7 @@ export async function bundle(): Promise<string> {
     plugins: [withoutUnusedClientNode],
     logLevel: 'warning',
   });
-  return outfile;
+  return BUNDLE;
 }
 
 export interface SeaTarget {

@@ -1,6 +1,7 @@
 // npm run release: the five release archives, their checksums and the krew
 // manifest, offline but for the npm registry (stock Node binaries come from
-// its node-<os>-<arch> packages). One SEA blob serves all five binaries;
+// its node-<os>-<arch> packages). All five binaries embed the same SEA blob,
+// made from one bundle (by each platform's process, byte for byte alike);
 // archives are reproducible: the same commit gives the same sha256.
 import { createHash } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';

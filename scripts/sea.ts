@@ -14,6 +14,8 @@ import { LAZY_ASSET, LAZY_CACHE_ASSET } from '../src/sea-lazy.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 const BUILD = path.join(ROOT, 'build');
+/** What bundle() writes. */
+export const BUNDLE = path.join(BUILD, 'kubectl-calico.cjs');
 
 /** The Node version every binary embeds: the exact `node` devDependency. */
 export const NODE_VERSION: string = pkg.devDependencies.node;
@@ -55,15 +57,14 @@ const BUNDLE_OPTIONS = {
 
 /** Bundles bin/kubectl-calico.js and everything it imports into build/kubectl-calico.cjs. */
 export async function bundle(): Promise<string> {
-  const outfile = path.join(BUILD, 'kubectl-calico.cjs');
   await esbuild.build({
     ...BUNDLE_OPTIONS,
     entryPoints: [path.join(ROOT, 'bin', 'kubectl-calico.js')],
-    outfile,
+    outfile: BUNDLE,
     define: { __GIT_COMMIT__: JSON.stringify(gitCommit()) },
     plugins: [withoutUnusedClientNode],
   });
-  return outfile;
+  return BUNDLE;
 }
 
 /**

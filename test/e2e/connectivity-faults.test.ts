@@ -5,10 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterOptions, TestCluster } from '../cluster/cluster.ts';
-import { ManualClock } from '../cluster/clock.ts';
 import { cleanEnv, plugin, withCluster } from '../helpers.ts';
 import { junitErrors } from '../junit.ts';
-import { connectivity, leftovers, TIMEOUT, type Report } from '../connectivity.ts';
+import { connectivity, leftovers, slowFault, TIMEOUT, type Report } from '../connectivity.ts';
 
 const MASTER = 'kubernetes-master-01';
 const W1 = 'kubernetes-worker-01';
@@ -24,30 +23,6 @@ async function faulty(options: ClusterOptions, body: (cluster: TestCluster & { k
     await body(cluster);
     assert.deepEqual(leftovers(cluster), [], 'nothing is left behind');
   });
-}
-
-/**
- * A cluster on a ManualClock, for faults that take minutes of cluster time to show (BIRD's 240 s hold timer,
- * three failed readiness probes 30 s apart): `pass(ms)` lets that time go by a second at a time (the model's
- * promises settle between the steps); `running(work)` moves time at 5× wall speed while the command runs.
- */
-async function slowFault(options: ClusterOptions, body: (cluster: TestCluster & { kubeconfigPath: string }, pass: (ms: number) => Promise<void>, running: <T>(work: Promise<T>) => Promise<T>) => Promise<void>): Promise<void> {
-  const clock = new ManualClock();
-  const pass = async (ms: number) => {
-    for (let at = 0; at < ms; at += 1000) {
-      clock.advance(1000);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
-  const running = async <T>(work: Promise<T>): Promise<T> => {
-    const ticker = setInterval(() => clock.advance(100), 20);
-    try {
-      return await work;
-    } finally {
-      clearInterval(ticker);
-    }
-  };
-  await faulty({ ...options, clock }, (cluster) => body(cluster, pass, running));
 }
 
 test('UDP 4789 blocked on kubeadm-two-subnets: VXLAN between the subnets, named with its nodes and the port', async () => {
@@ -84,7 +59,7 @@ test('a source/destination check with the VXLANCrossSubnet pool: the underlay dr
 });
 
 test('TCP 179 blocked with an IPIP pool: no routes between the nodes, the pairs named', async () => {
-  await slowFault({ encapsulation: 'IPIP' }, async (cluster, pass, running) => {
+  await slowFault({ calico: 'v3.29.0', encapsulation: 'IPIP' }, async (cluster, pass, running) => {
     cluster.runtime.network.drops.push({ traffic: 'bgp' });
     // The sessions last until the hold timer runs out; then calico-node's readiness probe fails three times.
     await pass(241_000 + 120_000);
@@ -99,7 +74,7 @@ test('TCP 179 blocked with an IPIP pool: no routes between the nodes, the pairs 
 });
 
 test('TCP 179 blocked between two nodes only, with an IPIP pool: calico-node stays Ready (one peer is enough), BIRD is asked, and that pair is named', async () => {
-  await slowFault({ encapsulation: 'IPIP' }, async (cluster, pass, running) => {
+  await slowFault({ calico: 'v3.29.0', encapsulation: 'IPIP' }, async (cluster, pass, running) => {
     cluster.runtime.network.drops.push({ traffic: 'bgp', between: [[MASTER, W1]] });
     await pass(241_000 + 120_000);
     const { code, report } = await running(connectivity(cluster, '--test', 'pod-to-pod'));
@@ -112,7 +87,7 @@ test('TCP 179 blocked between two nodes only, with an IPIP pool: calico-node sta
 });
 
 test('TCP 179 blocked with the default VXLAN pool: every traffic scenario passes (BGP carries no pod traffic), and a note says so', async () => {
-  await slowFault({}, async (cluster, pass, running) => {
+  await slowFault({ calico: 'v3.29.0' }, async (cluster, pass, running) => {
     cluster.runtime.network.drops.push({ traffic: 'bgp' });
     await pass(241_000 + 120_000);
     const { code, report, stderr } = await running(connectivity(cluster));
@@ -146,7 +121,7 @@ test('policy not programmed on one node: the policy scenarios fail there, and th
 });
 
 test('calico-node not ready on one node (its Felix cannot reach a Typha): every probe from it fails, with calico-node\'s own words', async () => {
-  await slowFault({}, async (cluster, pass, running) => {
+  await slowFault({ calico: 'v3.29.0' }, async (cluster, pass, running) => {
     const typhaNodes = new Set(cluster.api.store.list('pods', 'calico-system').filter((p) => p.metadata.labels?.['k8s-app'] === 'calico-typha').map((p) => (p.spec as { nodeName: string }).nodeName));
     const node = [W2, W1, MASTER].find((n) => !typhaNodes.has(n))!;
     cluster.runtime.network.drops.push({ traffic: 'typha', between: [...typhaNodes].map((t): [string, string] => [node, t]) });

@@ -6,33 +6,8 @@
 // fails with the BGP finding while IPv4 (VXLAN, Felix's routes) passes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ClusterOptions, TestCluster } from '../cluster/cluster.ts';
-import { ManualClock } from '../cluster/clock.ts';
 import { withCluster } from '../helpers.ts';
-import { connectivity, leftovers } from '../connectivity.ts';
-
-/** As connectivity-faults.test.ts: a cluster on a ManualClock, for BIRD's 240 s hold timer and the readiness probes after it. */
-async function slowFault(options: ClusterOptions, body: (cluster: TestCluster & { kubeconfigPath: string }, pass: (ms: number) => Promise<void>, running: <T>(work: Promise<T>) => Promise<T>) => Promise<void>): Promise<void> {
-  const clock = new ManualClock();
-  const pass = async (ms: number) => {
-    for (let at = 0; at < ms; at += 1000) {
-      clock.advance(1000);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
-  const running = async <T>(work: Promise<T>): Promise<T> => {
-    const ticker = setInterval(() => clock.advance(100), 20);
-    try {
-      return await work;
-    } finally {
-      clearInterval(ticker);
-    }
-  };
-  await withCluster({ calico: 'v3.32.1', dualStack: true, ...options, clock }, async (cluster) => {
-    await body(cluster, pass, running);
-    assert.deepEqual(leftovers(cluster), [], 'nothing is left behind');
-  });
-}
+import { connectivity, leftovers, slowFault } from '../connectivity.ts';
 
 const IPV6 = ['pod-to-pod-same-node-ipv6', 'pod-to-pod-cross-node-ipv6', 'pod-to-service-ipv6'];
 
@@ -59,7 +34,7 @@ test('dual-stack: every IPv6 scenario passes, to IPv6 pod addresses and the Serv
 });
 
 test('dual-stack with TCP 179 dropped: IPv6 across nodes (BGP routes) fails with the BGP finding, IPv4 over VXLAN passes', async () => {
-  await slowFault({}, async (cluster, pass, running) => {
+  await slowFault({ calico: 'v3.32.1', dualStack: true }, async (cluster, pass, running) => {
     cluster.runtime.network.drops.push({ traffic: 'bgp' });
     // The sessions of both families last until the hold timer runs out; then calico-node's readiness probe fails three times.
     await pass(241_000 + 120_000);

@@ -25,7 +25,9 @@
 //   v4.channel.k8s.io is simulated. A TTY merges stderr into stdout and turns
 //   LF into CRLF as a pty would; input is not echoed and resize messages are
 //   read and ignored. A program's output is sent when it ends, not as it is
-//   written; an unreachable kubelet fails at once, not after a dial timeout.
+//   written; dialling the kubelet takes 5 ms, and an unreachable one fails after
+//   those 5 ms, not after a dial timeout; a program starts at once (runc exec
+//   takes tens of ms).
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -56,6 +58,13 @@ const ERROR = 3;
 const CLOSE = 255;
 /** The translator copies streams with io.Copy's 32 KiB buffer: one frame per buffer. */
 const FRAME_BYTES = 32 * 1024;
+/**
+ * The translator dials the kubelet only after the upgrade: a new TCP connection, a TLS handshake with the API
+ * server's client certificate and the SPDY upgrade POST, a few ms on a LAN. Nothing after the upgrade's empty
+ * message can reach the client sooner, which leaves kubectl 1.30–1.33 the time to create its streams before
+ * anything else arrives (kubernetes#131189: a message read before then is discarded, a status among them).
+ */
+const KUBELET_DIAL_MS = 5;
 
 interface ExecOptions {
   command: string[];
@@ -267,6 +276,7 @@ const websockets = new WebSocketServer({
 async function session(ctx: RestContext, target: Target, protocol: string, stdin: () => Promise<Buffer>, signal: AbortSignal): Promise<Session> {
   const translating = protocol === V5;
   if (translating) {
+    await new Promise((resolve) => setTimeout(resolve, KUBELET_DIAL_MS)); // the dial, whether it connects or not
     const dial = dialFailure(ctx, target);
     if (dial) return { status: internalError(`error sending request: Post "${target.kubeletUrl}": ${dial}`) };
     const refusal = kubeletRefusal(target);

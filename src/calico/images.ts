@@ -125,6 +125,30 @@ const PREFIX = /^[a-z0-9][a-z0-9._-]*$/;
 // A Secret's name is a DNS subdomain.
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+const EXPECTED = {
+  registry: 'a registry host with an optional port and path, such as registry.example.com:5000 or registry.example.com/mirror',
+  imagePath: 'path segments such as "calico" or "mirror/calico" (lower case, no leading or trailing "/", no registry)',
+  imagePrefix: 'lower-case letters, digits, ".", "_" or "-" (it goes before each image\'s name, as in "mirror-node")',
+  imagePullSecret: 'a Secret name (lower-case letters, digits, "-" and ".")',
+};
+
+/** Why `value` is not a registry the operator can prefix image names with; undefined when it is one. */
+function registryProblem(value: string): string | undefined {
+  if (/\s/.test(value)) return 'it holds whitespace';
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return 'a registry has no scheme (drop "https://")';
+  if (value.includes('@')) return 'a registry has no digest (the operator adds each image\'s name and tag)';
+  const trimmed = value.replace(/\/$/, '');
+  if (trimmed === '' || trimmed.startsWith('/')) return 'the host is empty';
+  const [host, ...path] = trimmed.split('/');
+  if (path.some((segment) => segment.includes(':')) || (host!.includes(':') && !/:[0-9]+$/.test(host!))) return 'a registry has no tag (the operator adds each image\'s name and tag)';
+  if (!REGISTRY.test(trimmed)) return 'it is not a registry name';
+  return undefined;
+}
+
+/** The registry with the one trailing `/` the operator adds (fillDefaults). */
+const withSlash = (registry: string) => `${registry.replace(/\/$/, '')}/`;
+const secretNameValid = (name: string) => SECRET_NAME.test(name) && name.length <= 253;
+
 /**
  * Checks the flags and returns the settings as the Installation holds them:
  * the registry with the trailing `/` the operator adds (fillDefaults), so
@@ -134,16 +158,16 @@ export function parseImageSettings(flags: { registry?: string; imagePath?: strin
   const settings: ImageSettings = {};
   if (flags.registry !== undefined) settings.registry = parseRegistry(flags.registry);
   if (flags.imagePath !== undefined) {
-    if (!IMAGE_PATH.test(flags.imagePath)) throw new UsageError(`invalid --image-path "${flags.imagePath}": expected path segments such as "calico" or "mirror/calico" (lower case, no leading or trailing "/", no registry)`);
+    if (!IMAGE_PATH.test(flags.imagePath)) throw new UsageError(`invalid --image-path "${flags.imagePath}": expected ${EXPECTED.imagePath}`);
     settings.imagePath = flags.imagePath;
   }
   if (flags.imagePrefix !== undefined) {
-    if (!PREFIX.test(flags.imagePrefix)) throw new UsageError(`invalid --image-prefix "${flags.imagePrefix}": expected lower-case letters, digits, ".", "_" or "-" (it goes before each image's name, as in "mirror-node")`);
+    if (!PREFIX.test(flags.imagePrefix)) throw new UsageError(`invalid --image-prefix "${flags.imagePrefix}": expected ${EXPECTED.imagePrefix}`);
     settings.imagePrefix = flags.imagePrefix;
   }
   const secrets = flags.imagePullSecrets ?? [];
   for (const name of secrets) {
-    if (!SECRET_NAME.test(name) || name.length > 253) throw new UsageError(`invalid --image-pull-secret "${name}": expected a Secret name (lower-case letters, digits, "-" and ".")`);
+    if (!secretNameValid(name)) throw new UsageError(`invalid --image-pull-secret "${name}": expected ${EXPECTED.imagePullSecret}`);
   }
   if (secrets.length) settings.imagePullSecrets = [...new Set(secrets)];
   if (settings.imagePullSecrets && !settings.registry) throw new UsageError('--image-pull-secret needs --registry: the secrets are for pulling from your mirror');
@@ -151,16 +175,52 @@ export function parseImageSettings(flags: { registry?: string; imagePath?: strin
 }
 
 export function parseRegistry(value: string): string {
-  const bad = (why: string) => new UsageError(`invalid --registry "${value}": ${why}; expected a registry host with an optional port and path, such as registry.example.com:5000 or registry.example.com/mirror`);
-  if (/\s/.test(value)) throw bad('it holds whitespace');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) throw bad('a registry has no scheme (drop "https://")');
-  if (value.includes('@')) throw bad('a registry has no digest (the operator adds each image\'s name and tag)');
-  const trimmed = value.replace(/\/$/, '');
-  if (trimmed === '' || trimmed.startsWith('/')) throw bad('the host is empty');
-  const [host, ...path] = trimmed.split('/');
-  if (path.some((segment) => segment.includes(':')) || (host!.includes(':') && !/:[0-9]+$/.test(host!))) throw bad('a registry has no tag (the operator adds each image\'s name and tag)');
-  if (!REGISTRY.test(trimmed)) throw bad('it is not a registry name');
-  return `${trimmed}/`;
+  const why = registryProblem(value);
+  if (why) throw new UsageError(`invalid --registry "${value}": ${why}; expected ${EXPECTED.registry}`);
+  return withSlash(value);
+}
+
+/** What an Installation's spec says about images. */
+export interface InstallationImageSpec {
+  registry?: string;
+  imagePath?: string;
+  imagePrefix?: string;
+  imagePullSecrets?: { name: string }[];
+}
+
+/**
+ * The settings an Installation holds, as upgrade carries them to the new
+ * release's files. `UseDefault` is the operator's word for its default
+ * (operator.tigera.io/v1 InstallationSpec), so it, '' and an absent field
+ * are no setting; pull secrets need no registry there (they then authenticate
+ * to the default ones). A value the operator could not use is a problem of
+ * the Installation, named by its field, not of a flag.
+ */
+export function installationImageSettings(spec: InstallationImageSpec): ImageSettings | undefined {
+  const given = (value: string | undefined) => (value === undefined || value === '' || value === 'UseDefault' ? undefined : value);
+  const bad = (field: string, value: string, why: string) => new CliError(`the Installation's spec.${field} "${value}" is not one the operator can use: ${why}; correct it (kubectl edit installation default) or pass --dir with the folder init wrote`);
+  const settings: ImageSettings = {};
+  const registry = given(spec.registry);
+  if (registry !== undefined) {
+    const why = registryProblem(registry);
+    if (why) throw bad('registry', registry, `${why}; expected ${EXPECTED.registry}`);
+    settings.registry = withSlash(registry);
+  }
+  const imagePath = given(spec.imagePath);
+  if (imagePath !== undefined) {
+    if (!IMAGE_PATH.test(imagePath)) throw bad('imagePath', imagePath, `expected ${EXPECTED.imagePath}`);
+    settings.imagePath = imagePath;
+  }
+  const imagePrefix = given(spec.imagePrefix);
+  if (imagePrefix !== undefined) {
+    if (!PREFIX.test(imagePrefix)) throw bad('imagePrefix', imagePrefix, `expected ${EXPECTED.imagePrefix}`);
+    settings.imagePrefix = imagePrefix;
+  }
+  const secrets = (spec.imagePullSecrets ?? []).map((s) => s.name ?? '');
+  const invalid = secrets.find((name) => !secretNameValid(name));
+  if (invalid !== undefined) throw bad('imagePullSecrets', invalid, `expected ${EXPECTED.imagePullSecret}`);
+  if (secrets.length) settings.imagePullSecrets = [...new Set(secrets)];
+  return hasImageSettings(settings) ? settings : undefined;
 }
 
 export interface ImageRow {

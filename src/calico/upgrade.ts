@@ -21,7 +21,7 @@ import { installedCalico, INSTALLATION_PATH, type InstalledCalico } from './inst
 import { cacheDirectory } from './manifests.ts';
 import { editedFiles, loadStages, PLAN_FILE, readPlan, type Stage } from './plan.ts';
 import { readImageSet, type ParsedImageSet } from './image-set.ts';
-import { parseImageSettings, type ImageSettings } from './images.ts';
+import { installationImageSettings, type ImageSettings, type InstallationImageSpec } from './images.ts';
 import { calicoVersionForOperator, KUBERNETES_SUPPORT } from './versions.ts';
 
 export interface UpgradeFacts {
@@ -115,7 +115,7 @@ function installedVersion(installed: InstalledCalico): string | undefined {
  * files), else the live Installation's pools.
  */
 export async function poolsToCarry(kube: KubeClient, dir: string, warn: (message: string) => void): Promise<{ pools: PoolSettings[]; source: string; images?: ImageSettings }> {
-  const installation = await kube.optional<{ spec?: { calicoNetwork?: { ipPools?: Partial<PoolSettings>[] }; registry?: string; imagePath?: string; imagePrefix?: string; imagePullSecrets?: { name: string }[] } }>(INSTALLATION_PATH);
+  const installation = await kube.optional<{ spec?: InstallationImageSpec & { calicoNetwork?: { ipPools?: Partial<PoolSettings>[] } } }>(INSTALLATION_PATH);
   const live = (installation?.spec?.calicoNetwork?.ipPools ?? []).filter((p) => p.cidr).map(withOperatorDefaults);
   if (fs.existsSync(`${dir}/${PLAN_FILE}`)) {
     const plan = readPlan(dir);
@@ -129,8 +129,7 @@ export async function poolsToCarry(kube: KubeClient, dir: string, warn: (message
   }
   if (!live.length) throw new CliError(`no ${dir}/${PLAN_FILE} and no IP pools in the Installation to carry over: pass --dir with the folder init wrote`);
   // Without a folder, the mirror the Installation pulls from (the operator's own image follows it).
-  const spec = installation?.spec;
-  const images = spec && parseImageSettings({ registry: spec.registry || undefined, imagePath: spec.imagePath || undefined, imagePrefix: spec.imagePrefix || undefined, imagePullSecrets: spec.imagePullSecrets?.map((s) => s.name) });
+  const images = installation?.spec && installationImageSettings(installation.spec);
   return { pools: live, source: 'installation.operator.tigera.io/default', ...(images ? { images } : {}) };
 }
 

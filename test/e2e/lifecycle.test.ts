@@ -135,6 +135,32 @@ test('upgrade refuses a downgrade, an untested Kubernetes (unless --force), a cl
   });
 });
 
+test('upgrade without the folder carries the Installation\'s images: UseDefault is the default registry, a value the operator cannot use is one error naming the field', async () => {
+  await withCluster({}, async (cluster) => {
+    const { calico, env, dir: initDir } = await installed(cluster);
+    const home = path.dirname(initDir);
+    const patch = (spec: object) => kubectl(['patch', 'installation', 'default', '--type', 'merge', '-p', JSON.stringify({ spec })], env);
+    assert.equal((await patch({ registry: 'UseDefault', imagePath: 'UseDefault', imagePrefix: 'UseDefault' })).code, 0);
+    const bad = path.join(home, 'bad');
+    assert.equal((await patch({ registry: 'https://mirror.example.com' })).code, 0);
+    const refused = await calico(...upgradeArgs(bad));
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.equal(refused.stderr, 'error: the Installation\'s spec.registry "https://mirror.example.com" is not one the operator can use: a registry has no scheme (drop "https://"); expected a registry host with an optional port and path, such as registry.example.com:5000 or registry.example.com/mirror; correct it (kubectl edit installation default) or pass --dir with the folder init wrote\n');
+    assert.equal(fs.existsSync(bad), false, 'nothing was written');
+
+    assert.equal((await patch({ registry: 'UseDefault' })).code, 0);
+    const dir = path.join(home, 'from-cluster');
+    const upgrade = await calico(...upgradeArgs(dir), '-o', 'json');
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+    const doc = JSON.parse(upgrade.stdout);
+    assert.deepEqual([doc.poolsFrom, doc.images], ['installation.operator.tigera.io/default', undefined], 'no mirror to carry');
+    assert.match(fs.readFileSync(path.join(dir, 'tigera-operator.yaml'), 'utf8'), /\n\s+image: quay\.io\/tigera\/operator:v1\.38\.\d+\n/);
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'custom-resources.yaml'), 'utf8'), /registry:|imagePath:|imagePrefix:|UseDefault/);
+    const operator = await kubectl(['get', 'deployment', 'tigera-operator', '-n', 'tigera-operator', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'], env);
+    assert.match(operator.stdout, /^quay\.io\/tigera\/operator:v1\.38\.\d+$/);
+  });
+});
+
 test('upgrade --dry-run=server checks the new release with the API server, changing neither the cluster nor the folder', async () => {
   await withCluster({}, async (cluster) => {
     const { calico, dir } = await installed(cluster);

@@ -470,7 +470,7 @@ async function mirrorFix(facts: Facts, image: string): Promise<string> {
   const version = await calicoVersion(facts);
   const registry = (await facts.installation())?.spec?.registry;
   const from = imageRegistry(image);
-  if (registry) return `the nodes cannot pull ${image} from ${from}: copy it into the mirror ("kubectl calico images --calico-version ${version} --registry ${registry.replace(/\/$/, '')} -o list" names it and its mirrored name), or check the pull secret`;
+  if (registry && registry !== 'UseDefault') return `the nodes cannot pull ${image} from ${from}: copy it into the mirror ("kubectl calico images --calico-version ${version} --registry ${registry.replace(/\/$/, '')} -o list" names it and its mirrored name), or check the pull secret`;
   return `the nodes cannot pull ${image} from ${from}; if they cannot reach it (an air-gapped site), mirror the images ("kubectl calico images --calico-version ${version} --registry <your-registry> -o list") and install with "kubectl calico init --registry <your-registry> --overwrite" and "kubectl calico apply"`;
 }
 

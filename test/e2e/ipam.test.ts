@@ -228,3 +228,40 @@ test('six nodes, four blocks: the two nodes without a block borrow, as the objec
     assert.match((await checks('CAL-1201'))['CAL-1201']!, new RegExp(`^WARN IP pool default-ipv4-ippool has 0 free blocks for 2 nodes without one \\(${without.join(', ')}\\)`));
   });
 });
+
+test('doctor\'s IPAM checks read what they declare: with only the pools, blocks, affinities, nodes and the Installation, CAL-1201 and CAL-1203 run and no pod is listed; CAL-1202 SKIPs naming the rest, and runs once it is granted', async () => {
+  await withCluster({ calico: 'v3.29.0', deletedNodes: ['kubernetes-worker-09'], ipamFaults: { gcStopped: true } }, async (cluster) => {
+    const { k } = setup(cluster);
+    const role = (name: string, rules: object[]) => JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules });
+    const file = path.join(tempDir('ipam-rbac-'), 'roles.json');
+    fs.writeFileSync(file, `${role('ipam-doctor', [
+      { apiGroups: ['crd.projectcalico.org'], resources: ['ippools', 'ipamblocks', 'blockaffinities'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['list'] },
+      { apiGroups: ['operator.tigera.io'], resources: ['installations'], verbs: ['get'] },
+    ])}\n${role('ipam-leaks', [
+      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'get'] },
+      { apiGroups: ['crd.projectcalico.org'], resources: ['ipamblocks', 'kubecontrollersconfigurations'], verbs: ['get'] },
+    ])}\n`);
+    assert.equal((await k('apply', '-f', file)).code, 0);
+    assert.equal((await k('delete', 'clusterrolebinding', 'viewer')).code, 0, 'the viewer loses the view role');
+    assert.equal((await k('create', 'clusterrolebinding', 'ipam-doctor', '--clusterrole', 'ipam-doctor', '--user', 'viewer')).code, 0);
+    const asViewer = async () => {
+      const doctor = await k('calico', '--context', 'viewer@kubernetes', 'doctor', '--check', 'CAL-1201,CAL-1202,CAL-1203', '-o', 'json');
+      assert.ok(doctor.stdout, doctor.stderr);
+      return Object.fromEntries((JSON.parse(doctor.stdout) as { checks: { id: string; status: string; finding: string }[] }).checks.map((c) => [c.id, `${c.status} ${c.finding}`]));
+    };
+    const from = cluster.requestLog.length;
+    const limited = await asViewer();
+    assert.match(limited['CAL-1201']!, /^PASS default-ipv4-ippool 10\.97\.0\.0\/16: \d+ of 65536 addresses in use/);
+    assert.equal(limited['CAL-1202'], 'SKIP needs permission: list pods, get pods, get ipamblocks.crd.projectcalico.org, get kubecontrollersconfigurations.crd.projectcalico.org');
+    assert.match(limited['CAL-1203']!, /^FAIL 1 block affine to node kubernetes-worker-09, which no longer exists/);
+    const read = cluster.requestLog.slice(from).filter((e) => e.user === 'viewer' && e.method === 'GET').map((e) => e.path.split('?')[0]!);
+    assert.deepEqual(read.filter((p) => /\/pods\b|kubecontrollersconfigurations/.test(p)), [], 'no pod and no controller configuration read');
+    assert.equal(read.filter((p) => p.endsWith('/ipamblocks')).length, 1, 'the blocks read once for both checks');
+
+    assert.equal((await k('create', 'clusterrolebinding', 'ipam-leaks', '--clusterrole', 'ipam-leaks', '--user', 'viewer')).code, 0);
+    const granted = await asViewer();
+    assert.match(granted['CAL-1202']!, /^FAIL 2 leaked addresses: .*of deleted nodes/);
+    assert.deepEqual([granted['CAL-1201']!.split(' ')[0], granted['CAL-1203']!.split(' ')[0]], ['PASS', 'FAIL']);
+  });
+});

@@ -113,6 +113,33 @@ test('leaks: younger than leakGracePeriod WARN, older FAIL; a StatefulSet\'s reu
   assert.equal(gcOfDeletedNode.findings[0]!.items[0]!.OWNER, 'vxlanTunnelAddress of gone');
 });
 
+test('blocks read before the pods (doctor): a suspect its pod does not hold is a leak only while its block, read again, still holds it', async () => {
+  const blocks = [
+    block('10.97.0.0/26', 'a', [
+      { ordinal: 1, handle: 'k8s-pod-network.still', pod: 'still', namespace: 'default', minutes: 120 },
+      { ordinal: 2, handle: 'k8s-pod-network.released', pod: 'released', namespace: 'default', minutes: 120 },
+      { ordinal: 3, handle: 'k8s-pod-network.web-0-old', pod: 'web-0', namespace: 'shop', minutes: 120 },
+    ]),
+    block('10.97.0.64/26', 'b', [{ ordinal: 1, handle: 'k8s-pod-network.deleted-block', pod: 'gone', namespace: 'default', minutes: 120 }]),
+    block('10.97.0.128/26', 'b', [{ ordinal: 1, handle: 'k8s-pod-network.held', pod: 'held', namespace: 'default', minutes: 120 }]),
+  ];
+  // Since the read: "released" let its address go, web-0 was recreated with a new one (its old one reused under another handle), and the second block is gone.
+  const now = structuredClone(blocks[0]!);
+  now.allocations[2] = null;
+  now.attributes[2] = { handle_id: 'k8s-pod-network.web-0-new', secondary: { pod: 'web-0', namespace: 'shop' } };
+  const rechecked: string[] = [];
+  const check = await checkIpam(input({
+    blocks,
+    podHolds: async (_namespace, name) => (name === 'web-0' ? ['10.97.0.9'] : name === 'held' ? ['10.97.0.129'] : undefined),
+    recheck: async (name) => {
+      rechecked.push(name);
+      return name === blocks[0]!.name ? now : undefined;
+    },
+  }));
+  assert.deepEqual(rechecked.sort(), [blocks[0]!.name, blocks[1]!.name], 'each block with an unheld suspect, once; not the block whose pod holds its address');
+  assert.deepEqual(check.findings.map((f) => [f.id, f.items.map((i) => i.ADDRESS)]), [['leaked-addresses', ['10.97.0.1']]]);
+});
+
 test('blocks of deleted nodes, blocks outside the enabled pools, addresses without an allocation, handles, inconsistent blocks', async () => {
   const affinities: Affinity[] = [{ name: 'gone-10-97-2-0-26', node: 'gone', cidr: '10.97.2.0/26', state: 'confirmed', created: new Date(NOW - 3 * 3600_000).toISOString() }, { name: 'a-10-97-0-0-26', node: 'a', cidr: '10.97.0.0/26' }];
   const blocks = [

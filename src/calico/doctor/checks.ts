@@ -6,6 +6,7 @@ import { blockCount, checkPools, DEFAULT_BLOCK_SIZE, discoverPodCidrs, type Clus
 import { CALICO_NAMESPACES } from '../status.ts';
 import { calicoVersionForOperator, DEFAULT_CALICO_VERSION, KUBERNETES_SUPPORT } from '../versions.ts';
 import { countText, percent } from '../ipam/addresses.ts';
+import { capacityFindings, staleAffinityFindings } from '../ipam/check.ts';
 import { freeBlocks } from '../ipam/usage.ts';
 import { podProblem } from '../pods.ts';
 import { bgpFromEvents } from './bgp-events.ts';
@@ -16,8 +17,8 @@ import { fail, pass, skip, warn, type Check, type Verdict } from './types.ts';
 const read = (resource: string, group = '', namespace?: string): Permission => ({ verb: 'list', group, resource, ...(namespace ? { namespace } : {}) });
 const OPERATOR = 'operator.tigera.io';
 const CALICO_CRDS = 'crd.projectcalico.org';
-/** What the IPAM checks read: the pools, the blocks, the affinities and the nodes. */
-const IPAM_NEEDS: Permission[] = [read('ippools', CALICO_CRDS), read('ipamblocks', CALICO_CRDS), read('blockaffinities', CALICO_CRDS), read('nodes')];
+/** What the IPAM checks read: the pools, the blocks, the affinities, the nodes; only the leak check reads pods. */
+const IPAM = { pools: read('ippools', CALICO_CRDS), blocks: read('ipamblocks', CALICO_CRDS), affinities: read('blockaffinities', CALICO_CRDS), nodes: read('nodes') };
 
 const ready = (conditions: { type: string; status: string }[] | undefined, type = 'Ready') => (conditions ?? []).some((c) => c.type === type && c.status === 'True');
 const podReady = (pod: Pod) => pod.status?.phase === 'Running' && ready(pod.status.conditions);
@@ -379,20 +380,23 @@ export const CHECKS: Check[] = [
     },
   },
   {
-    id: 'CAL-1201', category: 'IPAM', check: 'IP pools have addresses left', needs: IPAM_NEEDS,
+    id: 'CAL-1201', category: 'IPAM', check: 'IP pools have addresses left', needs: [IPAM.pools, IPAM.blocks, IPAM.nodes, { verb: 'get', group: OPERATOR, resource: 'installations' }],
     async run(facts) {
-      const check = await facts.ipamCheck();
-      const pools = check.usage.pools.filter((u) => !u.pool.disabled);
+      const usage = await facts.poolUsage();
+      const pools = usage.pools.filter((u) => !u.pool.disabled);
       if (pools.length === 0) return (await facts.installation()) ? warn('no enabled IPPool yet: the operator creates it from the Installation', 'kubectl get tigerastatus ippools') : skip('Calico is not installed');
-      const full = check.findings.filter((f) => f.id === 'pool-exhausted');
+      const findings = capacityFindings(usage);
+      const full = findings.filter((f) => f.id === 'pool-exhausted');
       if (full.length) return fail(full.map((f) => f.message).join('; '), full[0]!.fix);
-      const short = check.findings.filter((f) => f.id === 'blocks-short' || f.id === 'pool-nearly-full');
+      const short = findings.filter((f) => f.id === 'blocks-short' || f.id === 'pool-nearly-full');
       if (short.length) return warn(short.map((f) => f.message).join('; '), short[0]!.fix);
       return pass(pools.map((u) => `${u.pool.name} ${u.pool.cidr}: ${countText(u.addressesInUse)} of ${countText(u.addressesPossible)} addresses in use (${percent(u.addressesInUse, u.addressesPossible)}), ${u.blocks.length} of ${countText(u.blocksPossible)} blocks, ${countText(freeBlocks(u))} free for ${u.nodesWithoutBlock?.length ?? 0} nodes without one`).join('; '));
     },
   },
   {
-    id: 'CAL-1202', category: 'IPAM', check: 'No leaked addresses', needs: [...IPAM_NEEDS, read('pods'), { verb: 'get', group: CALICO_CRDS, resource: 'kubecontrollersconfigurations' }],
+    id: 'CAL-1202', category: 'IPAM', check: 'No leaked addresses',
+    // Every pod's address (listed), the suspects' pods and blocks as they are now (got), and the leak grace period.
+    needs: [...Object.values(IPAM), read('pods'), { verb: 'get', group: '', resource: 'pods' }, { verb: 'get', group: CALICO_CRDS, resource: 'ipamblocks' }, { verb: 'get', group: CALICO_CRDS, resource: 'kubecontrollersconfigurations' }],
     async run(facts) {
       const check = await facts.ipamCheck();
       const unconfirmed = check.checked.unconfirmed ? ` (${check.checked.unconfirmed} pods not looked up: kubectl calico ipam check confirms every one)` : '';
@@ -408,12 +412,12 @@ export const CHECKS: Check[] = [
     },
   },
   {
-    id: 'CAL-1203', category: 'IPAM', check: 'No blocks of deleted nodes', needs: IPAM_NEEDS,
+    id: 'CAL-1203', category: 'IPAM', check: 'No blocks of deleted nodes', needs: [IPAM.blocks, IPAM.affinities, IPAM.nodes],
     async run(facts) {
-      const check = await facts.ipamCheck();
-      const stale = check.findings.find((f) => f.id === 'stale-affinities');
+      const [affinities, blocks, nodes, now] = await Promise.all([facts.blockAffinities(), facts.ipamBlocks(), facts.ipamNodes(), facts.now()]);
+      const [stale] = staleAffinityFindings({ affinities, blocks, nodes }, now);
       if (stale) return fail(`${stale.message}: ${stale.items.slice(0, 3).map((i) => `${i.BLOCK} (${i.NODE})`).join(', ')}${stale.items.length > 3 ? ` and ${stale.items.length - 3} more` : ''}`, stale.fix);
-      return pass(check.checked.blocks ? `every one of ${check.checked.blocks} blocks is affine to a node that exists, or to none` : 'no IPAM block yet');
+      return pass(blocks.length ? `every one of ${blocks.length} blocks is affine to a node that exists, or to none` : 'no IPAM block yet');
     },
   },
   {

@@ -1,11 +1,13 @@
 // What doctor reads, each thing once, on demand and concurrently: checks
 // that need the same object share one request. Lists use selectors so a
 // big cluster's pods are never all fetched — only the Calico workloads
-// that are not ready get their pods listed.
+// that are not ready get their pods listed — with one exception: the leak
+// check (CAL-1202) reads every pod's address, as table cells, and declares it.
 import { apiError, type KubeClient, type Query } from '../../kube/client.ts';
 import { clusterNetwork, type ClusterNetwork } from '../cluster-network.ts';
 import { checkIpam, type IpamCheck } from '../ipam/check.ts';
-import { readAffinities, readBlocks, readLeakGracePeriod, readPodAddresses, readPodHolds, readPools, TUNNEL_ANNOTATIONS, type IpamNode } from '../ipam/read.ts';
+import { readAffinities, readBlock, readBlocks, readLeakGracePeriod, readPodAddresses, readPodHolds, readPools, TUNNEL_ANNOTATIONS, type IpamNode } from '../ipam/read.ts';
+import { ipamUsage, type IpamUsage } from '../ipam/usage.ts';
 import type { Installation } from '../status.ts';
 
 export interface Meta {
@@ -164,19 +166,31 @@ export class Facts {
     return (await this.nodes()).map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {}, tunnelAddresses: TUNNEL_ANNOTATIONS.map((a) => n.metadata.annotations?.[a]?.split('/')[0]).filter((a): a is string => Boolean(a)) }));
   }
 
+  /** How full each pool is (CAL-1201): the pools, the blocks and the nodes; no pods. */
+  poolUsage(): Promise<IpamUsage> {
+    return this.once('ipam/usage', async () => {
+      const [pools, blocks, nodes] = await Promise.all([this.ipamPools(), this.ipamBlocks(), this.ipamNodes()]);
+      return ipamUsage(pools, blocks, nodes);
+    });
+  }
+
   /**
-   * calicoctl's ipam check without the handles. Pods are listed (as table cells) only when some allocation is a
-   * pod's, and at most 100 suspected leaks are confirmed pod by pod: doctor stays cheap on a big cluster.
+   * calicoctl's ipam check without the handles (CAL-1202), on the blocks the other IPAM checks read. Pods are
+   * listed (as table cells) only when some allocation is a pod's, after the blocks: a suspect its pod does not
+   * hold is checked against its block as it is now, since the pod may have released it in between. At most 100
+   * suspected leaks are confirmed pod by pod: doctor stays cheap on a big cluster. (Addresses given out after the
+   * blocks were read are not in them; only leaks are judged here.)
    */
   ipamCheck(): Promise<IpamCheck> {
     return this.once('ipam/check', async () => {
-      let blocks = await this.ipamBlocks();
+      const blocks = await this.ipamBlocks();
       const podAllocations = blocks.some((b) => b.attributes.some((a) => a.secondary?.pod));
-      const pods = podAllocations ? await readPodAddresses(this.kube) : [];
-      // Blocks read after the pods: an address given out in between is then at worst a suspect its pod clears.
-      if (podAllocations) blocks = (await readBlocks(this.kube)).blocks;
-      const [pools, affinities, nodes, leakGrace, now] = await Promise.all([this.ipamPools(), this.blockAffinities(), this.ipamNodes(), readLeakGracePeriod(this.kube), this.now()]);
-      return checkIpam({ pools, blocks, affinities, nodes, pods, leakGrace, now, podHolds: (namespace, name) => readPodHolds(this.kube, namespace, name), confirmLimit: 100 });
+      const [pods, pools, affinities, nodes, leakGrace, now] = await Promise.all([podAllocations ? readPodAddresses(this.kube) : [], this.ipamPools(), this.blockAffinities(), this.ipamNodes(), readLeakGracePeriod(this.kube), this.now()]);
+      return checkIpam({
+        pools, blocks, affinities, nodes, pods, leakGrace, now, confirmLimit: 100,
+        podHolds: (namespace, name) => readPodHolds(this.kube, namespace, name),
+        recheck: (name) => readBlock(this.kube, name),
+      });
     });
   }
 

@@ -61,6 +61,12 @@ export interface CheckInput {
   podHolds: (namespace: string, name: string) => Promise<string[] | undefined>;
   /** Pods looked up to confirm suspected leaks, at most (the rest stay suspected). */
   confirmLimit: number;
+  /**
+   * A block as it is now (undefined: gone), when the blocks were read before the pods (doctor, whose other IPAM
+   * checks share that read): a suspect its pod does not hold is then a leak only if its block still holds it — the
+   * pod may have released it since the blocks were read.
+   */
+  recheck?: (blockName: string) => Promise<Block | undefined>;
 }
 
 export interface IpamCheck {
@@ -121,11 +127,12 @@ export async function checkIpam(input: CheckInput): Promise<IpamCheck> {
     const held = holds.get(`${a.namespace}/${a.pod}`);
     if (held?.includes(a.ip)) hold(a.ip, workload(a, a.pod!));
   }
+  const released = input.recheck ? await releasedSince(input.blocks, suspects.filter((a) => !a.inUse && holds.has(`${a.namespace}/${a.pod}`)), input.recheck) : new Set<Allocation>();
 
   const usage = ipamUsage(input.pools, input.blocks, input.nodes);
   const findings: IpamFinding[] = [
-    ...leakFindings(allocations, input, new Set(pods.slice(input.confirmLimit))),
-    ...staleAffinityFindings(input, allocations, now),
+    ...leakFindings(allocations.filter((a) => !released.has(a)), input, new Set(pods.slice(input.confirmLimit))),
+    ...staleAffinityFindings(input, now),
     ...outsidePoolFindings(input),
     ...inUseNotAllocated(input, byIP),
     ...capacityFindings(usage),
@@ -251,8 +258,28 @@ function leakFindings(allocations: Allocation[], input: CheckInput, unconfirmedP
   return out;
 }
 
-/** Blocks affine to nodes the cluster no longer has. */
-function staleAffinityFindings(input: CheckInput, allocations: Allocation[], now: number): IpamFinding[] {
+/** The suspects whose block no longer holds them (at their ordinal, under their handle): released since the blocks were read. */
+async function releasedSince(blocks: Block[], suspects: Allocation[], recheck: (blockName: string) => Promise<Block | undefined>): Promise<Set<Allocation>> {
+  const byCidr = new Map(blocks.map((b) => [b.cidr, b]));
+  const names = [...new Set(suspects.map((a) => byCidr.get(a.block)!.name))];
+  const now = new Map<string, Block | undefined>();
+  await forEachLimit(names, 16, async (name) => {
+    now.set(name, await recheck(name));
+  });
+  const released = new Set<Allocation>();
+  for (const a of suspects) {
+    const read = byCidr.get(a.block)!;
+    const block = now.get(read.name);
+    const ordinal = block?.network && read.network && block.cidr === read.cidr ? Number(parseAddress(a.ip)!.value - read.network.base) : -1;
+    const index = ordinal >= 0 ? block!.allocations[ordinal] : undefined;
+    const attributes = index === null || index === undefined ? undefined : block!.attributes[index];
+    if (!attributes || attributes.handle_id !== a.handle) released.add(a);
+  }
+  return released;
+}
+
+/** Blocks affine to nodes the cluster no longer has (no pods needed: doctor's CAL-1203 reads only these three). */
+export function staleAffinityFindings(input: Pick<CheckInput, 'affinities' | 'blocks' | 'nodes'>, now: number): IpamFinding[] {
   const nodes = new Set(input.nodes.map((n) => n.name));
   const stale = input.affinities.filter((a) => a.node && !nodes.has(a.node)).map((a) => ({ node: a.node, cidr: a.cidr, created: a.created, name: a.name }));
   const listed = new Set(stale.map((s) => s.cidr));
@@ -261,12 +288,14 @@ function staleAffinityFindings(input: CheckInput, allocations: Allocation[], now
     if (node && !nodes.has(node) && !listed.has(block.cidr)) stale.push({ node, cidr: block.cidr, created: undefined, name: block.name });
   }
   if (stale.length === 0) return [];
+  const byCidr = new Map(input.blocks.map((b) => [b.cidr, b]));
+  const used = (cidr: string) => byCidr.get(cidr)?.allocations.filter((i) => i !== null && i !== undefined).length ?? 0;
   const ages = stale.map((s) => ageOf(s.created, now));
   const deleted = [...new Set(stale.map((s) => s.node))];
   return [{
     id: 'stale-affinities', status: 'FAIL', count: stale.length, ...oldest(ages),
     message: `${count(stale.length, 'block')} affine to ${deleted.length === 1 ? `node ${deleted[0]}, which` : `${deleted.length} nodes that`} no longer ${deleted.length === 1 ? 'exists' : 'exist'}: no other node can claim ${stale.length === 1 ? 'it' : 'them'}`,
-    items: stale.map((s, i) => ({ BLOCK: s.cidr, NODE: s.node, ALLOCATED: String(allocations.filter((a) => a.block === s.cidr).length), AGE: ages[i] === undefined ? '<unknown>' : humanAge(ages[i]!) })),
+    items: stale.map((s, i) => ({ BLOCK: s.cidr, NODE: s.node, ALLOCATED: String(used(s.cidr)), AGE: ages[i] === undefined ? '<unknown>' : humanAge(ages[i]!) })),
     fix: 'calico-kube-controllers releases a deleted node\'s addresses and blocks when it runs: check it (kubectl logs -n calico-system deploy/calico-kube-controllers); if it cannot, release the addresses with calicoctl ipam release --from-report and remove the node\'s affinities with calicoctl ipam release or by deleting its BlockAffinities',
   }];
 }
@@ -312,7 +341,8 @@ function inUseNotAllocated(input: CheckInput, byIP: Map<string, Allocation[]>): 
   }];
 }
 
-function capacityFindings(usage: IpamUsage): IpamFinding[] {
+/** Pools full or short of blocks, from the usage alone (no pods: doctor's CAL-1201). */
+export function capacityFindings(usage: IpamUsage): IpamFinding[] {
   const out: IpamFinding[] = [];
   for (const u of usage.pools) {
     const { exhausted, blocksShort, nearlyFull } = shortage(u);

@@ -115,22 +115,33 @@ export async function readPools(kube: KubeClient): Promise<Pool[]> {
   });
 }
 
+type BlockObject = { metadata: { name: string }; spec?: Partial<Omit<Block, 'name' | 'network'>> };
+
+function toBlock(b: BlockObject): Block {
+  const cidr = b.spec?.cidr ?? '';
+  return {
+    name: b.metadata.name,
+    cidr,
+    network: parseNetwork(cidr),
+    ...(b.spec?.affinity ? { affinity: b.spec.affinity } : {}),
+    allocations: b.spec?.allocations ?? [],
+    unallocated: b.spec?.unallocated ?? [],
+    attributes: b.spec?.attributes ?? [],
+    sequenceNumberForAllocation: b.spec?.sequenceNumberForAllocation ?? {},
+  };
+}
+
 export async function readBlocks(kube: KubeClient): Promise<{ blocks: Block[]; serverTime: number | undefined }> {
-  const { items, serverTime } = await listAll<{ metadata: { name: string }; spec?: Partial<Omit<Block, 'name' | 'network'>> }>(kube, `${GROUP}/ipamblocks`);
-  const blocks = items.map((b): Block => {
-    const cidr = b.spec?.cidr ?? '';
-    return {
-      name: b.metadata.name,
-      cidr,
-      network: parseNetwork(cidr),
-      ...(b.spec?.affinity ? { affinity: b.spec.affinity } : {}),
-      allocations: b.spec?.allocations ?? [],
-      unallocated: b.spec?.unallocated ?? [],
-      attributes: b.spec?.attributes ?? [],
-      sequenceNumberForAllocation: b.spec?.sequenceNumberForAllocation ?? {},
-    };
-  });
-  return { blocks, serverTime };
+  const { items, serverTime } = await listAll<BlockObject>(kube, `${GROUP}/ipamblocks`);
+  return { blocks: items.map(toBlock), serverTime };
+}
+
+/** One block as it is now; undefined when it is gone. */
+export async function readBlock(kube: KubeClient, name: string): Promise<Block | undefined> {
+  const response = await kube.request(`${GROUP}/ipamblocks/${encodeURIComponent(name)}`);
+  if (response.statusCode === 404) return undefined;
+  if (response.statusCode < 200 || response.statusCode > 299) throw apiError(response);
+  return toBlock(JSON.parse(response.body.toString('utf8'), exactIntegers) as BlockObject);
 }
 
 export async function readAffinities(kube: KubeClient): Promise<Affinity[]> {

@@ -151,12 +151,20 @@ export async function checkIpam(input: CheckInput): Promise<IpamCheck> {
       });
     }
     const known = new Set(input.handles.flatMap((h) => [h.handleID.toLowerCase(), h.name]));
-    const missing = [...new Set(allocations.map((a) => a.handle).filter((h): h is string => h !== undefined && h !== WINDOWS_RESERVED && !known.has(h.toLowerCase())))];
+    // Each missing handle's addresses, in one pass (a handle can name several: a dual-stack pod's two).
+    const addressesOf = new Map<string, string[]>();
+    for (const a of allocations) {
+      if (a.handle === undefined || a.handle === WINDOWS_RESERVED || known.has(a.handle.toLowerCase())) continue;
+      const ips = addressesOf.get(a.handle);
+      if (ips) ips.push(a.ip);
+      else addressesOf.set(a.handle, [a.ip]);
+    }
+    const missing = [...addressesOf.keys()];
     if (missing.length) {
       findings.push({
         id: 'missing-handles', status: 'WARN', count: missing.length,
         message: `${count(missing.length, 'handle')} named by allocations ${missing.length === 1 ? 'has' : 'have'} no IPAMHandle: releasing by handle does not find their addresses`,
-        items: missing.map((h) => ({ HANDLE: h, ADDRESSES: allocations.filter((a) => a.handle === h).map((a) => a.ip).join(',') })),
+        items: missing.map((h) => ({ HANDLE: h, ADDRESSES: addressesOf.get(h)!.join(',') })),
         fix: 'release the addresses themselves: calicoctl ipam release --ip <address>',
       });
     }
@@ -221,8 +229,9 @@ function leakFindings(allocations: Allocation[], input: CheckInput, unconfirmedP
   const grace = input.leakGrace.ms;
   const nodes = new Set(input.nodes.map((n) => n.name));
   const leaks = allocations.filter((a) => !a.inUse && !a.coolingDown).map((a) => ({ a, age: ageOf(a.creationTimestamp, input.now, true), gone: a.node !== undefined && !nodes.has(a.node) }));
-  const young = leaks.filter((l) => grace !== undefined && l.age !== undefined && l.age < grace && !l.gone);
-  const old = leaks.filter((l) => !young.includes(l));
+  const young: typeof leaks = [];
+  const old: typeof leaks = [];
+  for (const l of leaks) (grace !== undefined && l.age !== undefined && l.age < grace && !l.gone ? young : old).push(l);
   const rows = (list: typeof leaks) => list.sort((x, y) => (y.age ?? Infinity) - (x.age ?? Infinity)).map(({ a, age }) => ({
     ADDRESS: a.ip,
     HANDLE: a.handle ?? '<none>',

@@ -187,7 +187,7 @@ export function serverSideApply(kube: KubeClient, info: ResourceInfo, object: Ma
  * our managedFields entry outlives the operator taking over every other field we set (it rewrites the
  * Installation's ipPools), and uninstall can still tell what kubectl-calico applied.
  */
-export const OWNER_LABEL = { 'app.kubernetes.io/managed-by': FIELD_MANAGER };
+const OWNER_LABEL = { 'app.kubernetes.io/managed-by': FIELD_MANAGER };
 
 function withOwnerLabel(object: ManifestObject): ManifestObject {
   const labels = (object.metadata.labels as Record<string, string> | undefined) ?? {};

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { ClusterCommand } from '../cli/command.ts';
 import { UsageError } from '../cli/errors.ts';
-import type { IpamCheck } from '../calico/ipam/check.ts';
+import type { IpamCheckReport } from '../calico/ipam/collect.ts';
 import { colorEnabled, palette } from '../print/color.ts';
 import { parseOutput, Report } from '../print/report.ts';
 
@@ -36,14 +36,14 @@ export class IpamCheckCommand extends ClusterCommand {
     const colors = palette(!machine && colorEnabled(this.color, this.context.env, (this.context.stdout as { isTTY?: boolean }).isTTY === true));
     const kube = await this.kube();
     const [{ runIpamCheck }, { renderCheck, machineCheck }] = await Promise.all([import('../calico/ipam/collect.ts'), import('../calico/ipam/view.ts')]);
-    const { check, leakGrace } = await runIpamCheck(kube);
-    const report = new Report<{ check: IpamCheck }>('IpamCheck', format, this.context);
+    const result = await runIpamCheck(kube);
+    const report = new Report<IpamCheckReport>('IpamCheck', format, this.context);
+    report.setAll(result);
     if (this.reportFile !== undefined) {
       const { writeCalicoctlReport } = await import('../calico/ipam/report.ts');
-      for (const warning of await writeCalicoctlReport(kube, check, this.reportFile)) report.warn(warning);
+      for (const warning of await writeCalicoctlReport(kube, result.check, this.reportFile)) report.warn(warning);
     }
-    report.set('check', check);
-    await report.finish(() => renderCheck(check, leakGrace, colors), () => machineCheck(check, leakGrace));
-    return check.findings.some((f) => f.status === 'FAIL') ? 1 : 0;
+    await report.finish((facts) => renderCheck(facts as IpamCheckReport, colors), (facts) => machineCheck(facts as IpamCheckReport));
+    return result.check.findings.some((f) => f.status === 'FAIL') ? 1 : 0;
   }
 }

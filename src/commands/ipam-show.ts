@@ -33,7 +33,7 @@ export class IpamShowCommand extends ClusterCommand {
     const report = new Report<{ usage: IpamUsage }>('IpamUsage', format, this.context);
     report.set('usage', usage);
     for (const warning of usageWarnings(usage)) report.warn(warning);
-    await report.finish(() => renderUsage(usage, this.showBlocks), () => machineUsage(usage, this.showBlocks));
+    await report.finish((facts) => renderUsage(facts.usage!, this.showBlocks), (facts) => machineUsage(facts.usage!, this.showBlocks));
     return 0;
   }
 }

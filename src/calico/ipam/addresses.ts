@@ -35,10 +35,6 @@ export function parseNetwork(text: string): Network | undefined {
   return { family: parsed.family, base: (parsed.value >> hostBits) << hostBits, prefix };
 }
 
-export function formatNetwork(network: Network): string {
-  return `${formatAddress(network.family, network.base)}/${network.prefix}`;
-}
-
 /** How many addresses the network holds. */
 export function size(network: Network): bigint {
   return 1n << BigInt(WIDTH[network.family] - network.prefix);

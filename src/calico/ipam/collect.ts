@@ -9,11 +9,17 @@ export async function readIpamUsage(kube: KubeClient): Promise<IpamUsage> {
   return ipamUsage(pools, blocks, nodes);
 }
 
+/** What `ipam check` reports: the check, and calico-kube-controllers' leakGracePeriod it was judged by. */
+export interface IpamCheckReport {
+  check: IpamCheck;
+  leakGrace: string;
+}
+
 /**
  * The whole check: the pods' addresses are read before the blocks, so that an address given out in between is at
  * worst a young suspect, confirmed by its pod, never a missed leak.
  */
-export async function runIpamCheck(kube: KubeClient): Promise<{ check: IpamCheck; leakGrace: string }> {
+export async function runIpamCheck(kube: KubeClient): Promise<IpamCheckReport> {
   const pods = await readPodAddresses(kube);
   const [pools, { blocks, serverTime }, affinities, handles, nodes, leakGrace] = await Promise.all([
     readPools(kube), readBlocks(kube), readAffinities(kube), readHandles(kube), readIpamNodes(kube), readLeakGracePeriod(kube),

@@ -3,7 +3,8 @@ import type { Palette } from '../../print/color.ts';
 import { tabwrite } from '../../print/table.ts';
 import { LIST_CAP } from '../status.ts';
 import { countText, jsonCount, percent } from './addresses.ts';
-import type { IpamCheck, IpamFinding } from './check.ts';
+import type { IpamFinding } from './check.ts';
+import type { IpamCheckReport } from './collect.ts';
 import { freeBlocks, shortage, type BlockUsage, type IpamUsage, type PoolUsage } from './usage.ts';
 
 /** The warnings `ipam show` gives: a pool that is full, or short of blocks for the nodes without one. */
@@ -67,7 +68,7 @@ export function machineUsage(usage: IpamUsage, showBlocks: boolean): object {
   };
 }
 
-export function renderCheck(check: IpamCheck, leakGrace: string, colors: Palette): string {
+export function renderCheck({ check, leakGrace }: IpamCheckReport, colors: Palette): string {
   const c = check.checked;
   const n = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
   const handles = c.handles !== undefined ? `, ${n(c.handles, 'handle')}` : '';
@@ -97,7 +98,7 @@ function renderFinding(f: IpamFinding, colors: Palette): string {
 }
 
 /** The IpamCheck document: what was checked and every finding with every member. */
-export function machineCheck(check: IpamCheck, leakGrace: string): object {
+export function machineCheck({ check, leakGrace }: IpamCheckReport): object {
   const fail = check.findings.filter((f) => f.status === 'FAIL').length;
   return { leakGracePeriod: leakGrace, checked: check.checked, findings: check.findings, summary: { fail, warn: check.findings.length - fail } };
 }

@@ -1,5 +1,9 @@
-// CIDR parsing and the overlap math init needs, on ipaddr.js (the address
-// library Express and proxy-addr use) rather than hand-written bit fiddling.
+// Networks and addresses, the one place they are parsed and compared: the
+// pool checks init and doctor make, connectivity's pools and node subnets,
+// and Calico IPAM's pools and blocks. Parsing and printing go through
+// ipaddr.js (the address library Express and proxy-addr use; it prints as
+// Go's net package does, RFC 5952 for IPv6); the arithmetic is on BigInts, so
+// that an IPv6 pool (2^74 blocks of a /48 cut into /122s) counts exactly.
 import ipaddr from 'ipaddr.js';
 import { UsageError } from '../cli/errors.ts';
 
@@ -10,9 +14,11 @@ export interface Cidr {
   prefix: number;
   /** `address/prefix`. */
   text: string;
+  /** The network address as a number. */
+  base: bigint;
 }
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6;
+const WIDTH = { 4: 32, 6: 128 } as const;
 
 /** Parses a network in CIDR form; anything else (host bits set included) is a UsageError naming the value. */
 export function parseCidr(value: string, flag = '--pod-cidr'): Cidr {
@@ -22,19 +28,13 @@ export function parseCidr(value: string, flag = '--pod-cidr'): Cidr {
   if (slash < 0) throw new UsageError(`invalid ${flag} "${value}": expected a network in CIDR form such as 10.97.0.0/16`);
   const [addressText, prefixText] = [text.slice(0, slash), text.slice(slash + 1)];
   if (!isAddress(addressText)) throw new UsageError(`invalid ${flag} "${value}": "${addressText}" is not an IP address`);
-  const address = ipaddr.parse(addressText);
-  const family = address.kind() === 'ipv4' ? 4 : 6;
-  const max = family === 4 ? 32 : 128;
-  if (!/^\d+$/.test(prefixText) || Number(prefixText) > max) {
-    throw new UsageError(`invalid ${flag} "${value}": the prefix length must be 0 to ${max} for an IPv${family} network`);
+  const address = valueOf(ipaddr.parse(addressText));
+  if (!/^\d+$/.test(prefixText) || Number(prefixText) > WIDTH[address.family]) {
+    throw new UsageError(`invalid ${flag} "${value}": the prefix length must be 0 to ${WIDTH[address.family]} for an IPv${address.family} network`);
   }
-  const prefix = Number(prefixText);
-  const network = networkOf(address, prefix);
-  const normalized = format(network);
-  if (normalized !== format(address)) {
-    throw new UsageError(`invalid ${flag} "${value}": host bits are set (did you mean ${normalized}/${prefix}?)`);
-  }
-  return { family, address: normalized, prefix, text: `${normalized}/${prefix}` };
+  const cidr = networkOf(address, Number(prefixText));
+  if (cidr.base !== address.value) throw new UsageError(`invalid ${flag} "${value}": host bits are set (did you mean ${cidr.text}?)`);
+  return cidr;
 }
 
 /** `--pod-cidr 10.97.0.0/16,fd00:10:97::/56`: at most one network per family. */
@@ -51,30 +51,60 @@ export function parseCidrList(value: string, flag = '--pod-cidr'): Cidr[] {
   return cidrs;
 }
 
-/** The network of an interface address given with its prefix length (`192.168.56.11/24` → 192.168.56.0/24, as calico-node annotates nodes); undefined when it does not parse. */
-export function interfaceNetwork(value: string): Cidr | undefined {
+/**
+ * The network of an address given with its prefix length, host bits cleared (`192.168.56.11/24` →
+ * 192.168.56.0/24, as calico-node annotates nodes); undefined when it does not parse. What the cluster's objects
+ * hold (IP pools, IPAM blocks) is read with it: a value in them is not the user's to correct.
+ */
+export function parseNetwork(value: string): Cidr | undefined {
   const [addressText = '', prefixText = ''] = value.trim().split('/');
   if (!isAddress(addressText) || !/^\d+$/.test(prefixText)) return undefined;
-  const address = ipaddr.parse(addressText);
-  const family = address.kind() === 'ipv4' ? 4 : 6;
+  const address = valueOf(ipaddr.parse(addressText));
   const prefix = Number(prefixText);
-  if (prefix > (family === 4 ? 32 : 128)) return undefined;
-  const network = format(networkOf(address, prefix));
-  return { family, address: network, prefix, text: `${network}/${prefix}` };
+  return prefix > WIDTH[address.family] ? undefined : networkOf(address, prefix);
+}
+
+/** The network of a node's interface address (parseNetwork by the name connectivity calls it). */
+export const interfaceNetwork = parseNetwork;
+
+/** An address as a number; undefined when it is not one. */
+export function parseAddress(text: string): { family: 4 | 6; value: bigint } | undefined {
+  return ipaddr.isValid(text) ? valueOf(ipaddr.parse(text)) : undefined;
+}
+
+export function formatAddress(family: 4 | 6, value: bigint): string {
+  const bytes: number[] = [];
+  for (let i = WIDTH[family] / 8 - 1; i >= 0; i--) bytes.push(Number((value >> BigInt(8 * i)) & 255n));
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+/** How many addresses the network holds. */
+export function size(cidr: Cidr): bigint {
+  return 1n << BigInt(WIDTH[cidr.family] - cidr.prefix);
+}
+
+/** How many networks of `prefix` fit in `cidr` (0 when they are bigger). */
+export function subnets(cidr: Cidr, prefix: number): bigint {
+  return prefix < cidr.prefix ? 0n : 1n << BigInt(prefix - cidr.prefix);
+}
+
+/** The address at `ordinal` of a network (of an IPAM block). */
+export function addressAt(cidr: Cidr, ordinal: number): string {
+  return formatAddress(cidr.family, cidr.base + BigInt(ordinal));
 }
 
 export function containsCidr(outer: Cidr, inner: Cidr): boolean {
-  return outer.family === inner.family && outer.prefix <= inner.prefix && ipaddr.parse(inner.address).match(ipaddr.parse(outer.address), outer.prefix);
+  return outer.family === inner.family && outer.prefix <= inner.prefix && inner.base >= outer.base && inner.base < outer.base + size(outer);
 }
 
 export function overlaps(a: Cidr, b: Cidr): boolean {
-  return containsCidr(a, b) || containsCidr(b, a);
+  return a.family === b.family && a.base < b.base + size(b) && b.base < a.base + size(a);
 }
 
-export function containsAddress(cidr: Cidr, ip: string): boolean {
-  if (!ipaddr.isValid(ip)) return false;
-  const address = ipaddr.parse(ip);
-  return (address.kind() === 'ipv4' ? 4 : 6) === cidr.family && address.match(ipaddr.parse(cidr.address), cidr.prefix);
+/** Whether `ip` (text, or as parseAddress gives it) is in the network; false for another family and for non-addresses. */
+export function containsAddress(cidr: Cidr, ip: string | { family: 4 | 6; value: bigint }): boolean {
+  const address = typeof ip === 'string' ? parseAddress(ip) : ip;
+  return address !== undefined && address.family === cidr.family && address.value >= cidr.base && address.value < cidr.base + size(cidr);
 }
 
 /**
@@ -88,12 +118,13 @@ function isAddress(text: string): boolean {
   return ipaddr.IPv6.isValid(text) && !text.includes('%') && (!last.includes('.') || ipaddr.IPv4.isValidFourPartDecimal(last));
 }
 
-function networkOf(address: Address, prefix: number): Address {
-  const bytes = address.toByteArray();
-  for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
-  return ipaddr.fromByteArray(bytes);
+function valueOf(address: ipaddr.IPv4 | ipaddr.IPv6): { family: 4 | 6; value: bigint } {
+  return { family: address.kind() === 'ipv4' ? 4 : 6, value: address.toByteArray().reduce((n, byte) => (n << 8n) | BigInt(byte), 0n) };
 }
 
-function format(address: Address): string {
-  return address.toString();
+function networkOf(address: { family: 4 | 6; value: bigint }, prefix: number): Cidr {
+  const hostBits = BigInt(WIDTH[address.family] - prefix);
+  const base = (address.value >> hostBits) << hostBits;
+  const text = formatAddress(address.family, base);
+  return { family: address.family, address: text, prefix, text: `${text}/${prefix}`, base };
 }

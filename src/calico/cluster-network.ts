@@ -5,7 +5,7 @@
 import { parse } from 'yaml';
 import type { KubeClient } from '../kube/client.ts';
 import { ApiError } from '../kube/errors.ts';
-import { containsAddress, containsCidr, overlaps, parseCidr, type Cidr } from './cidr.ts';
+import { containsAddress, containsCidr, overlaps, parseCidr, parseNetwork, type Cidr } from './cidr.ts';
 import { KUBERNETES_SUPPORT, KNOWN_RELEASES } from './versions.ts';
 
 export interface ClusterNetwork {
@@ -68,16 +68,10 @@ export function discoverPodCidrs(network: ClusterNetwork): { cidrs: Cidr[]; sour
   if (v4.length === 0) return undefined;
   // The smallest /16 or wider network holding every node's podCIDR.
   for (let prefix = 16; prefix >= 8; prefix--) {
-    const candidate = parseCidr(`${maskV4(v4[0]!.address, prefix)}/${prefix}`);
+    const candidate = parseNetwork(`${v4[0]!.address}/${prefix}`)!;
     if (v4.every((c) => containsCidr(candidate, c))) return { cidrs: [candidate], source: "the range of the nodes' podCIDRs" };
   }
   return undefined;
-}
-
-function maskV4(address: string, prefix: number): string {
-  const value = address.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-  const masked = Math.floor(value / 2 ** (32 - prefix)) * 2 ** (32 - prefix);
-  return [24, 16, 8, 0].map((s) => Math.floor(masked / 2 ** s) % 256).join('.');
 }
 
 /** A pool as the checks judge it; `name` is how findings call it (default: `the pool <cidr>`). */

@@ -13,7 +13,7 @@ import { UsageError } from '../../src/cli/errors.ts';
 import { SHARED_CALICO } from '../helpers.ts';
 
 test('CIDRs: networks parse; host bits, bad prefixes, bad addresses and non-CIDRs are usage errors naming the value', () => {
-  assert.deepEqual(parseCidr('10.97.0.0/16'), { family: 4, address: '10.97.0.0', prefix: 16, text: '10.97.0.0/16' });
+  assert.deepEqual(parseCidr('10.97.0.0/16'), { family: 4, address: '10.97.0.0', prefix: 16, text: '10.97.0.0/16', base: 0x0a610000n });
   assert.equal(parseCidr('fd00:10:97:0::/56').text, 'fd00:10:97::/56');
   const cases: [string, RegExp][] = [
     ['10.97.0.0/33', /"10\.97\.0\.0\/33": the prefix length must be 0 to 32 for an IPv4 network/],

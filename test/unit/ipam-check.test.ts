@@ -7,7 +7,8 @@
 // and the report calicoctl ipam release reads, byte for byte in Go's shape.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countText, parseNetwork } from '../../src/calico/ipam/addresses.ts';
+import { parseNetwork } from '../../src/calico/cidr.ts';
+import { countText } from '../../src/calico/ipam/counts.ts';
 import { checkIpam, validateBlock, type CheckInput } from '../../src/calico/ipam/check.ts';
 import { readBlocks, type Affinity, type Block, type Handle, type IpamNode, type PodAddress, type Pool } from '../../src/calico/ipam/read.ts';
 import { calicoctlReport } from '../../src/calico/ipam/report.ts';

@@ -5,7 +5,7 @@
 // (leaks × young leaks, or missing handles × allocations: ~10^10 steps).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseNetwork } from '../../src/calico/ipam/addresses.ts';
+import { parseNetwork } from '../../src/calico/cidr.ts';
 import { checkIpam } from '../../src/calico/ipam/check.ts';
 import type { Block, IpamNode } from '../../src/calico/ipam/read.ts';
 

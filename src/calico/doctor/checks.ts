@@ -5,7 +5,7 @@ import { containsCidr, parseCidr } from '../cidr.ts';
 import { blockCount, checkPools, DEFAULT_BLOCK_SIZE, discoverPodCidrs, type ClusterNetwork, type JudgedPool, type PoolCheck, type PoolStage } from '../cluster-network.ts';
 import { CALICO_NAMESPACES } from '../status.ts';
 import { calicoVersionForOperator, DEFAULT_CALICO_VERSION, KUBERNETES_SUPPORT } from '../versions.ts';
-import { countText, percent } from '../ipam/addresses.ts';
+import { countText, percent } from '../ipam/counts.ts';
 import { capacityFindings, staleAffinityFindings } from '../ipam/check.ts';
 import { freeBlocks } from '../ipam/usage.ts';
 import { podProblem } from '../pods.ts';

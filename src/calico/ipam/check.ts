@@ -10,7 +10,8 @@
 // full. Each finding is data: its count, its oldest member, the members
 // (capped by the printer, never here) and the fix.
 import { humanAge, parseGoTime } from '../../print/age.ts';
-import { addressAt, contains, countText, overlaps, parseAddress } from './addresses.ts';
+import { addressAt, containsAddress, overlaps, parseAddress } from '../cidr.ts';
+import { countText } from './counts.ts';
 import type { Affinity, Block, Handle, IpamNode, PodAddress, Pool } from './read.ts';
 import { affineNode, freeBlocks, ipamUsage, shortage, type IpamUsage } from './usage.ts';
 
@@ -339,7 +340,7 @@ function inUseNotAllocated(input: CheckInput, byIP: Map<string, Allocation[]>): 
   const rows = input.pods.filter((p) => {
     if (p.status !== 'Running' || byIP.has(p.ip)) return false;
     const address = parseAddress(p.ip);
-    return address !== undefined && enabled.some((pool) => contains(pool.network!, address));
+    return address !== undefined && enabled.some((pool) => containsAddress(pool.network!, address));
   }).map((p) => ({ ADDRESS: p.ip, POD: p.name }));
   if (rows.length === 0) return [];
   return [{

@@ -9,7 +9,7 @@ import { parseDuration } from '../../cli/duration.ts';
 import type { KubeClient, Query } from '../../kube/client.ts';
 import { apiError } from '../../kube/client.ts';
 import { listTable } from '../../kube/tables.ts';
-import { parseNetwork, type Network } from './addresses.ts';
+import { parseNetwork, type Cidr } from '../cidr.ts';
 
 const GROUP = '/apis/crd.projectcalico.org/v1';
 
@@ -17,7 +17,7 @@ export interface Pool {
   name: string;
   cidr: string;
   /** Undefined when the CIDR does not parse (the pool is then left out of every count). */
-  network: Network | undefined;
+  network: Cidr | undefined;
   blockSize: number;
   disabled: boolean;
   nodeSelector: string;
@@ -35,7 +35,7 @@ export interface Attribute {
 export interface Block {
   name: string;
   cidr: string;
-  network: Network | undefined;
+  network: Cidr | undefined;
   /** `host:<node>`, as the block records it. */
   affinity?: string;
   allocations: (number | null)[];

@@ -6,7 +6,7 @@
 // getBorrowedIPs). Then whether each pool has a block left for every node
 // it selects that has none yet.
 import { parseSelector, SelectorError } from '../selector.ts';
-import { overlaps, size, subnets } from './addresses.ts';
+import { overlaps, size, subnets } from '../cidr.ts';
 import type { Block, IpamNode, Pool } from './read.ts';
 
 export interface BlockUsage {

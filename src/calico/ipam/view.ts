@@ -2,7 +2,7 @@
 import type { Palette } from '../../print/color.ts';
 import { tabwrite } from '../../print/table.ts';
 import { LIST_CAP } from '../status.ts';
-import { countText, jsonCount, percent } from './addresses.ts';
+import { countText, jsonCount, percent } from './counts.ts';
 import type { IpamFinding } from './check.ts';
 import type { IpamCheckReport } from './collect.ts';
 import { freeBlocks, shortage, type BlockUsage, type IpamUsage, type PoolUsage } from './usage.ts';

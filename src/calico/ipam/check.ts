@@ -9,6 +9,7 @@
 // allocations, addresses pods hold that IPAM never gave, and pools that are
 // full. Each finding is data: its count, its oldest member, the members
 // (capped by the printer, never here) and the fix.
+import { mapLimit } from '../../cli/limit.ts';
 import { humanAge, parseGoTime } from '../../print/age.ts';
 import { addressAt, containsAddress, overlaps, parseAddress } from '../cidr.ts';
 import { countText } from './counts.ts';
@@ -119,11 +120,11 @@ export async function checkIpam(input: CheckInput): Promise<IpamCheck> {
   const suspects = allocations.filter((a) => !a.inUse && !a.coolingDown && a.pod && a.namespace);
   const pods = [...new Set(suspects.map((a) => `${a.namespace}/${a.pod}`))];
   const confirmed = pods.slice(0, input.confirmLimit);
-  const holds = new Map<string, string[] | undefined>();
-  await forEachLimit(confirmed, 16, async (key) => {
+  const answers = await mapLimit(confirmed, 16, (key) => {
     const [namespace, name] = key.split('/') as [string, string];
-    holds.set(key, await input.podHolds(namespace, name));
+    return input.podHolds(namespace, name);
   });
+  const holds = new Map(confirmed.map((key, i) => [key, answers[i]]));
   for (const a of suspects) {
     const held = holds.get(`${a.namespace}/${a.pod}`);
     if (held?.includes(a.ip)) hold(a.ip, workload(a, a.pod!));
@@ -272,10 +273,8 @@ function leakFindings(allocations: Allocation[], input: CheckInput, unconfirmedP
 async function releasedSince(blocks: Block[], suspects: Allocation[], recheck: (blockName: string) => Promise<Block | undefined>): Promise<Set<Allocation>> {
   const byCidr = new Map(blocks.map((b) => [b.cidr, b]));
   const names = [...new Set(suspects.map((a) => byCidr.get(a.block)!.name))];
-  const now = new Map<string, Block | undefined>();
-  await forEachLimit(names, 16, async (name) => {
-    now.set(name, await recheck(name));
-  });
+  const reread = await mapLimit(names, 16, recheck);
+  const now = new Map(names.map((name, i) => [name, reread[i]]));
   const released = new Set<Allocation>();
   for (const a of suspects) {
     const read = byCidr.get(a.block)!;
@@ -406,11 +405,4 @@ function count(n: number, singular: string, plural = `${singular}s`): string {
 
 function listNames(names: string[]): string {
   return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
-}
-
-async function forEachLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
 }

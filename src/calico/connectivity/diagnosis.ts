@@ -370,9 +370,6 @@ const rules: Rule[] = [
   },
 ];
 
-/** The rules' ids in the order they are tried (README "Findings"). */
-export const RULE_IDS = rules.map((r) => r.id);
-
 export function diagnose(input: DiagnosisInput): Finding[] {
   const ctx: Context = { ...input, open: new Set(input.results.filter(failed)), findings: [] };
   for (const rule of rules) ctx.findings.push(...rule.diagnose(ctx));

@@ -5,6 +5,7 @@
 // rule claims the failures it explains, in order from the most local cause
 // (a node whose pods reach nothing) to the most general, so one failure is
 // explained once; what no rule explains is reported as it is.
+import { podRouting } from '../bgp/node-status.ts';
 import { containsAddress } from '../cidr.ts';
 import { groupKey } from '../pods.ts';
 import type { DataplaneFacts, Pool } from './facts.ts';
@@ -294,7 +295,8 @@ const rules: Rule[] = [
     // BGP down where it carries no pod traffic (VXLAN pools): worth saying, not a failure.
     id: 'bgp-not-established',
     diagnose: (ctx) => {
-      if (!ctx.facts.pools.length || !ctx.facts.pools.every((p) => p.vxlanMode !== 'Never')) return [];
+      const families = Object.values(podRouting(ctx.facts.pools.map((p) => ({ cidr: p.cidr.text, vxlanMode: p.vxlanMode, ipipMode: p.ipipMode }))));
+      if (!families.length || families.some((r) => r !== 'vxlan')) return [];
       if (ctx.findings.some((f) => f.id === 'bgp-blocked')) return [];
       const nodes = [...ctx.facts.bgpDown.keys()].filter((n) => ctx.facts.calicoNodes.get(n)?.ready === false).sort();
       if (!nodes.length) return [];

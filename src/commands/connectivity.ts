@@ -56,13 +56,11 @@ ${SCENARIOS.map((s) => `      - ${s.name}: ${s.summary}`).join('\n')}
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(this.namespace)) throw new UsageError(`invalid --namespace "${this.namespace}": a namespace is a DNS label (lower-case letters, digits and '-', at most 63)`);
     if (!/^\d+$/.test(this.maxPairs)) throw new UsageError(`invalid --max-pairs "${this.maxPairs}": expected a whole number`);
     if (!this.image || /\s/.test(this.image)) throw new UsageError(`invalid --image "${this.image}": expected an image reference such as ${DEFAULT_IMAGE}`);
-    const nodeNames = this.nodes === undefined ? undefined : this.nodes.split(',').map((n) => n.trim());
-    if (nodeNames?.some((n) => n === '')) throw new UsageError(`invalid --nodes "${this.nodes}": expected node names separated by commas`);
+    const { parseNodePick } = await import('../calico/node-pick.ts');
+    const pick = parseNodePick(this.nodes, this.selector);
     const { selectScenarios, splitTarget } = await import('../calico/connectivity/scenarios.ts');
     const scenarios = selectScenarios(this.tests ?? []);
     if (this.externalTarget !== undefined) splitTarget(this.externalTarget);
-    const { parseLabelSelector } = await import('../kube/selectors.ts');
-    const selector = parseLabelSelector(this.selector ?? '', '--selector');
     const kube = await this.kube();
     const { runConnectivity } = await import('../calico/connectivity/run.ts');
     const out = format === 'table' ? this.context.stdout : this.context.stderr;
@@ -70,8 +68,7 @@ ${SCENARIOS.map((s) => `      - ${s.name}: ${s.summary}`).join('\n')}
       namespace: this.namespace,
       image: this.image,
       scenarios,
-      nodeNames: nodeNames && [...new Set(nodeNames)],
-      selector,
+      pick,
       maxPairs: Number(this.maxPairs),
       externalTarget: this.externalTarget,
       timeoutMs,

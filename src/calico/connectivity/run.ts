@@ -12,7 +12,7 @@ import { deniedPermissions, type Permission } from '../../kube/access.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { exec } from '../../kube/exec.ts';
 import { CALICO_NODE_NAMESPACE } from '../bgp/node-status.ts';
-import { formatLabelSelector, type Requirement } from '../../kube/selectors.ts';
+import { pickNodes, type NodePick } from '../node-pick.ts';
 import { palette, type Palette } from '../../print/color.ts';
 import { LiveBlock, stamped, type Terminal } from '../../print/progress.ts';
 import { Report } from '../../print/report.ts';
@@ -27,8 +27,8 @@ export interface ConnectivityOptions {
   namespace: string;
   image: string;
   scenarios: Scenario[];
-  nodeNames: string[] | undefined;
-  selector: Requirement[];
+  /** --nodes and -l. */
+  pick: NodePick;
   maxPairs: number;
   externalTarget: string | undefined;
   timeoutMs: number;
@@ -129,7 +129,7 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Pr
   const existing = await claimNamespace(kube, options.namespace, signal);
   state.touched = true;
   await prepareNamespace(kube, options.namespace, existing, signal, (line) => progress.log(line));
-  const deployed = await deploy(kube, { namespace: options.namespace, image: options.image, nodeNames: options.nodeNames, selector: options.selector, nodes: nodes.eligible, hostNodes: pickHostNodes(nodes.eligible, networks) }, {
+  const deployed = await deploy(kube, { namespace: options.namespace, image: options.image, nodeNames: options.pick.names, selector: options.pick.selector, nodes: nodes.eligible, hostNodes: pickHostNodes(nodes.eligible, networks) }, {
     signal,
     report: (line) => progress.log(line),
     onPods: (ready, expected, stuck) => progress.pods(ready, expected, stuck),
@@ -199,28 +199,16 @@ interface SelectedNodes {
 }
 
 async function selectNodes(kube: KubeClient, options: ConnectivityOptions, signal: AbortSignal): Promise<SelectedNodes> {
-  const objects: NodeObject[] = [];
-  let token: string | undefined;
-  const labelSelector = options.selector.length ? formatLabelSelector(options.selector) : undefined;
-  do {
-    const page = await kube.json<{ items: NodeObject[]; metadata?: { continue?: string } }>('/api/v1/nodes', { query: { labelSelector, limit: 500, continue: token }, signal });
-    objects.push(...page.items);
-    token = page.metadata?.continue || undefined;
-  } while (token);
-  const byName = new Map(objects.map((n) => [n.metadata.name, n]));
-  if (options.nodeNames) {
-    const unknown = options.nodeNames.filter((n) => !byName.has(n));
-    if (unknown.length) throw new CliError(`--nodes: ${unknown.length === 1 ? 'node' : 'nodes'} ${unknown.map((n) => `"${n}"`).join(', ')} not found${labelSelector ? ` among the nodes matching -l ${labelSelector}` : ''}`);
-  }
-  const selected = (options.nodeNames ?? objects.map((n) => n.metadata.name)).filter((n) => byName.has(n)).sort();
-  if (selected.length === 0) throw new CliError(`no node matches -l ${labelSelector}`);
-  const notScheduled = selected.flatMap((name) => {
-    const taint = blockingTaint({ name, taints: byName.get(name)!.spec?.taints ?? [] });
-    return taint ? [{ node: name, reason: taint }] : [];
-  });
-  const eligible = selected.filter((n) => !notScheduled.some((s) => s.node === n));
+  const objects = await pickNodes<NodeObject>(kube, options.pick, signal);
+  const selected = objects.map((n) => n.metadata.name).sort();
+  const notScheduled = objects.flatMap((n) => {
+    const taint = blockingTaint({ name: n.metadata.name, taints: n.spec?.taints ?? [] });
+    return taint ? [{ node: n.metadata.name, reason: taint }] : [];
+  }).sort((a, b) => a.node.localeCompare(b.node));
+  const blocked = new Set(notScheduled.map((s) => s.node));
+  const eligible = selected.filter((n) => !blocked.has(n));
   if (eligible.length === 0) throw new CliError(`the connectivity pods can run on none of the selected nodes: ${notScheduled.map((s) => `${s.node} (taint ${s.reason})`).join(', ')}`);
-  return { objects: objects.filter((n) => selected.includes(n.metadata.name)), selected, eligible, notScheduled };
+  return { objects, selected, eligible, notScheduled };
 }
 
 /** Two nodes for the hostNetwork pods: the first, and one in another subnet if there is one (that path differs). */

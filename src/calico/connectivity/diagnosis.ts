@@ -48,6 +48,40 @@ interface Context extends DiagnosisInput {
   /** Failed (or not run) probes no rule has explained yet. */
   open: Set<ProbeResult>;
   findings: Finding[];
+  /** The results read once, by what the rules ask of them (a rule runs over thousands of nodes and probes). */
+  index: ResultIndex;
+}
+
+interface ResultIndex {
+  /** The probes from each node's pods (not its host), skipped ones left out. */
+  fromPods: Map<string, ProbeResult[]>;
+  /** Whether the same-node pod-to-pod probes from a node passed (every family's): absent when none ran there. */
+  sameNode: Map<string, boolean>;
+  /** Nodes whose pods reached a pod, a Service by ClusterIP. */
+  podsWork: Set<string>;
+  serviceWorks: Set<string>;
+  /** Probes per scenario. */
+  total: Map<string, number>;
+}
+
+function indexResults(results: ProbeResult[]): ResultIndex {
+  const index: ResultIndex = { fromPods: new Map(), sameNode: new Map(), podsWork: new Set(), serviceWorks: new Set(), total: new Map() };
+  for (const r of results) {
+    const node = r.from.node;
+    index.total.set(r.scenario, (index.total.get(r.scenario) ?? 0) + 1);
+    if (!r.from.host && r.result !== 'SKIP') push(index.fromPods, node, r);
+    if (/^pod-to-pod-same-node(-ipv6)?$/.test(r.scenario) && r.result !== 'SKIP') index.sameNode.set(node, (index.sameNode.get(node) ?? true) && r.result === 'PASS');
+    if (r.result !== 'PASS') continue;
+    if (/^pod-to-pod-(same|cross)-node/.test(r.scenario)) index.podsWork.add(node);
+    if (/^pod-to-service(-ipv6)?$/.test(r.scenario)) index.serviceWorks.add(node);
+  }
+  return index;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 interface Rule {
@@ -77,8 +111,7 @@ function scenariosOf(probes: ProbeResult[]): string[] {
 
 /** Whether pod-to-pod-same-node passed on `node`: true, false, or undefined when it did not run there. */
 function sameNodeWorks(ctx: Context, node: string): boolean | undefined {
-  const probe = ctx.results.find((r) => r.scenario === 'pod-to-pod-same-node' && r.from.node === node);
-  return probe ? probe.result === 'PASS' : undefined;
+  return ctx.index.sameNode.get(node);
 }
 
 function poolOf(facts: DataplaneFacts, ip: string | undefined): Pool | undefined {
@@ -99,7 +132,7 @@ const rules: Rule[] = [
       const groups = new Map<string, NotReadyPod[]>();
       for (const pod of ctx.notReady) {
         const key = groupKey(pod.reason, pod.message.replace(/^container \S+ /, ''));
-        groups.set(key, [...(groups.get(key) ?? []), pod]);
+        push(groups, key, pod);
       }
       return [...groups.values()].map((pods) => {
         const first = pods[0]!;
@@ -125,7 +158,7 @@ const rules: Rule[] = [
     id: 'exec-failed',
     diagnose: (ctx) => {
       const groups = new Map<string, ProbeResult[]>();
-      for (const r of ctx.open) if (r.result === 'ERROR') groups.set(r.error ?? 'failed', [...(groups.get(r.error ?? 'failed') ?? []), r]);
+      for (const r of ctx.open) if (r.result === 'ERROR') push(groups, r.error ?? 'failed', r);
       return [...groups].map(([kind, probes]): Finding => {
         const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
         const n = claim(ctx, probes);
@@ -141,16 +174,22 @@ const rules: Rule[] = [
     id: 'node-down',
     diagnose: (ctx) => {
       const findings: Finding[] = [];
-      const sources = new Set([...ctx.results].filter((r) => !r.from.host).map((r) => r.from.node));
-      for (const node of sources) {
-        const from = ctx.results.filter((r) => r.from.node === node && !r.from.host && r.result !== 'SKIP');
-        if (sameNodeWorks(ctx, node) !== false || from.length < 2 || !from.every((r) => r.result === 'FAIL')) continue;
-        const involved = [...ctx.open].filter((r) => r.from.node === node || r.to.node === node);
+      const down = [...ctx.index.fromPods].filter(([node, from]) => sameNodeWorks(ctx, node) === false && from.length >= 2 && from.every((r) => r.result === 'FAIL')).map(([node]) => node);
+      if (!down.length) return [];
+      const byNode = new Map<string, ProbeResult[]>();
+      for (const r of ctx.open) {
+        push(byNode, r.from.node, r);
+        if (r.to.node && r.to.node !== r.from.node) push(byNode, r.to.node, r);
+      }
+      let landable = [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name'));
+      for (const node of down) {
+        const involved = new Set((byNode.get(node) ?? []).filter((r) => ctx.open.has(r)));
         // A Service probe may land on this node's pod — by ClusterIP, or by name once the lookup resolved (kube-proxy
         // picks the endpoint at random, so which probes land here changes from run to run) — and a lookup on a CoreDNS pod here.
-        const landed = [...ctx.open].filter((r) => r.result === 'FAIL' && !involved.includes(r) && (r.to.kind === 'service'
-          || (r.to.kind === 'name' && /^resolved /.test(r.detail))
-          || (r.to.kind === 'name' && /^DNS:/.test(r.detail) && ctx.facts.coreDNS.nodes.includes(node))));
+        landable = landable.filter((r) => ctx.open.has(r));
+        const landed = landable.filter((r) => !involved.has(r) && (r.to.kind === 'service'
+          || /^resolved /.test(r.detail)
+          || (/^DNS:/.test(r.detail) && ctx.facts.coreDNS.nodes.includes(node))));
         const n = claim(ctx, [...involved, ...landed]);
         const cn = ctx.facts.calicoNodes.get(node);
         const alsoFail = landed.length ? `; ${landed.length} Service or DNS probes from other nodes fail with it (their pod${ctx.facts.coreDNS.nodes.includes(node) ? ', or CoreDNS,' : ''} sits on ${node})` : '';
@@ -195,11 +234,11 @@ const rules: Rule[] = [
         groups.set(key, group);
       }
       // Services and DNS reached from those nodes fail with them when their pods (a Service's, CoreDNS's) sit across the lost path.
-      const consequences = (nodes: string[]) => [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name') && nodes.includes(r.from.node));
+      const consequences = (nodes: Set<string>) => [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name') && nodes.has(r.from.node));
       return [...groups.values()].map(({ kind, pool, subnets, probes }): Finding => {
         const nodes = [...new Set(probes.flatMap((p) => [p.from.node, p.to.node!]))].sort();
         const pairs = names([...new Set(probes.map((p) => [p.from.node, p.to.node!].sort().join(' <-> ')))].sort(), 6);
-        const through = consequences(nodes);
+        const through = consequences(new Set(nodes));
         const alsoFail = through.length ? `; Service and DNS probes from ${names([...new Set(through.map((p) => p.from.node))].sort())} fail with it (the pods they reach, or CoreDNS, sit across that path)` : '';
         probes.push(...through);
         const between = subnets[0] === subnets[1] ? `between nodes of ${subnets[0]}` : `between ${subnets[0]} and ${subnets[1]}`;
@@ -227,8 +266,7 @@ const rules: Rule[] = [
     // Cluster DNS, judged by pods that reach Services by IP but not by name.
     id: 'dns',
     diagnose: (ctx) => {
-      const serviceWorks = (node: string) => ctx.results.some((r) => r.scenario === 'pod-to-service' && r.from.node === node && r.result === 'PASS');
-      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && (r.expect === 'resolve' || /^DNS:/.test(r.detail)) && serviceWorks(r.from.node));
+      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && (r.expect === 'resolve' || /^DNS:/.test(r.detail)) && ctx.index.serviceWorks.has(r.from.node));
       if (!probes.length) return [];
       const { ready, total, problems } = ctx.facts.coreDNS;
       const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
@@ -250,8 +288,7 @@ const rules: Rule[] = [
     // Pods reach pods but not the ClusterIP: Service forwarding on the source node.
     id: 'service-forwarding',
     diagnose: (ctx) => {
-      const podsWork = (node: string) => ctx.results.some((r) => /^pod-to-pod-(same|cross)-node/.test(r.scenario) && r.from.node === node && r.result === 'PASS');
-      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && r.to.kind === 'service' && podsWork(r.from.node));
+      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && r.to.kind === 'service' && ctx.index.podsWork.has(r.from.node));
       if (!probes.length) return [];
       const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
       return [{
@@ -274,7 +311,7 @@ const rules: Rule[] = [
         if (r.result !== 'FAIL' || !/^(ingress|egress)-/.test(r.scenario)) continue;
         // Ingress policy is enforced where the destination pod is, egress where the source is.
         const node = r.scenario.startsWith('ingress-') ? r.to.node! : r.from.node;
-        byNode.set(node, [...(byNode.get(node) ?? []), r]);
+        push(byNode, node, r);
       }
       return [...byNode].map(([node, probes]): Finding => {
         const what = probes.map((p) => `${p.scenario}: ${p.detail}`);
@@ -337,7 +374,7 @@ const rules: Rule[] = [
       const target = `${probes[0]!.to.name ?? probes[0]!.to.ip}:${probes[0]!.to.port}`;
       const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
       const pools = ctx.facts.pools.map((p) => `${p.name} natOutgoing ${p.natOutgoing}`);
-      const total = ctx.results.filter((r) => r.to.kind === 'external').length;
+      const total = ctx.index.total.get('pod-to-external') ?? 0;
       return [{
         id: 'outside-unreachable',
         severity: 'error',
@@ -354,9 +391,9 @@ const rules: Rule[] = [
     id: 'unexplained',
     diagnose: (ctx) => {
       const byScenario = new Map<string, ProbeResult[]>();
-      for (const r of ctx.open) byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), r]);
+      for (const r of ctx.open) push(byScenario, r.scenario, r);
       return [...byScenario].map(([scenario, probes]): Finding => {
-        const total = ctx.results.filter((r) => r.scenario === scenario).length;
+        const total = ctx.index.total.get(scenario) ?? 0;
         const first = probes[0]!;
         return {
           id: 'unexplained',
@@ -373,7 +410,7 @@ const rules: Rule[] = [
 ];
 
 export function diagnose(input: DiagnosisInput): Finding[] {
-  const ctx: Context = { ...input, open: new Set(input.results.filter(failed)), findings: [] };
+  const ctx: Context = { ...input, open: new Set(input.results.filter(failed)), findings: [], index: indexResults(input.results) };
   for (const rule of rules) ctx.findings.push(...rule.diagnose(ctx));
   return ctx.findings;
 }

@@ -160,7 +160,10 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Pr
   const findings = diagnose({ results: probes, facts: read, notReady: deployed.notReady, notScheduled: nodes.notScheduled, namespace: options.namespace });
   const scenarios = runs.map((r) => scenarioReport(r.scenario.name, r.scenario.summary, r.probes, r.unavailable));
   const tally = <T extends string, K extends string>(values: T[], keys: Record<K, T>) => Object.fromEntries(Object.entries(keys).map(([key, value]) => [key, values.filter((v) => v === value).length])) as Record<K, number>;
-  const notProbed = nodes.eligible.filter((n) => !probed.includes(n)).map((node) => ({ node, reason: describeNotReady(deployed.notReady.filter((p) => p.node === node)) }));
+  const probedSet = new Set(probed);
+  const notReadyOn = new Map<string, NotReadyPod[]>();
+  for (const pod of deployed.notReady) notReadyOn.set(pod.node, [...(notReadyOn.get(pod.node) ?? []), pod]);
+  const notProbed = nodes.eligible.filter((n) => !probedSet.has(n)).map((node) => ({ node, reason: describeNotReady(notReadyOn.get(node) ?? []) }));
   return {
     namespace: options.namespace,
     image: options.image,
@@ -239,12 +242,11 @@ async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, to
   for (const phase of PHASES) {
     const inPhase = runs.filter((r) => r.scenario.phase === phase && planned.get(r)!.length);
     if (!inPhase.length) continue;
-    const finished = runs.flatMap((r) => r.probes);
-    const passedOn = (scenario: string, node: string) => {
-      const earlier = finished.filter((p) => p.scenario === scenario && p.from.node === node);
-      // A basic scenario that was not run (filtered out by --test) does not hold a policy probe back.
-      return earlier.length === 0 || earlier.some((p) => p.result === 'PASS');
-    };
+    // Per scenario and source node: whether an earlier probe passed there (absent: none ran).
+    const earlier = new Map<string, boolean>();
+    for (const p of runs.flatMap((r) => r.probes)) earlier.set(`${p.scenario}\n${p.from.node}`, earlier.get(`${p.scenario}\n${p.from.node}`) === true || p.result === 'PASS');
+    // A basic scenario that was not run (filtered out by --test) does not hold a policy probe back.
+    const passedOn = (scenario: string, node: string) => earlier.get(`${scenario}\n${node}`) ?? true;
     let settleUntil: number | undefined;
     if (phase !== 'basic') {
       progress.phase(`applying the ${phase} policies`);
@@ -263,7 +265,8 @@ async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, to
       }
     }
     const results = await runProbes(execute, runnable, { signal, settleUntil, onStart: (p) => progress.start(p), onDone: (r, p) => progress.done(r, p) });
-    for (const result of results) runs.find((r) => r.scenario.name === result.scenario)!.probes.push(result);
+    const byName = new Map(inPhase.map((r) => [r.scenario.name, r]));
+    for (const result of results) byName.get(result.scenario)!.probes.push(result);
   }
   return runs;
 }

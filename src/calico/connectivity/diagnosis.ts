@@ -124,6 +124,31 @@ function calicoNodeWords(facts: DataplaneFacts, node: string): string {
   return cn.ready ? `calico-node there (${cn.pod}) is Ready` : `calico-node there (${cn.pod}) is not Ready: ${cn.message}`;
 }
 
+/** What calico-node says on a node, to put nodes that say the same in one finding (numbers, such as addresses, aside). */
+function calicoNodeState(facts: DataplaneFacts, node: string): string {
+  const cn = facts.calicoNodes.get(node);
+  return !cn ? 'none' : cn.ready ? 'ready' : `not ready ${groupKey(cn.message)}`;
+}
+
+/** calicoNodeWords for nodes in the same calicoNodeState. */
+function calicoNodesWords(facts: DataplaneFacts, nodes: string[]): string {
+  if (nodes.length === 1) return calicoNodeWords(facts, nodes[0]!);
+  const cn = facts.calicoNodes.get(nodes[0]!);
+  if (!cn) return 'no calico-node pod runs on them';
+  return cn.ready ? 'calico-node is Ready on each of them' : `calico-node is not Ready on any of them, e.g. ${cn.pod}: ${cn.message}`;
+}
+
+/** Nodes grouped by what their calico-node says, each group sorted. */
+function byCalicoNodeState(facts: DataplaneFacts, nodes: Iterable<string>): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const node of nodes) push(groups, calicoNodeState(facts, node), node);
+  return [...groups.values()].map((group) => group.sort());
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 const rules: Rule[] = [
   {
     // The pods could not even start there: nothing was probed on those nodes.
@@ -182,23 +207,28 @@ const rules: Rule[] = [
         if (r.to.node && r.to.node !== r.from.node) push(byNode, r.to.node, r);
       }
       let landable = [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name'));
-      for (const node of down) {
-        const involved = new Set((byNode.get(node) ?? []).filter((r) => ctx.open.has(r)));
-        // A Service probe may land on this node's pod — by ClusterIP, or by name once the lookup resolved (kube-proxy
+      const coreDNS = new Set(ctx.facts.coreDNS.nodes);
+      // Nodes down alike (calico-node saying the same on each, as in a rollout gone wrong) are one finding.
+      for (const nodes of byCalicoNodeState(ctx.facts, down)) {
+        const involved = new Set(nodes.flatMap((node) => byNode.get(node) ?? []).filter((r) => ctx.open.has(r)));
+        // A Service probe may land on these nodes' pods — by ClusterIP, or by name once the lookup resolved (kube-proxy
         // picks the endpoint at random, so which probes land here changes from run to run) — and a lookup on a CoreDNS pod here.
+        const dnsHere = nodes.some((node) => coreDNS.has(node));
         landable = landable.filter((r) => ctx.open.has(r));
-        const landed = landable.filter((r) => !involved.has(r) && (r.to.kind === 'service'
-          || /^resolved /.test(r.detail)
-          || (/^DNS:/.test(r.detail) && ctx.facts.coreDNS.nodes.includes(node))));
+        const landed = landable.filter((r) => !involved.has(r) && (r.to.kind === 'service' || /^resolved /.test(r.detail) || (dnsHere && /^DNS:/.test(r.detail))));
         const n = claim(ctx, [...involved, ...landed]);
-        const cn = ctx.facts.calicoNodes.get(node);
-        const alsoFail = landed.length ? `; ${landed.length} Service or DNS probes from other nodes fail with it (their pod${ctx.facts.coreDNS.nodes.includes(node) ? ', or CoreDNS,' : ''} sits on ${node})` : '';
+        const one = nodes.length === 1;
+        const cn = ctx.facts.calicoNodes.get(nodes[0]!);
+        const alsoFail = landed.length ? `; ${landed.length} Service or DNS probes from other nodes fail with ${one ? 'it' : 'them'} (their pod${dnsHere ? ', or CoreDNS,' : ''} sits on ${one ? nodes[0] : 'one of them'})` : '';
+        const fix = !cn ? 'kubectl -n calico-system get daemonset calico-node; kubectl calico doctor'
+          : one ? `kubectl -n calico-system describe pod ${cn.pod}; kubectl -n calico-system logs ${cn.pod} -c calico-node`
+            : `kubectl -n calico-system get pods -l k8s-app=calico-node -o wide; then each of those nodes' pod, e.g. kubectl -n calico-system describe pod ${cn.pod}; kubectl -n calico-system logs ${cn.pod} -c calico-node`;
         findings.push({
           id: 'node-down',
           severity: 'error',
-          cause: `every probe from pods on ${node} fails, even to a pod on the same node: ${calicoNodeWords(ctx.facts, node)}${alsoFail}`,
-          nodes: [node],
-          fix: cn ? `kubectl -n calico-system describe pod ${cn.pod}; kubectl -n calico-system logs ${cn.pod} -c calico-node` : 'kubectl -n calico-system get daemonset calico-node; kubectl calico doctor',
+          cause: `every probe from pods on ${names(nodes)} fails, even to a pod on the same node: ${calicoNodesWords(ctx.facts, nodes)}${alsoFail}`,
+          nodes,
+          fix,
           scenarios: scenariosOf([...involved, ...landed]),
           probes: n,
         });
@@ -211,7 +241,9 @@ const rules: Rule[] = [
     id: 'cross-node',
     diagnose: (ctx) => {
       type Kind = 'vxlan' | 'ipip' | 'bgp' | 'underlay' | 'unencapsulated';
-      const groups = new Map<string, { kind: Kind; pool: Pool; subnets: string[]; probes: ProbeResult[] }>();
+      // One finding per kind of loss and pool: on clouds that give each node a /32 every pair is its own subnet pair.
+      type Group = { kind: Kind; pool: Pool; subnetPairs: Map<string, [string, string]>; probes: ProbeResult[] };
+      const groups = new Map<string, Group>();
       for (const r of ctx.open) {
         const a = r.from.node;
         const b = r.to.node;
@@ -227,35 +259,48 @@ const rules: Rule[] = [
           : encapsulates(pool.ipipMode) ? (bgpDown ? 'bgp' : 'ipip')
             : pool.vxlanMode === 'CrossSubnet' ? 'underlay'
               : bgpDown ? 'bgp' : 'unencapsulated';
-        const subnets = [subnetA, subnetB].sort();
-        const key = kind === 'bgp' ? `bgp ${pool.name}` : `${kind} ${pool.name} ${subnets.join(' ')}`;
-        const group = groups.get(key) ?? { kind, pool, subnets, probes: [] };
+        const subnets = [subnetA, subnetB].sort() as [string, string];
+        const key = `${kind} ${pool.name}`;
+        const group: Group = groups.get(key) ?? { kind, pool, subnetPairs: new Map(), probes: [] };
+        group.subnetPairs.set(subnets.join(' '), subnets);
         group.probes.push(r);
         groups.set(key, group);
       }
       // Services and DNS reached from those nodes fail with them when their pods (a Service's, CoreDNS's) sit across the lost path.
       const consequences = (nodes: Set<string>) => [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name') && nodes.has(r.from.node));
-      return [...groups.values()].map(({ kind, pool, subnets, probes }): Finding => {
+      return [...groups.values()].map(({ kind, pool, subnetPairs, probes }): Finding => {
         const nodes = [...new Set(probes.flatMap((p) => [p.from.node, p.to.node!]))].sort();
         const pairs = names([...new Set(probes.map((p) => [p.from.node, p.to.node!].sort().join(' <-> ')))].sort(), 6);
         const through = consequences(new Set(nodes));
         const alsoFail = through.length ? `; Service and DNS probes from ${names([...new Set(through.map((p) => p.from.node))].sort())} fail with it (the pods they reach, or CoreDNS, sit across that path)` : '';
         probes.push(...through);
-        const between = subnets[0] === subnets[1] ? `between nodes of ${subnets[0]}` : `between ${subnets[0]} and ${subnets[1]}`;
         const bySubnet = (subnet: string) => names(nodes.filter((n) => ctx.facts.nodes.get(n)?.subnet === subnet));
-        const sides = subnets[0] === subnets[1] ? `pods on ${names(nodes)} cannot reach each other across nodes` : `pods on ${bySubnet(subnets[0]!)} (${subnets[0]}) and pods on ${bySubnet(subnets[1]!)} (${subnets[1]}) cannot reach each other`;
+        let between: string;
+        let sides: string;
+        let fixWhere: string;
+        if (subnetPairs.size === 1) {
+          const [first, second] = [...subnetPairs.values()][0]!;
+          between = first === second ? `between nodes of ${first}` : `between ${first} and ${second}`;
+          sides = first === second ? `pods on ${names(nodes)} cannot reach each other across nodes` : `pods on ${bySubnet(first)} (${first}) and pods on ${bySubnet(second)} (${second}) cannot reach each other`;
+          fixWhere = between;
+        } else {
+          const listed = [...subnetPairs.values()].sort().map(([x, y]) => (x === y ? `within ${x}` : `${x} <-> ${y}`));
+          between = `between ${plural(subnetPairs.size, 'pair')} of node subnets (${names(listed, 3)})`;
+          sides = `pods on ${names(nodes)} cannot reach each other across them`;
+          fixWhere = 'between those nodes';
+        }
         const localOk = nodes.every((n) => sameNodeWorks(ctx, n) !== false) ? ', while pods on the same node can' : '';
         const poolWords = `pool ${pool.name} (${pool.cidr.text}, vxlanMode ${pool.vxlanMode}, ipipMode ${pool.ipipMode})`;
         const base = { severity: 'error' as const, nodes, scenarios: scenariosOf(probes), probes: claim(ctx, probes) };
         switch (kind) {
           case 'vxlan':
-            return { ...base, id: 'vxlan-blocked', cause: `UDP 4789 (VXLAN) is dropped ${between}: ${sides}${localOk}; ${poolWords} sends that traffic as VXLAN${alsoFail}`, fix: `allow UDP 4789 ${between}, both ways, in the nodes' firewalls and the cloud's security groups or network ACLs` };
+            return { ...base, id: 'vxlan-blocked', cause: `UDP 4789 (VXLAN) is dropped ${between}: ${sides}${localOk}; ${poolWords} sends that traffic as VXLAN${alsoFail}`, fix: `allow UDP 4789 ${fixWhere}, both ways, in the nodes' firewalls and the cloud's security groups or network ACLs` };
           case 'underlay':
             return { ...base, id: 'underlay-drops-pod-traffic', cause: `the network ${between} drops pod traffic that is not encapsulated: ${sides}${localOk}; ${poolWords} sends it with pod addresses within a subnet, which a cloud's source/destination check or anti-spoofing drops${alsoFail}`, fix: `turn off the source/destination check (anti-spoofing) on the nodes' network interfaces (AWS: aws ec2 modify-instance-attribute --no-source-dest-check), or encapsulate all traffic: encapsulation VXLAN for the pool in the Installation` };
           case 'bgp':
             return { ...base, id: 'bgp-blocked', cause: `TCP 179 (BGP) is blocked between ${pairs}: their BGP sessions are not Established (calico-node's readiness: BGP not established), so ${poolWords} has no routes between them${localOk}${alsoFail}`, fix: 'allow TCP 179 between those nodes, both ways, in the nodes\' firewalls and the cloud\'s security groups' };
           case 'ipip':
-            return { ...base, id: 'ipip-blocked', cause: `IP-in-IP (IP protocol 4) is dropped ${between}, or their BGP sessions are down: ${sides}${localOk}; ${poolWords} sends that traffic as IP-in-IP${alsoFail}`, fix: `allow IP protocol 4 (ipencap; it has no port) ${between}, both ways, and TCP 179 for BGP` };
+            return { ...base, id: 'ipip-blocked', cause: `IP-in-IP (IP protocol 4) is dropped ${between}, or their BGP sessions are down: ${sides}${localOk}; ${poolWords} sends that traffic as IP-in-IP${alsoFail}`, fix: `allow IP protocol 4 (ipencap; it has no port) ${fixWhere}, both ways, and TCP 179 for BGP` };
           case 'unencapsulated':
             return { ...base, id: 'unencapsulated-dropped', cause: `${sides}${localOk}: ${poolWords} is not encapsulated, so its routes come from BGP and its packets carry pod addresses: the BGP sessions between them are down (TCP 179) or the network drops pod addresses (a source/destination check)${alsoFail}`, fix: 'allow TCP 179 between the nodes and turn off the source/destination check on their interfaces, or encapsulate: encapsulation VXLAN for the pool in the Installation' };
         }
@@ -313,15 +358,20 @@ const rules: Rule[] = [
         const node = r.scenario.startsWith('ingress-') ? r.to.node! : r.from.node;
         push(byNode, node, r);
       }
-      return [...byNode].map(([node, probes]): Finding => {
+      // Nodes whose calico-node says the same are one finding.
+      return byCalicoNodeState(ctx.facts, byNode.keys()).map((nodes): Finding => {
+        const probes = nodes.flatMap((node) => byNode.get(node)!);
         const what = probes.map((p) => `${p.scenario}: ${p.detail}`);
-        const pod = ctx.facts.calicoNodes.get(node)?.pod;
+        const pod = ctx.facts.calicoNodes.get(nodes[0]!)?.pod;
+        const one = nodes.length === 1;
         return {
           id: 'policy-not-enforced',
           severity: 'error',
-          cause: `NetworkPolicy is not enforced as written on ${node} (${names(what, 3)}); ${calicoNodeWords(ctx.facts, node)}: Felix there is not programming the policy`,
-          nodes: [node],
-          fix: pod ? `kubectl -n calico-system logs ${pod} -c calico-node | grep -iE 'error|fail'; restarting it (kubectl -n calico-system delete pod ${pod}) makes Felix program policy afresh` : 'kubectl -n calico-system get pods -l k8s-app=calico-node -o wide',
+          cause: `NetworkPolicy is not enforced as written on ${names(nodes)} (${names(what, 3)}); ${calicoNodesWords(ctx.facts, nodes)}: Felix there is not programming the policy`,
+          nodes,
+          fix: !pod ? 'kubectl -n calico-system get pods -l k8s-app=calico-node -o wide'
+            : one ? `kubectl -n calico-system logs ${pod} -c calico-node | grep -iE 'error|fail'; restarting it (kubectl -n calico-system delete pod ${pod}) makes Felix program policy afresh`
+              : `for the calico-node pod of each of those nodes, e.g. kubectl -n calico-system logs ${pod} -c calico-node | grep -iE 'error|fail'; restarting one (kubectl -n calico-system delete pod ${pod}) makes Felix there program policy afresh`,
           scenarios: scenariosOf(probes),
           probes: claim(ctx, probes),
         };

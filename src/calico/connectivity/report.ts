@@ -34,6 +34,8 @@ export interface ConnectivityDoc {
 
 /** Failed probes listed under a scenario in the table; -o json has every one. */
 const ROWS_PER_SCENARIO = 10;
+/** Findings the text lists (each names its nodes, summarised); -o json has every one. */
+const FINDINGS_SHOWN = 10;
 
 export function scenarioReport(name: string, summary: string, results: ProbeResult[], unavailable: string | undefined): ScenarioReport {
   const count = (result: Result) => results.filter((r) => r.result === result).length;
@@ -107,7 +109,8 @@ export function renderText(doc: ConnectivityDoc, colors: Palette): string {
   ];
   if (doc.findings.length) {
     lines.push('', 'Findings:');
-    for (const f of doc.findings) lines.push(`  ${f.severity === 'info' ? 'note' : colors.bad('error')} ${f.id}: ${f.cause}`, `    fix: ${f.fix}`);
+    for (const f of doc.findings.slice(0, FINDINGS_SHOWN)) lines.push(`  ${f.severity === 'info' ? 'note' : colors.bad('error')} ${f.id}: ${f.cause}`, `    fix: ${f.fix}`);
+    if (doc.findings.length > FINDINGS_SHOWN) lines.push(`  … and ${plural(doc.findings.length - FINDINGS_SHOWN, 'more finding')} (-o json lists every one)`);
   }
   lines.push('', doc.cleanup === 'deleted' ? `Cleaned up: namespace ${doc.namespace} deleted.` : `Kept namespace ${doc.namespace} (--keep); delete it with: kubectl delete namespace ${doc.namespace}`);
   return `${lines.join('\n')}\n`;

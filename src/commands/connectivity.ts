@@ -4,7 +4,9 @@ import { parseDuration } from '../cli/duration.ts';
 import { UsageError } from '../cli/errors.ts';
 import { DEFAULT_IMAGE, DEFAULT_MAX_PAIRS, DEFAULT_NAMESPACE } from '../calico/connectivity/defaults.ts';
 import { SCENARIOS } from '../calico/connectivity/scenarios.ts';
-import { colorEnabled } from '../print/color.ts';
+import type { ConnectivityDoc } from '../calico/connectivity/report.ts';
+import { colorEnabled, palette } from '../print/color.ts';
+import { Report } from '../print/report.ts';
 
 const FORMATS = ['table', 'json', 'yaml', 'junit'] as const;
 
@@ -62,9 +64,14 @@ ${SCENARIOS.map((s) => `      - ${s.name}: ${s.summary}`).join('\n')}
     const scenarios = selectScenarios(this.tests ?? []);
     if (this.externalTarget !== undefined) splitTarget(this.externalTarget);
     const kube = await this.kube();
-    const { runConnectivity } = await import('../calico/connectivity/run.ts');
+    // The progress goes where the report does not: beside the table on stdout, to stderr under a document.
     const out = format === 'table' ? this.context.stdout : this.context.stderr;
-    return runConnectivity(kube, {
+    const tty = (out as { isTTY?: boolean }).isTTY === true;
+    const colors = palette(format === 'table' && colorEnabled(this.color, this.context.env, tty));
+    const [{ runConnectivity }, { ConnectivityProgress }, { failed, renderConnectivityJUnit, renderText }] = await Promise.all([
+      import('../calico/connectivity/run.ts'), import('../print/connectivity-progress.ts'), import('../calico/connectivity/report.ts'),
+    ]);
+    const doc = await runConnectivity(kube, {
       namespace: this.namespace,
       image: this.image,
       scenarios,
@@ -73,7 +80,13 @@ ${SCENARIOS.map((s) => `      - ${s.name}: ${s.summary}`).join('\n')}
       externalTarget: this.externalTarget,
       timeoutMs,
       keep: this.keep,
-      format,
-    }, { stdout: this.context.stdout, stderr: this.context.stderr, colorEnabled: colorEnabled(this.color, this.context.env, (out as { isTTY?: boolean }).isTTY === true) });
+    }, new ConnectivityProgress(out, tty, colors, this.namespace));
+    if (format === 'junit') this.context.stdout.write(renderConnectivityJUnit(doc));
+    else {
+      const report = new Report<ConnectivityDoc>('ConnectivityReport', format === 'table' ? 'text' : format, this.context);
+      report.setAll(doc);
+      await report.finish(() => `\n${renderText(doc, colors)}`);
+    }
+    return failed(doc) ? 1 : 0;
   }
 }

@@ -98,6 +98,13 @@ function claim(ctx: Context, probes: Iterable<ProbeResult>): number {
   return n;
 }
 
+/** The first of `pods` not Ready, and why: `echo-x on node-a: ImagePullBackOff: … (and 3 more)`. */
+export function describeNotReady(pods: { pod: string; node: string; reason: string; message: string }[]): string {
+  if (!pods.length) return 'its pods did not become ready';
+  const first = pods[0]!;
+  return `${first.pod || 'no pod'} on ${first.node}: ${first.reason}: ${first.message}${pods.length > 1 ? ` (and ${pods.length - 1} more)` : ''}`;
+}
+
 /** `a, b, c and 4 more`. */
 export function names(items: string[], max = 5): string {
   const unique = [...new Set(items)];

@@ -82,6 +82,11 @@ function sides(probes: ProbeResult[], pairs: ConnectivityDoc['pairs']): [string,
   return [fromCell, targetCell(to)];
 }
 
+/** Whether the run failed (exit 1): a scenario failed, or a finding is an error. */
+export function failed(doc: ConnectivityDoc): boolean {
+  return doc.scenarios.some((s) => s.result === 'FAIL') || doc.findings.some((f) => f.severity === 'error');
+}
+
 export function renderText(doc: ConnectivityDoc, colors: Palette): string {
   const color = (result: string) => (result === 'PASS' ? colors.good(result) : result === 'FAIL' || result === 'ERROR' ? colors.bad(result) : result === 'SKIP' ? colors.warn(result) : result);
   const rows: string[][] = [['SCENARIO', 'FROM', 'TO', 'RESULT', 'DETAIL']];

@@ -5,7 +5,6 @@
 // cluster says, and everything removed — after success, failure, --timeout
 // or Ctrl-C — unless --keep. A second Ctrl-C during the clean-up stops at
 // once and says the one command that finishes it.
-import type { Writable } from 'node:stream';
 import { CliError, TimeoutError } from '../../cli/errors.ts';
 import { interruptible } from '../../cli/interrupt.ts';
 import { deniedPermissions, type Permission } from '../../kube/access.ts';
@@ -13,13 +12,10 @@ import type { KubeClient } from '../../kube/client.ts';
 import { exec } from '../../kube/exec.ts';
 import { CALICO_NODE_NAMESPACE } from '../bgp/node-status.ts';
 import { pickNodes, type NodePick } from '../node-pick.ts';
-import { palette, type Palette } from '../../print/color.ts';
-import { LiveBlock, stamped, type Terminal } from '../../print/progress.ts';
-import { Report } from '../../print/report.ts';
-import { diagnose, type NotReadyPod } from './diagnosis.ts';
+import { describeNotReady, diagnose, type NotReadyPod } from './diagnosis.ts';
 import { nodeNetworks, nodesToAskBgp, readBgpSessions, readFacts, type NodeObject } from './facts.ts';
 import { runProbes, type ProbeResult } from './probe.ts';
-import { renderConnectivityJUnit, renderText, scenarioReport, type ConnectivityDoc } from './report.ts';
+import { scenarioReport, type ConnectivityDoc } from './report.ts';
 import { PHASES, SERVICE_PORT, type PlanOptions, type Probe, type Scenario, type Topology } from './scenarios.ts';
 import { blockingTaint, claimNamespace, CONTAINER, deleteNamespace, deploy, namespaceState, PHASE_POLICIES, prepareNamespace, SERVICE_NAME, setPolicies } from './workload.ts';
 
@@ -33,13 +29,22 @@ export interface ConnectivityOptions {
   externalTarget: string | undefined;
   timeoutMs: number;
   keep: boolean;
-  format: 'table' | 'json' | 'yaml' | 'junit';
 }
 
-export interface Output {
-  stdout: Writable;
-  stderr: Writable;
-  colorEnabled: boolean;
+/** What the run says of itself while it runs (src/print/connectivity-progress.ts shows it). */
+export interface RunProgress {
+  /** An object written or deleted: `namespace/calico-connectivity created`. */
+  log(line: string): void;
+  /** What the run does now: `deploying`, `probing under the egress policies`, `cleaning up`. */
+  phase(name: string): void;
+  pods(ready: number, expected: number, stuck: () => NotReadyPod[]): void;
+  planned(probes: number): void;
+  start(probe: Probe): void;
+  done(result: ProbeResult, probe?: Probe): void;
+  /** For a --timeout: what was still going on. */
+  running(): string;
+  /** The run is over: leave the last state on screen. */
+  finish(): void;
 }
 
 /** How long the clean-up may take after the run (its own bound: it also follows a --timeout). */
@@ -71,11 +76,9 @@ export function permissionsNeeded(namespace: string): Permission[] {
   ];
 }
 
-export async function runConnectivity(kube: KubeClient, options: ConnectivityOptions, output: Output): Promise<number> {
+/** The test, start to end: the report's document, or the error that stopped it (after the clean-up either way). */
+export async function runConnectivity(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress): Promise<ConnectivityDoc> {
   const started = performance.now();
-  const out = options.format === 'table' ? output.stdout : output.stderr;
-  const colors = palette(options.format === 'table' && output.colorEnabled);
-  const progress = new Progress(out, (out as { isTTY?: boolean }).isTTY === true, colors, options.namespace, started);
   const state = { touched: false };
   const run = interruptible(options.timeoutMs, 'connectivity');
   let doc: ConnectivityDoc | undefined;
@@ -109,18 +112,11 @@ export async function runConnectivity(kube: KubeClient, options: ConnectivityOpt
         : `\nEverything the test created was removed (namespace ${options.namespace}).`;
     throw new CliError(`${failure.message}${after}`, failure.exitCode);
   }
-  const final = { ...doc!, seconds: Math.round(performance.now() - started) / 1000 };
-  if (options.format === 'junit') output.stdout.write(renderConnectivityJUnit(final));
-  else {
-    const report = new Report<ConnectivityDoc>('ConnectivityReport', options.format === 'table' ? 'text' : options.format, output);
-    report.setAll(final);
-    await report.finish(() => `\n${renderText(final, colors)}`);
-  }
-  return final.scenarios.some((s) => s.result === 'FAIL') || final.findings.some((f) => f.severity === 'error') ? 1 : 0;
+  return { ...doc!, seconds: Math.round(performance.now() - started) / 1000 };
 }
 
 /** Everything between the permission check and the report: `state.touched` once the namespace may exist. */
-async function test(kube: KubeClient, options: ConnectivityOptions, progress: Progress, state: { touched: boolean }, signal: AbortSignal): Promise<ConnectivityDoc> {
+async function test(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress, state: { touched: boolean }, signal: AbortSignal): Promise<ConnectivityDoc> {
   const denied = await deniedPermissions(kube, permissionsNeeded(options.namespace), signal);
   if (denied.size) throw new CliError(`connectivity needs permissions that are not granted: ${[...denied].join(', ')}; nothing was created`);
   const nodes = await selectNodes(kube, options, signal);
@@ -182,7 +178,7 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Pr
 }
 
 /** Removes the namespace and waits until it is gone; with --keep, only the test's policies. */
-async function cleanUp(kube: KubeClient, options: ConnectivityOptions, progress: Progress, signal: AbortSignal): Promise<void> {
+async function cleanUp(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress, signal: AbortSignal): Promise<void> {
   if (options.keep) {
     // Kept pods are left as pods are: under no policy of the test's.
     await setPolicies(kube, options.namespace, [], signal, (line) => progress.log(line));
@@ -221,11 +217,6 @@ function pickHostNodes(nodes: string[], networks: Map<string, { subnet: string |
   return other ? [first, other] : [first];
 }
 
-function describeNotReady(pods: { pod: string; node: string; reason: string; message: string }[]): string {
-  if (!pods.length) return 'its pods did not become ready';
-  const first = pods[0]!;
-  return `${first.pod || 'no pod'} on ${first.node}: ${first.reason}: ${first.message}${pods.length > 1 ? ` (and ${pods.length - 1} more)` : ''}`;
-}
 
 interface ScenarioRun {
   scenario: Scenario;
@@ -234,7 +225,7 @@ interface ScenarioRun {
 }
 
 /** Every selected scenario, phase by phase; a policy probe runs only where its path worked without policy. */
-async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, topology: Topology, plan: PlanOptions, progress: Progress, signal: AbortSignal): Promise<ScenarioRun[]> {
+async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, topology: Topology, plan: PlanOptions, progress: RunProgress, signal: AbortSignal): Promise<ScenarioRun[]> {
   const runs: ScenarioRun[] = options.scenarios.map((scenario) => ({ scenario, unavailable: scenario.unavailable?.(topology, plan), probes: [] }));
   const planned = new Map(runs.map((r) => [r, r.unavailable === undefined ? r.scenario.probes(topology, plan) : []]));
   progress.planned([...planned.values()].reduce((n, p) => n + p.length, 0));
@@ -270,110 +261,3 @@ async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, to
   }
   return runs;
 }
-
-/**
- * What the run is doing, for people: on a terminal a live block redrawn in place; in a pipe a time-stamped line
- * per object written, per phase, and when a count moves by a tenth (a few dozen lines on 500 nodes).
- */
-class Progress {
-  readonly tty: boolean;
-  private readonly out: Writable;
-  private readonly block: LiveBlock | undefined;
-  private readonly colors: Palette;
-  private readonly namespace: string;
-  private readonly started: number;
-  private current = 'checking permissions';
-  private podCounts = { ready: 0, expected: 0 };
-  private stuck: () => NotReadyPod[] = () => [];
-  private probes = { planned: 0, done: 0, failed: 0 };
-  private readonly inFlight = new Set<Probe>();
-  private lastLogged = { pods: -1, probes: -1 };
-  private lastLine = '';
-
-  constructor(out: Writable, tty: boolean, colors: Palette, namespace: string, started: number) {
-    this.out = out;
-    this.tty = tty;
-    this.colors = colors;
-    this.namespace = namespace;
-    this.started = started;
-    this.block = tty ? new LiveBlock(out as Terminal, () => this.lines()) : undefined;
-  }
-
-  private lines(): string[] {
-    const seconds = Math.floor((performance.now() - this.started) / 1000);
-    const lines = [`Testing connectivity in namespace ${this.namespace} (${seconds}s): ${this.current}`];
-    if (this.podCounts.expected) lines.push(`  pods:   ${this.podCounts.ready}/${this.podCounts.expected} ready`);
-    if (this.probes.planned) lines.push(`  probes: ${this.probes.done}/${this.probes.planned} done, ${this.probes.failed ? this.colors.bad(`${this.probes.failed} failed`) : '0 failed'}`);
-    if (this.lastLine) lines.push(`  ${this.lastLine}`);
-    return lines;
-  }
-
-  private write(text: string): void {
-    if (this.block) this.block.update();
-    else this.out.write(stamped(text));
-  }
-
-  log(line: string): void {
-    this.lastLine = line;
-    this.write(line);
-  }
-
-  phase(name: string): void {
-    this.current = name;
-    this.write(`${name}`);
-  }
-
-  pods(ready: number, expected: number, stuck: () => NotReadyPod[]): void {
-    this.podCounts = { ready, expected };
-    this.stuck = stuck;
-    if (this.block) return this.block.update();
-    if (tenth(this.lastLogged.pods, ready, expected)) {
-      this.lastLogged.pods = ready;
-      this.out.write(stamped(`pods: ${ready}/${expected} ready`));
-    }
-  }
-
-  planned(total: number): void {
-    this.probes.planned += total;
-  }
-
-  start(probe: Probe): void {
-    this.inFlight.add(probe);
-  }
-
-  done(result: ProbeResult, probe?: Probe): void {
-    if (probe) this.inFlight.delete(probe);
-    this.probes.done++;
-    if (result.result === 'FAIL' || result.result === 'ERROR') this.probes.failed++;
-    if (this.block) return this.block.update();
-    if (tenth(this.lastLogged.probes, this.probes.done, this.probes.planned)) {
-      this.lastLogged.probes = this.probes.done;
-      this.out.write(stamped(`probes: ${this.probes.done}/${this.probes.planned} done, ${this.probes.failed} failed`));
-    }
-  }
-
-  /** For a --timeout: what was still going on. */
-  running(): string {
-    if (this.current === 'deploying') {
-      if (!this.podCounts.expected) return 'deploying (writing the namespace and the workload)';
-      const stuck = this.stuck();
-      return `deploying, ${this.podCounts.ready}/${this.podCounts.expected} pods ready${stuck.length ? `; not ready: ${describeNotReady(stuck)}` : ''}`;
-    }
-    if (this.current.startsWith('probing')) {
-      const flying = [...this.inFlight];
-      const first = flying[0];
-      return `${this.current}, ${this.probes.done}/${this.probes.planned} probes done${first ? `; in flight: ${first.scenario} ${first.from.node} -> ${first.to.node ?? first.to.name ?? first.to.ip}${flying.length > 1 ? ` and ${flying.length - 1} more` : ''}` : ''}`;
-    }
-    return this.current;
-  }
-
-  finish(): void {
-    this.block?.finish();
-  }
-}
-
-/** A count worth a log line: its first value, the end, or a tenth of the total since the last line. */
-function tenth(last: number, now: number, total: number): boolean {
-  return last < 0 || now === total || now - last >= Math.max(1, Math.ceil(total / 10));
-}
-

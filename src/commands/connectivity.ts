@@ -71,7 +71,7 @@ ${SCENARIOS.map((s) => `      - ${s.name}: ${s.summary}`).join('\n')}
     const [{ runConnectivity }, { ConnectivityProgress }, { failed, renderConnectivityJUnit, renderText }] = await Promise.all([
       import('../calico/connectivity/run.ts'), import('../print/connectivity-progress.ts'), import('../calico/connectivity/report.ts'),
     ]);
-    const doc = await runConnectivity(kube, {
+    const { doc, warnings } = await runConnectivity(kube, {
       namespace: this.namespace,
       image: this.image,
       scenarios,
@@ -81,12 +81,11 @@ ${SCENARIOS.map((s) => `      - ${s.name}: ${s.summary}`).join('\n')}
       timeoutMs,
       keep: this.keep,
     }, new ConnectivityProgress(out, tty, colors, this.namespace));
-    if (format === 'junit') this.context.stdout.write(renderConnectivityJUnit(doc));
-    else {
-      const report = new Report<ConnectivityDoc>('ConnectivityReport', format === 'table' ? 'text' : format, this.context);
-      report.setAll(doc);
-      await report.finish(() => `\n${renderText(doc, colors)}`);
-    }
+    // One report for every form: JUnit is its text, with the warnings on stderr as for the others.
+    const report = new Report<ConnectivityDoc>('ConnectivityReport', format === 'json' || format === 'yaml' ? format : 'text', this.context);
+    for (const warning of warnings) report.warn(warning);
+    report.setAll(doc);
+    await report.finish(() => (format === 'junit' ? renderConnectivityJUnit(doc) : `\n${renderText(doc, colors)}`));
     return failed(doc) ? 1 : 0;
   }
 }

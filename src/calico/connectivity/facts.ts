@@ -135,33 +135,63 @@ export async function readFacts(kube: KubeClient, nodes: Map<string, NodeNetwork
 
 /** Each of the few commands run in calico-node for the BGP reading (readiness, birdcl). */
 const BGP_EXEC_TIMEOUT_MS = 10_000;
+/** BIRD is asked on this many nodes at most: on 2,000 nodes whose pairs all fail, asking each would outlast any --timeout. */
+export const BGP_NODES = 50;
+/** After its budget the reading has this long to hand back what it has before it is left behind. */
+const BGP_GRACE_MS = 2_000;
 
-/** The nodes whose BGP sessions can explain what failed: both ends of a failed cross-node probe to a pod, and those whose calico-node is not Ready. */
-export function nodesToAskBgp(results: ProbeResult[], facts: DataplaneFacts): string[] {
-  const nodes = new Set<string>();
+/**
+ * The nodes whose BGP sessions can explain what failed, `limit` at most: both ends of failed cross-node probes to a
+ * pod, pair by pair (so that asked nodes make whole pairs), then those whose calico-node is not Ready; and how many
+ * nodes that would have been without the limit.
+ */
+export function nodesToAskBgp(results: ProbeResult[], facts: DataplaneFacts, limit = BGP_NODES): { nodes: string[]; wanted: number } {
+  const wanted = new Set<string>();
   for (const r of results) {
-    if (r.result === 'FAIL' && r.to.kind === 'pod' && r.to.node && r.to.node !== r.from.node) nodes.add(r.from.node).add(r.to.node);
+    if (r.result === 'FAIL' && r.to.kind === 'pod' && r.to.node && r.to.node !== r.from.node && facts.nodes.has(r.from.node) && facts.nodes.has(r.to.node)) wanted.add(r.from.node).add(r.to.node);
   }
-  for (const [node, calicoNode] of facts.calicoNodes) if (!calicoNode.ready) nodes.add(node);
-  return [...nodes].filter((n) => facts.nodes.has(n)).sort();
+  for (const [node, calicoNode] of facts.calicoNodes) if (!calicoNode.ready && facts.nodes.has(node)) wanted.add(node);
+  // In the order added: a failed pair's two ends are next to each other.
+  const nodes = [...wanted].slice(0, limit);
+  return { nodes: nodes.sort(), wanted: wanted.size };
 }
 
 /**
  * Asks BIRD on `nodes` (birdcl show protocols in calico-node, as node status does) which peers are not Established,
  * and puts that in place of what the readiness events said, node by node. A node BIRD could not be asked on keeps
- * the events' word; so does every node when the reading fails as a whole (no Installation, a refused read).
+ * the events' word; so does every node when the reading fails as a whole (no Installation, a refused read). The
+ * reading stops after `budgetMs` (what has been read by then counts) so that the probes' report is not lost to the
+ * run's --timeout; returns how many nodes were not asked for want of time.
  */
-export async function readBgpSessions(kube: KubeClient, facts: DataplaneFacts, nodes: string[], signal: AbortSignal): Promise<void> {
-  if (!nodes.length) return;
-  let snapshot: Awaited<ReturnType<typeof readNodeStatus>>;
+export async function readBgpSessions(kube: KubeClient, facts: DataplaneFacts, nodes: string[], signal: AbortSignal, budgetMs: number): Promise<{ unanswered: number }> {
+  if (!nodes.length) return { unanswered: 0 };
+  const step = AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]);
+  const reading = readNodeStatus(kube, { pick: { names: nodes, selector: [] }, concurrency: 32, execTimeoutMs: Math.min(BGP_EXEC_TIMEOUT_MS, budgetMs), signal: step });
+  reading.catch(() => {});
+  // The execs stop at the budget; the lists before them do not listen, so the reading is left behind a little later.
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(resolve, budgetMs + BGP_GRACE_MS, 'late');
+    onAbort = () => resolve('late');
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  let snapshot: Awaited<typeof reading> | 'late';
   try {
-    snapshot = await readNodeStatus(kube, { pick: { names: nodes, selector: [] }, concurrency: 32, execTimeoutMs: BGP_EXEC_TIMEOUT_MS, signal });
+    snapshot = await Promise.race([reading, late]);
   } catch (error) {
-    if (signal.aborted || !(error instanceof CliError)) throw error;
-    return;
+    if (signal.aborted || !(error instanceof CliError)) throw signal.aborted ? signal.reason : error;
+    return { unanswered: 0 };
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort!);
   }
-  if (!snapshot.bgp.enabled) return;
+  if (signal.aborted) throw signal.reason;
+  if (snapshot === 'late') return { unanswered: nodes.length };
+  if (!snapshot.bgp.enabled) return { unanswered: 0 };
+  let unanswered = 0;
   for (const node of snapshot.nodes) {
+    if (node.problem?.kind === 'not-asked') unanswered++;
     if (node.problem || node.birdErrors.length) continue;
     const down = [
       ...node.peers.filter((p) => p.bgpState !== 'Established').map((p) => p.peerNode ?? p.address),
@@ -170,4 +200,5 @@ export async function readBgpSessions(kube: KubeClient, facts: DataplaneFacts, n
     if (down.length) facts.bgpDown.set(node.name, new Set(down));
     else facts.bgpDown.delete(node.name);
   }
+  return { unanswered };
 }

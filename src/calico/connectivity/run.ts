@@ -51,6 +51,15 @@ export interface RunProgress {
 const CLEANUP_TIMEOUT_MS = 60_000;
 /** How long a policy probe is repeated while the new policy may still be reaching Felix on the nodes. */
 const POLICY_SETTLE_MS = 5_000;
+/** How long BIRD is asked at most, when probes failed across nodes; and what the --timeout keeps back from it for the report. */
+const BGP_STEP_MS = 30_000;
+const BGP_RESERVE_MS = 5_000;
+
+/** What a run hands back: the report's document, and what the report should warn of. */
+export interface ConnectivityResult {
+  doc: ConnectivityDoc;
+  warnings: string[];
+}
 
 /** What connectivity reads and writes; all of it asked of the server before anything is created. */
 export function permissionsNeeded(namespace: string): Permission[] {
@@ -77,14 +86,14 @@ export function permissionsNeeded(namespace: string): Permission[] {
 }
 
 /** The test, start to end: the report's document, or the error that stopped it (after the clean-up either way). */
-export async function runConnectivity(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress): Promise<ConnectivityDoc> {
+export async function runConnectivity(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress): Promise<ConnectivityResult> {
   const started = performance.now();
   const state = { touched: false };
   const run = interruptible(options.timeoutMs, 'connectivity');
-  let doc: ConnectivityDoc | undefined;
+  let result: ConnectivityResult | undefined;
   let failure: unknown;
   try {
-    doc = await test(kube, options, progress, state, run.signal);
+    result = await test(kube, options, progress, state, run.signal, started + options.timeoutMs);
   } catch (error) {
     // Aborted requests fail with an AbortError of their own: the signal's reason says why (SIGINT, SIGTERM, --timeout).
     const cause = run.signal.aborted ? run.signal.reason : error;
@@ -112,11 +121,11 @@ export async function runConnectivity(kube: KubeClient, options: ConnectivityOpt
         : `\nEverything the test created was removed (namespace ${options.namespace}).`;
     throw new CliError(`${failure.message}${after}`, failure.exitCode);
   }
-  return { ...doc!, seconds: Math.round(performance.now() - started) / 1000 };
+  return { ...result!, doc: { ...result!.doc, seconds: Math.round(performance.now() - started) / 1000 } };
 }
 
-/** Everything between the permission check and the report: `state.touched` once the namespace may exist. */
-async function test(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress, state: { touched: boolean }, signal: AbortSignal): Promise<ConnectivityDoc> {
+/** Everything between the permission check and the report: `state.touched` once the namespace may exist; `deadline` the --timeout's (performance.now()). */
+async function test(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress, state: { touched: boolean }, signal: AbortSignal, deadline: number): Promise<ConnectivityResult> {
   const denied = await deniedPermissions(kube, permissionsNeeded(options.namespace), signal);
   if (denied.size) throw new CliError(`connectivity needs permissions that are not granted: ${[...denied].join(', ')}; nothing was created`);
   const nodes = await selectNodes(kube, options, signal);
@@ -148,10 +157,20 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Ru
   const runs = await probeScenarios(kube, options, topology, { maxPairs: options.maxPairs, externalTarget: options.externalTarget, random: Math.random }, progress, signal);
   const probes = runs.flatMap((r) => r.probes);
   const read = await facts;
+  const warnings: string[] = [];
   const askBgp = nodesToAskBgp(probes, read);
-  if (askBgp.length) {
-    progress.phase(`reading BGP sessions (${askBgp.length === 1 ? askBgp[0] : `${askBgp.length} nodes`})`);
-    await readBgpSessions(kube, read, askBgp, signal);
+  if (askBgp.nodes.length) {
+    const { nodes: ask, wanted } = askBgp;
+    const events = 'their BGP sessions are judged by calico-node\'s readiness events';
+    if (ask.length < wanted) warnings.push(`BIRD was asked on ${ask.length} of the ${wanted} nodes whose probes failed across nodes or whose calico-node is not Ready; for the others ${events}`);
+    // The reading ends in time for the report: a --timeout during it would lose every probe's result.
+    const budgetMs = Math.min(BGP_STEP_MS, deadline - performance.now() - BGP_RESERVE_MS);
+    if (budgetMs < 1000) warnings.push(`BIRD was not asked (the --timeout left no time); ${events}`);
+    else {
+      progress.phase(`reading BGP sessions (${ask.length === 1 ? ask[0] : `${ask.length}${ask.length < wanted ? ` of ${wanted}` : ''} nodes`})`);
+      const { unanswered } = await readBgpSessions(kube, read, ask, signal, budgetMs);
+      if (unanswered) warnings.push(`BIRD was not asked on ${unanswered} of ${ask.length} nodes within ${Math.round(budgetMs / 1000)}s; for those ${events}`);
+    }
   }
   const findings = diagnose({ results: probes, facts: read, notReady: deployed.notReady, notScheduled: nodes.notScheduled, namespace: options.namespace });
   const scenarios = runs.map((r) => scenarioReport(r.scenario.name, r.scenario.summary, r.probes, r.unavailable));
@@ -160,7 +179,7 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Ru
   const notReadyOn = new Map<string, NotReadyPod[]>();
   for (const pod of deployed.notReady) notReadyOn.set(pod.node, [...(notReadyOn.get(pod.node) ?? []), pod]);
   const notProbed = nodes.eligible.filter((n) => !probedSet.has(n)).map((node) => ({ node, reason: describeNotReady(notReadyOn.get(node) ?? []) }));
-  return {
+  const doc: ConnectivityDoc = {
     namespace: options.namespace,
     image: options.image,
     nodes: { selected: nodes.selected.length, probed: probed.length, notProbed: [...nodes.notScheduled, ...notProbed] },
@@ -175,6 +194,7 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Ru
     cleanup: options.keep ? 'kept' : 'deleted',
     seconds: 0,
   };
+  return { doc, warnings };
 }
 
 /** Removes the namespace and waits until it is gone; with --keep, only the test's policies. */

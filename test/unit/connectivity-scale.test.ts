@@ -25,10 +25,9 @@ const TOPOLOGY: Topology = {
   nodes: NODES,
   echo: new Map(NODES.map((n, i) => [n, { pod: `echo-${i}`, node: n, ips: [podIP(i, 1)] }])),
   client: new Map(NODES.map((n, i) => [n, { pod: `client-${i}`, node: n, ips: [podIP(i, 2)] }])),
-  hosts: [{ pod: `host-${NODES[0]}`, node: NODES[0]!, ip: '192.168.0.0' }, { pod: `host-${NODES[1]}`, node: NODES[1]!, ip: '192.168.0.1' }],
+  hosts: [{ pod: `host-${NODES[0]}`, node: NODES[0]!, ips: ['192.168.0.0'] }, { pod: `host-${NODES[1]}`, node: NODES[1]!, ips: ['192.168.0.1'] }],
   service: { name: 'echo', ips: ['10.255.0.20'], port: 80 },
   subnets: SUBNETS,
-  dualStack: false,
 };
 
 /** Every probe a 2,000-node run plans, judged by `verdict`. */

@@ -121,6 +121,12 @@ function sameNodeWorks(ctx: Context, node: string): boolean | undefined {
   return ctx.index.sameNode.get(node);
 }
 
+/** A node's network in the family of a pool's traffic (the other family's when calico-node gave it only that). */
+function subnetOf(facts: DataplaneFacts, node: string, family: 4 | 6): string | undefined {
+  const n = facts.nodes.get(node);
+  return family === 6 ? n?.subnet6 ?? n?.subnet : n?.subnet ?? n?.subnet6;
+}
+
 function poolOf(facts: DataplaneFacts, ip: string | undefined): Pool | undefined {
   return ip ? facts.pools.find((p) => containsAddress(p.cidr, ip)) : undefined;
 }
@@ -256,8 +262,8 @@ const rules: Rule[] = [
         const b = r.to.node;
         if (r.result !== 'FAIL' || !b || a === b || r.to.kind !== 'pod') continue;
         const pool = poolOf(ctx.facts, r.to.ip);
-        const subnetA = ctx.facts.nodes.get(a)?.subnet;
-        const subnetB = ctx.facts.nodes.get(b)?.subnet;
+        const subnetA = pool && subnetOf(ctx.facts, a, pool.cidr.family);
+        const subnetB = pool && subnetOf(ctx.facts, b, pool.cidr.family);
         if (!pool || !subnetA || !subnetB) continue;
         const sameSubnet = subnetA === subnetB;
         const encapsulates = (mode: string) => mode === 'Always' || (mode === 'CrossSubnet' && !sameSubnet);
@@ -281,7 +287,7 @@ const rules: Rule[] = [
         const through = consequences(new Set(nodes));
         const alsoFail = through.length ? `; Service and DNS probes from ${names([...new Set(through.map((p) => p.from.node))].sort())} fail with it (the pods they reach, or CoreDNS, sit across that path)` : '';
         probes.push(...through);
-        const bySubnet = (subnet: string) => names(nodes.filter((n) => ctx.facts.nodes.get(n)?.subnet === subnet));
+        const bySubnet = (subnet: string) => names(nodes.filter((n) => subnetOf(ctx.facts, n, pool.cidr.family) === subnet));
         let between: string;
         let sides: string;
         let fixWhere: string;

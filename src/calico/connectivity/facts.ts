@@ -26,6 +26,14 @@ export interface NodeNetwork {
   internalIP: string | undefined;
   /** The node's network (projectcalico.org/IPv4Address, e.g. 192.168.56.0/24), when calico-node has annotated it. */
   subnet: string | undefined;
+  /** Its IPv6 address and network (projectcalico.org/IPv6Address), on dual-stack and IPv6-only nodes. */
+  ipv6?: string;
+  subnet6?: string;
+}
+
+/** The network a node is in: its IPv4 one, else its IPv6 one (an IPv6-only node). */
+export function nodeSubnet(node: NodeNetwork): string | undefined {
+  return node.subnet ?? node.subnet6;
 }
 
 export interface CalicoNode {
@@ -80,10 +88,14 @@ async function list<T>(kube: KubeClient, path: string, query: Record<string, str
 export function nodeNetworks(nodes: NodeObject[]): Map<string, NodeNetwork> {
   return new Map(nodes.map((n) => {
     const annotated = n.metadata.annotations?.['projectcalico.org/IPv4Address'];
+    const annotated6 = n.metadata.annotations?.['projectcalico.org/IPv6Address'];
+    const subnet6 = annotated6 ? interfaceNetwork(annotated6)?.text : undefined;
     return [n.metadata.name, {
       name: n.metadata.name,
-      internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? annotated?.split('/')[0],
+      internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? (annotated ?? annotated6)?.split('/')[0],
       subnet: annotated ? interfaceNetwork(annotated)?.text : undefined,
+      ...(annotated6 ? { ipv6: annotated6.split('/')[0]! } : {}),
+      ...(subnet6 ? { subnet6 } : {}),
     }];
   }));
 }
@@ -101,7 +113,8 @@ export async function readFacts(kube: KubeClient, nodes: Map<string, NodeNetwork
     const at = Date.parse(event.lastTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp ?? '') || 0;
     if (pod && event.message && at >= (lastProbe.get(pod)?.at ?? -1)) lastProbe.set(pod, { at, message: event.message.replace(/^Readiness probe (failed|errored): /, '').trim() });
   }
-  const byIP = new Map([...nodes.values()].filter((n) => n.internalIP).map((n) => [n.internalIP!, n.name]));
+  // BIRD names its peers by address, BIRD6 by their IPv6 address.
+  const byIP = new Map([...nodes.values()].flatMap((n) => [n.internalIP, n.ipv6].filter((ip): ip is string => ip !== undefined).map((ip) => [ip, n.name] as const)));
   const calicoNodes = new Map<string, CalicoNode>();
   const bgpDown = new Map<string, Set<string>>();
   for (const pod of calicoPods) {

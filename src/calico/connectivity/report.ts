@@ -43,10 +43,17 @@ export function scenarioReport(name: string, summary: string, results: ProbeResu
   if (unavailable !== undefined) return { name, summary, result: 'SKIP', reason: unavailable, probes };
   if (probes.failed + probes.errors > 0) return { name, summary, result: 'FAIL', probes };
   if (probes.passed === 0) {
-    const why = results.find((r) => r.result === 'SKIP')?.detail ?? 'no node to probe from';
+    const why = results.find((r) => r.result === 'SKIP')?.detail ?? 'no probe applies to the probed nodes';
     return { name, summary, result: 'SKIP', reason: why, probes };
   }
   return { name, summary, result: 'PASS', probes };
+}
+
+/** The node pairs pod-to-pod-cross-node probed; on an IPv6-only cluster, pod-to-pod-cross-node-ipv6. */
+export function probedPairs(probes: ProbeResult[]): number {
+  const cross = (scenario: string) => probes.filter((p) => p.scenario === scenario);
+  const v4 = cross('pod-to-pod-cross-node');
+  return new Set((v4.length ? v4 : cross('pod-to-pod-cross-node-ipv6')).map((p) => `${p.from.node}\n${p.to.node}`)).size;
 }
 
 function plural(n: number, word: string): string {

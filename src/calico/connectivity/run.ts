@@ -13,9 +13,9 @@ import { exec } from '../../kube/exec.ts';
 import { CALICO_NODE_NAMESPACE } from '../bgp/node-status.ts';
 import { pickNodes, type NodePick } from '../node-pick.ts';
 import { describeNotReady, diagnose, type NotReadyPod } from './diagnosis.ts';
-import { nodeNetworks, nodesToAskBgp, readBgpSessions, readFacts, type NodeObject } from './facts.ts';
+import { nodeNetworks, nodeSubnet, nodesToAskBgp, readBgpSessions, readFacts, type NodeNetwork, type NodeObject } from './facts.ts';
 import { runProbes, type ProbeResult } from './probe.ts';
-import { scenarioReport, type ConnectivityDoc } from './report.ts';
+import { probedPairs, scenarioReport, type ConnectivityDoc } from './report.ts';
 import { PHASES, SERVICE_PORT, type PlanOptions, type Probe, type Scenario, type Topology } from './scenarios.ts';
 import { blockingTaint, claimNamespace, CONTAINER, deleteNamespace, deploy, namespaceState, PHASE_POLICIES, prepareNamespace, SERVICE_NAME, setPolicies } from './workload.ts';
 
@@ -141,15 +141,13 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Ru
   });
   const probed = nodes.eligible.filter((n) => deployed.echo.has(n) && deployed.client.has(n));
   if (probed.length === 0) throw new CliError(`no connectivity pod became ready: ${describeNotReady(deployed.notReady)}`);
-  const hasIPv6 = (ends: Iterable<{ ips: string[] }>) => [...ends].some((e) => e.ips.some((ip) => ip.includes(':')));
   const topology: Topology = {
     nodes: probed,
     echo: deployed.echo,
     client: deployed.client,
     hosts: deployed.hosts,
     service: { name: SERVICE_NAME, ips: deployed.serviceIPs, port: SERVICE_PORT },
-    subnets: new Map([...networks].flatMap(([name, n]) => (n.subnet ? [[name, n.subnet]] : []))),
-    dualStack: hasIPv6(deployed.client.values()) && hasIPv6(deployed.echo.values()),
+    subnets: new Map([...networks].flatMap(([name, n]) => (nodeSubnet(n) ? [[name, nodeSubnet(n)!]] : []))),
   };
   // What the diagnosis reads is read while the probes run.
   const facts = readFacts(kube, networks, signal);
@@ -183,7 +181,7 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Ru
     namespace: options.namespace,
     image: options.image,
     nodes: { selected: nodes.selected.length, probed: probed.length, notProbed: [...nodes.notScheduled, ...notProbed] },
-    pairs: { probed: new Set(probes.filter((p) => p.scenario === 'pod-to-pod-cross-node').map((p) => `${p.from.node}\n${p.to.node}`)).size, total: probed.length * (probed.length - 1) },
+    pairs: { probed: probedPairs(probes), total: probed.length * (probed.length - 1) },
     scenarios,
     probes,
     findings,
@@ -231,9 +229,10 @@ async function selectNodes(kube: KubeClient, options: ConnectivityOptions, signa
 }
 
 /** Two nodes for the hostNetwork pods: the first, and one in another subnet if there is one (that path differs). */
-function pickHostNodes(nodes: string[], networks: Map<string, { subnet: string | undefined }>): string[] {
+function pickHostNodes(nodes: string[], networks: Map<string, NodeNetwork>): string[] {
   const first = nodes[0]!;
-  const other = nodes.find((n) => n !== first && networks.get(n)?.subnet !== networks.get(first)?.subnet) ?? nodes.find((n) => n !== first);
+  const subnet = (node: string) => { const n = networks.get(node); return n && nodeSubnet(n); };
+  const other = nodes.find((n) => n !== first && subnet(n) !== subnet(first)) ?? nodes.find((n) => n !== first);
   return other ? [first, other] : [first];
 }
 

@@ -343,7 +343,7 @@ export class PodTracker {
       const status = pod.status as { podIP?: string; podIPs?: { ip: string }[] } | undefined;
       const ips = (status?.podIPs?.map((p) => p.ip) ?? (status?.podIP ? [status.podIP] : [])).sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
       if (!ips.length) continue;
-      if (component === 'host') hosts.push({ pod: pod.metadata.name, node, ip: ips[0]! });
+      if (component === 'host') hosts.push({ pod: pod.metadata.name, node, ips });
       else (component === 'echo' ? echo : client).set(node, { pod: pod.metadata.name, node, ips });
     }
     hosts.sort((a, b) => this.options.hostNodes.indexOf(a.node) - this.options.hostNodes.indexOf(b.node));

@@ -116,7 +116,7 @@ function scenariosOf(probes: ProbeResult[]): string[] {
   return [...new Set(probes.map((p) => p.scenario))];
 }
 
-/** Whether pod-to-pod-same-node passed on `node`: true, false, or undefined when it did not run there. */
+/** Whether pod-to-pod-same-node (and its IPv6 twin) passed on `node`: true, false, or undefined when it did not run there. */
 function sameNodeWorks(ctx: Context, node: string): boolean | undefined {
   return ctx.index.sameNode.get(node);
 }
@@ -158,7 +158,8 @@ function byCalicoNodeState(facts: DataplaneFacts, nodes: Iterable<string>): stri
   return [...groups.values()].map((group) => group.sort());
 }
 
-function plural(n: number, word: string): string {
+/** `1 node`, `3 nodes`. */
+export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 

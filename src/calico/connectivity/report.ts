@@ -5,7 +5,7 @@
 import type { Palette } from '../../print/color.ts';
 import { renderJUnit, type TestCase } from '../../print/junit.ts';
 import { tabwrite } from '../../print/table.ts';
-import type { Finding } from './diagnosis.ts';
+import { plural, type Finding } from './diagnosis.ts';
 import type { ProbeResult, Result } from './probe.ts';
 import type { Target } from './scenarios.ts';
 
@@ -54,10 +54,6 @@ export function probedPairs(probes: ProbeResult[]): number {
   const cross = (scenario: string) => probes.filter((p) => p.scenario === scenario);
   const v4 = cross('pod-to-pod-cross-node');
   return new Set((v4.length ? v4 : cross('pod-to-pod-cross-node-ipv6')).map((p) => `${p.from.node}\n${p.to.node}`)).size;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** Where a probe went, as a table cell. */

@@ -33,14 +33,40 @@ export function picked(pick: NodePick): boolean {
  * each of which must be among them (as with kubectl get, a name the cluster does not have is an error).
  */
 export async function pickNodeNames(kube: KubeClient, pick: NodePick, known: readonly string[]): Promise<string[]> {
-  const labelSelector = pick.selector.length ? formatLabelSelector(pick.selector) : undefined;
-  const matching = labelSelector ? new Set((await listTable(kube, '/api/v1/nodes', { labelSelector, includeObject: 'None' })).rows.map((row) => String(row.cells[0]))) : new Set(known);
+  const labelSelector = selectorText(pick);
+  const matching = labelSelector ? new Set((await listTable(kube, '/api/v1/nodes', { labelSelector, includeObject: 'None' })).rows.map((row) => String(row.cells[0]))) : undefined;
+  return choose(pick, matching ? known.filter((n) => matching.has(n)) : known, labelSelector);
+}
+
+/**
+ * The picked nodes as objects, for a command that reads their labels, taints or addresses: the nodes the selector
+ * matches listed (the API server evaluates it; 500 a page), the named ones among them, in the order named.
+ */
+export async function pickNodes<N extends { metadata: { name: string } }>(kube: KubeClient, pick: NodePick, signal?: AbortSignal): Promise<N[]> {
+  const labelSelector = selectorText(pick);
+  const objects: N[] = [];
+  let token: string | undefined;
+  do {
+    const page = await kube.json<{ items: N[]; metadata?: { continue?: string } }>('/api/v1/nodes', { query: { labelSelector, limit: 500, continue: token }, signal });
+    objects.push(...page.items);
+    token = page.metadata?.continue || undefined;
+  } while (token);
+  const byName = new Map(objects.map((n) => [n.metadata.name, n]));
+  return choose(pick, objects.map((n) => n.metadata.name), labelSelector).map((name) => byName.get(name)!);
+}
+
+function selectorText(pick: NodePick): string | undefined {
+  return pick.selector.length ? formatLabelSelector(pick.selector) : undefined;
+}
+
+/** The picked names among `matching` (the nodes the selector matched, or every node): the same words for every command. */
+function choose(pick: NodePick, matching: readonly string[], labelSelector: string | undefined): string[] {
   if (pick.names) {
-    const unknown = pick.names.filter((n) => !matching.has(n));
+    const present = new Set(matching);
+    const unknown = pick.names.filter((n) => !present.has(n));
     if (unknown.length) throw new CliError(`--nodes: ${unknown.length === 1 ? 'node' : 'nodes'} ${unknown.map((n) => `"${n}"`).join(', ')} not found${labelSelector ? ` among the nodes matching -l ${labelSelector}` : ''}`);
     return pick.names;
   }
-  const names = known.filter((n) => matching.has(n));
-  if (names.length === 0) throw new CliError(`no node matches -l ${labelSelector}`);
-  return names;
+  if (matching.length === 0) throw new CliError(labelSelector ? `no node matches -l ${labelSelector}` : 'the cluster has no nodes');
+  return [...matching];
 }

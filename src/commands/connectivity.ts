@@ -4,7 +4,9 @@ import { parseDuration } from '../cli/duration.ts';
 import { UsageError } from '../cli/errors.ts';
 import { DEFAULT_IMAGE, DEFAULT_MAX_PAIRS, DEFAULT_NAMESPACE } from '../calico/connectivity/defaults.ts';
 import { SCENARIOS } from '../calico/connectivity/scenarios.ts';
-import { colorEnabled } from '../print/color.ts';
+import type { ConnectivityDoc } from '../calico/connectivity/report.ts';
+import { colorEnabled, palette } from '../print/color.ts';
+import { Report } from '../print/report.ts';
 
 const FORMATS = ['table', 'json', 'yaml', 'junit'] as const;
 
@@ -56,27 +58,34 @@ ${SCENARIOS.map((s) => `      - ${s.name}: ${s.summary}`).join('\n')}
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(this.namespace)) throw new UsageError(`invalid --namespace "${this.namespace}": a namespace is a DNS label (lower-case letters, digits and '-', at most 63)`);
     if (!/^\d+$/.test(this.maxPairs)) throw new UsageError(`invalid --max-pairs "${this.maxPairs}": expected a whole number`);
     if (!this.image || /\s/.test(this.image)) throw new UsageError(`invalid --image "${this.image}": expected an image reference such as ${DEFAULT_IMAGE}`);
-    const nodeNames = this.nodes === undefined ? undefined : this.nodes.split(',').map((n) => n.trim());
-    if (nodeNames?.some((n) => n === '')) throw new UsageError(`invalid --nodes "${this.nodes}": expected node names separated by commas`);
+    const { parseNodePick } = await import('../calico/node-pick.ts');
+    const pick = parseNodePick(this.nodes, this.selector);
     const { selectScenarios, splitTarget } = await import('../calico/connectivity/scenarios.ts');
     const scenarios = selectScenarios(this.tests ?? []);
     if (this.externalTarget !== undefined) splitTarget(this.externalTarget);
-    const { parseLabelSelector } = await import('../kube/selectors.ts');
-    const selector = parseLabelSelector(this.selector ?? '', '--selector');
     const kube = await this.kube();
-    const { runConnectivity } = await import('../calico/connectivity/run.ts');
+    // The progress goes where the report does not: beside the table on stdout, to stderr under a document.
     const out = format === 'table' ? this.context.stdout : this.context.stderr;
-    return runConnectivity(kube, {
+    const tty = (out as { isTTY?: boolean }).isTTY === true;
+    const colors = palette(format === 'table' && colorEnabled(this.color, this.context.env, tty));
+    const [{ runConnectivity }, { ConnectivityProgress }, { failed, renderConnectivityJUnit, renderText }] = await Promise.all([
+      import('../calico/connectivity/run.ts'), import('../print/connectivity-progress.ts'), import('../calico/connectivity/report.ts'),
+    ]);
+    const { doc, warnings } = await runConnectivity(kube, {
       namespace: this.namespace,
       image: this.image,
       scenarios,
-      nodeNames: nodeNames && [...new Set(nodeNames)],
-      selector,
+      pick,
       maxPairs: Number(this.maxPairs),
       externalTarget: this.externalTarget,
       timeoutMs,
       keep: this.keep,
-      format,
-    }, { stdout: this.context.stdout, stderr: this.context.stderr, colorEnabled: colorEnabled(this.color, this.context.env, (out as { isTTY?: boolean }).isTTY === true) });
+    }, new ConnectivityProgress(out, tty, colors, this.namespace));
+    // One report for every form: JUnit is its text, with the warnings on stderr as for the others.
+    const report = new Report<ConnectivityDoc>('ConnectivityReport', format === 'json' || format === 'yaml' ? format : 'text', this.context);
+    for (const warning of warnings) report.warn(warning);
+    report.setAll(doc);
+    await report.finish(() => (format === 'junit' ? renderConnectivityJUnit(doc) : `\n${renderText(doc, colors)}`));
+    return failed(doc) ? 1 : 0;
   }
 }

@@ -81,10 +81,9 @@ function topology(n: number): Topology {
     nodes,
     echo: new Map(nodes.map((node, i) => [node, end('echo', i, node)])),
     client: new Map(nodes.map((node, i) => [node, end('client', i, node)])),
-    hosts: [{ pod: 'host-a', node: nodes[0]!, ip: '192.168.0.1' }, { pod: 'host-b', node: nodes[1]!, ip: '192.168.0.2' }],
+    hosts: [{ pod: 'host-a', node: nodes[0]!, ips: ['192.168.0.1'] }, { pod: 'host-b', node: nodes[1]!, ips: ['192.168.0.2'] }],
     service: { name: 'echo', ips: ['10.96.0.20'], port: 80 },
     subnets: new Map(nodes.map((node) => [node, '192.168.0.0/16'])),
-    dualStack: false,
   };
 }
 
@@ -121,6 +120,6 @@ test('probe commands: agnhost connect with a timeout, dig with the search path',
   assert.deepEqual(probe('ingress-default-deny').requires, { scenario: 'pod-to-pod-same-node', node: 'node-0000' });
   assert.deepEqual(probe('egress-allow-dns').command, ['dig', '+search', '+short', '+time=2', '+tries=1', 'kubernetes.default']);
   assert.equal(SCENARIOS.find((s) => s.name === 'pod-to-external')!.unavailable!(t, plan), 'no --external-target given');
-  const v6 = { ...t, dualStack: true, echo: new Map([...t.echo].map(([n, e]) => [n, { ...e, ips: [...e.ips, 'fd00::1'] }])) };
+  const v6 = { ...t, echo: new Map([...t.echo].map(([n, e]) => [n, { ...e, ips: [...e.ips, 'fd00::1'] }])) };
   assert.deepEqual(SCENARIOS.find((s) => s.name === 'pod-to-pod-same-node-ipv6')!.probes(v6, plan)[0]!.command, ['/agnhost', 'connect', '[fd00::1]:9376', '--timeout=2s']);
 });

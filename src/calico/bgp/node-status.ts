@@ -100,9 +100,17 @@ interface Installation {
   spec?: { calicoNetwork?: { bgp?: string } };
 }
 
+/** An IPPool's spec, as much of it as says how its traffic travels. */
+export interface PoolSpec {
+  cidr?: string;
+  ipipMode?: string;
+  vxlanMode?: string;
+  disabled?: boolean;
+}
+
 interface IPPool {
   metadata: { name: string };
-  spec?: { cidr?: string; ipipMode?: string; vxlanMode?: string; disabled?: boolean };
+  spec?: PoolSpec;
 }
 
 interface BgpConfigurationObject {
@@ -146,7 +154,7 @@ export async function readNodeStatus(kube: KubeClient, options: NodeStatusOption
     });
   });
   const topology = new BgpTopology(bgpNodes, configuration.config, configuration.peers);
-  const poolFacts = (pools?.items ?? []).map((p) => ({ name: p.metadata.name, cidr: p.spec?.cidr ?? '', encapsulation: encapsulationOf(p), disabled: p.spec?.disabled === true }));
+  const poolFacts = (pools?.items ?? []).map((p) => ({ name: p.metadata.name, cidr: p.spec?.cidr ?? '', encapsulation: encapsulationOf(p.spec ?? {}), disabled: p.spec?.disabled === true }));
   const enabledPools = poolFacts.filter((p) => !p.disabled);
   const bgp: BgpFacts = {
     enabled,
@@ -154,7 +162,7 @@ export async function readNodeStatus(kube: KubeClient, options: NodeStatusOption
     asNumber: configuration.error ? undefined : configuration.config.asNumber,
     routeReflectors: topology.routeReflectors(),
     ipv6: enabledPools.some((p) => p.cidr.includes(':')),
-    routing: dropUndefined({ ipv4: routingOf(enabledPools.filter((p) => !p.cidr.includes(':'))), ipv6: routingOf(enabledPools.filter((p) => p.cidr.includes(':'))) }),
+    routing: podRouting((pools?.items ?? []).map((p) => p.spec ?? {})),
     pools: poolFacts,
     ...(configuration.error ? { configurationError: configuration.error } : {}),
   };
@@ -201,18 +209,27 @@ async function readBgpConfiguration(kube: KubeClient): Promise<{ config: BgpConf
 
 export type Routing = 'vxlan' | 'bgp';
 
-/** VXLAN pools' routes are Felix's (BIRD's template refuses them); IPIP and unencapsulated ones come from BGP. */
-function routingOf(pools: { encapsulation: string }[]): Routing | undefined {
-  if (pools.length === 0) return undefined;
-  return pools.every((p) => p.encapsulation.startsWith('VXLAN')) ? 'vxlan' : 'bgp';
+/**
+ * Per address family with an enabled pool, who programs the routes to other nodes' pods: Felix for VXLAN pools
+ * (BIRD's template refuses them), BGP for IPIP and unencapsulated ones; a family with any BGP-routed pool is `bgp`.
+ * What a BGP session that is down breaks follows from it: node status, doctor and connectivity all ask here.
+ */
+export function podRouting(pools: PoolSpec[]): { ipv4?: Routing; ipv6?: Routing } {
+  const enabled = pools.filter((p) => !p.disabled);
+  const of = (v6: boolean): Routing | undefined => {
+    const family = enabled.filter((p) => (p.cidr ?? '').includes(':') === v6);
+    if (family.length === 0) return undefined;
+    return family.every((p) => encapsulationOf(p).startsWith('VXLAN')) ? 'vxlan' : 'bgp';
+  };
+  return dropUndefined({ ipv4: of(false), ipv6: of(true) });
 }
 
 /** How an IP pool carries traffic between nodes: VXLAN, VXLANCrossSubnet, IPIP, IPIPCrossSubnet or None. */
-function encapsulationOf(pool: IPPool): string {
+function encapsulationOf(spec: PoolSpec): string {
   const mode = (m: string | undefined) => (m === 'Always' ? '' : m === 'CrossSubnet' ? 'CrossSubnet' : undefined);
-  const vxlan = mode(pool.spec?.vxlanMode);
+  const vxlan = mode(spec.vxlanMode);
   if (vxlan !== undefined) return `VXLAN${vxlan}`;
-  const ipip = mode(pool.spec?.ipipMode);
+  const ipip = mode(spec.ipipMode);
   if (ipip !== undefined) return `IPIP${ipip}`;
   return 'None';
 }

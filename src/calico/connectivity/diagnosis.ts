@@ -5,6 +5,7 @@
 // rule claims the failures it explains, in order from the most local cause
 // (a node whose pods reach nothing) to the most general, so one failure is
 // explained once; what no rule explains is reported as it is.
+import { podRouting } from '../bgp/node-status.ts';
 import { containsAddress } from '../cidr.ts';
 import { groupKey } from '../pods.ts';
 import type { DataplaneFacts, Pool } from './facts.ts';
@@ -47,6 +48,40 @@ interface Context extends DiagnosisInput {
   /** Failed (or not run) probes no rule has explained yet. */
   open: Set<ProbeResult>;
   findings: Finding[];
+  /** The results read once, by what the rules ask of them (a rule runs over thousands of nodes and probes). */
+  index: ResultIndex;
+}
+
+interface ResultIndex {
+  /** The probes from each node's pods (not its host), skipped ones left out. */
+  fromPods: Map<string, ProbeResult[]>;
+  /** Whether the same-node pod-to-pod probes from a node passed (every family's): absent when none ran there. */
+  sameNode: Map<string, boolean>;
+  /** Nodes whose pods reached a pod, a Service by ClusterIP. */
+  podsWork: Set<string>;
+  serviceWorks: Set<string>;
+  /** Probes per scenario. */
+  total: Map<string, number>;
+}
+
+function indexResults(results: ProbeResult[]): ResultIndex {
+  const index: ResultIndex = { fromPods: new Map(), sameNode: new Map(), podsWork: new Set(), serviceWorks: new Set(), total: new Map() };
+  for (const r of results) {
+    const node = r.from.node;
+    index.total.set(r.scenario, (index.total.get(r.scenario) ?? 0) + 1);
+    if (!r.from.host && r.result !== 'SKIP') push(index.fromPods, node, r);
+    if (/^pod-to-pod-same-node(-ipv6)?$/.test(r.scenario) && r.result !== 'SKIP') index.sameNode.set(node, (index.sameNode.get(node) ?? true) && r.result === 'PASS');
+    if (r.result !== 'PASS') continue;
+    if (/^pod-to-pod-(same|cross)-node/.test(r.scenario)) index.podsWork.add(node);
+    if (/^pod-to-service(-ipv6)?$/.test(r.scenario)) index.serviceWorks.add(node);
+  }
+  return index;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 interface Rule {
@@ -63,6 +98,13 @@ function claim(ctx: Context, probes: Iterable<ProbeResult>): number {
   return n;
 }
 
+/** The first of `pods` not Ready, and why: `echo-x on node-a: ImagePullBackOff: … (and 3 more)`. */
+export function describeNotReady(pods: { pod: string; node: string; reason: string; message: string }[]): string {
+  if (!pods.length) return 'its pods did not become ready';
+  const first = pods[0]!;
+  return `${first.pod || 'no pod'} on ${first.node}: ${first.reason}: ${first.message}${pods.length > 1 ? ` (and ${pods.length - 1} more)` : ''}`;
+}
+
 /** `a, b, c and 4 more`. */
 export function names(items: string[], max = 5): string {
   const unique = [...new Set(items)];
@@ -74,10 +116,15 @@ function scenariosOf(probes: ProbeResult[]): string[] {
   return [...new Set(probes.map((p) => p.scenario))];
 }
 
-/** Whether pod-to-pod-same-node passed on `node`: true, false, or undefined when it did not run there. */
+/** Whether pod-to-pod-same-node (and its IPv6 twin) passed on `node`: true, false, or undefined when it did not run there. */
 function sameNodeWorks(ctx: Context, node: string): boolean | undefined {
-  const probe = ctx.results.find((r) => r.scenario === 'pod-to-pod-same-node' && r.from.node === node);
-  return probe ? probe.result === 'PASS' : undefined;
+  return ctx.index.sameNode.get(node);
+}
+
+/** A node's network in the family of a pool's traffic (the other family's when calico-node gave it only that). */
+function subnetOf(facts: DataplaneFacts, node: string, family: 4 | 6): string | undefined {
+  const n = facts.nodes.get(node);
+  return family === 6 ? n?.subnet6 ?? n?.subnet : n?.subnet ?? n?.subnet6;
 }
 
 function poolOf(facts: DataplaneFacts, ip: string | undefined): Pool | undefined {
@@ -90,6 +137,32 @@ function calicoNodeWords(facts: DataplaneFacts, node: string): string {
   return cn.ready ? `calico-node there (${cn.pod}) is Ready` : `calico-node there (${cn.pod}) is not Ready: ${cn.message}`;
 }
 
+/** What calico-node says on a node, to put nodes that say the same in one finding (numbers, such as addresses, aside). */
+function calicoNodeState(facts: DataplaneFacts, node: string): string {
+  const cn = facts.calicoNodes.get(node);
+  return !cn ? 'none' : cn.ready ? 'ready' : `not ready ${groupKey(cn.message)}`;
+}
+
+/** calicoNodeWords for nodes in the same calicoNodeState. */
+function calicoNodesWords(facts: DataplaneFacts, nodes: string[]): string {
+  if (nodes.length === 1) return calicoNodeWords(facts, nodes[0]!);
+  const cn = facts.calicoNodes.get(nodes[0]!);
+  if (!cn) return 'no calico-node pod runs on them';
+  return cn.ready ? 'calico-node is Ready on each of them' : `calico-node is not Ready on any of them, e.g. ${cn.pod}: ${cn.message}`;
+}
+
+/** Nodes grouped by what their calico-node says, each group sorted. */
+function byCalicoNodeState(facts: DataplaneFacts, nodes: Iterable<string>): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const node of nodes) push(groups, calicoNodeState(facts, node), node);
+  return [...groups.values()].map((group) => group.sort());
+}
+
+/** `1 node`, `3 nodes`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 const rules: Rule[] = [
   {
     // The pods could not even start there: nothing was probed on those nodes.
@@ -98,7 +171,7 @@ const rules: Rule[] = [
       const groups = new Map<string, NotReadyPod[]>();
       for (const pod of ctx.notReady) {
         const key = groupKey(pod.reason, pod.message.replace(/^container \S+ /, ''));
-        groups.set(key, [...(groups.get(key) ?? []), pod]);
+        push(groups, key, pod);
       }
       return [...groups.values()].map((pods) => {
         const first = pods[0]!;
@@ -124,7 +197,7 @@ const rules: Rule[] = [
     id: 'exec-failed',
     diagnose: (ctx) => {
       const groups = new Map<string, ProbeResult[]>();
-      for (const r of ctx.open) if (r.result === 'ERROR') groups.set(r.error ?? 'failed', [...(groups.get(r.error ?? 'failed') ?? []), r]);
+      for (const r of ctx.open) if (r.result === 'ERROR') push(groups, r.error ?? 'failed', r);
       return [...groups].map(([kind, probes]): Finding => {
         const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
         const n = claim(ctx, probes);
@@ -140,25 +213,36 @@ const rules: Rule[] = [
     id: 'node-down',
     diagnose: (ctx) => {
       const findings: Finding[] = [];
-      const sources = new Set([...ctx.results].filter((r) => !r.from.host).map((r) => r.from.node));
-      for (const node of sources) {
-        const from = ctx.results.filter((r) => r.from.node === node && !r.from.host && r.result !== 'SKIP');
-        if (sameNodeWorks(ctx, node) !== false || from.length < 2 || !from.every((r) => r.result === 'FAIL')) continue;
-        const involved = [...ctx.open].filter((r) => r.from.node === node || r.to.node === node);
-        // A Service probe may land on this node's pod — by ClusterIP, or by name once the lookup resolved (kube-proxy
+      const down = [...ctx.index.fromPods].filter(([node, from]) => sameNodeWorks(ctx, node) === false && from.length >= 2 && from.every((r) => r.result === 'FAIL')).map(([node]) => node);
+      if (!down.length) return [];
+      const byNode = new Map<string, ProbeResult[]>();
+      for (const r of ctx.open) {
+        push(byNode, r.from.node, r);
+        if (r.to.node && r.to.node !== r.from.node) push(byNode, r.to.node, r);
+      }
+      let landable = [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name'));
+      const coreDNS = new Set(ctx.facts.coreDNS.nodes);
+      // Nodes down alike (calico-node saying the same on each, as in a rollout gone wrong) are one finding.
+      for (const nodes of byCalicoNodeState(ctx.facts, down)) {
+        const involved = new Set(nodes.flatMap((node) => byNode.get(node) ?? []).filter((r) => ctx.open.has(r)));
+        // A Service probe may land on these nodes' pods — by ClusterIP, or by name once the lookup resolved (kube-proxy
         // picks the endpoint at random, so which probes land here changes from run to run) — and a lookup on a CoreDNS pod here.
-        const landed = [...ctx.open].filter((r) => r.result === 'FAIL' && !involved.includes(r) && (r.to.kind === 'service'
-          || (r.to.kind === 'name' && /^resolved /.test(r.detail))
-          || (r.to.kind === 'name' && /^DNS:/.test(r.detail) && ctx.facts.coreDNS.nodes.includes(node))));
+        const dnsHere = nodes.some((node) => coreDNS.has(node));
+        landable = landable.filter((r) => ctx.open.has(r));
+        const landed = landable.filter((r) => !involved.has(r) && (r.to.kind === 'service' || /^resolved /.test(r.detail) || (dnsHere && /^DNS:/.test(r.detail))));
         const n = claim(ctx, [...involved, ...landed]);
-        const cn = ctx.facts.calicoNodes.get(node);
-        const alsoFail = landed.length ? `; ${landed.length} Service or DNS probes from other nodes fail with it (their pod${ctx.facts.coreDNS.nodes.includes(node) ? ', or CoreDNS,' : ''} sits on ${node})` : '';
+        const one = nodes.length === 1;
+        const cn = ctx.facts.calicoNodes.get(nodes[0]!);
+        const alsoFail = landed.length ? `; ${landed.length} Service or DNS probes from other nodes fail with ${one ? 'it' : 'them'} (their pod${dnsHere ? ', or CoreDNS,' : ''} sits on ${one ? nodes[0] : 'one of them'})` : '';
+        const fix = !cn ? 'kubectl -n calico-system get daemonset calico-node; kubectl calico doctor'
+          : one ? `kubectl -n calico-system describe pod ${cn.pod}; kubectl -n calico-system logs ${cn.pod} -c calico-node`
+            : `kubectl -n calico-system get pods -l k8s-app=calico-node -o wide; then each of those nodes' pod, e.g. kubectl -n calico-system describe pod ${cn.pod}; kubectl -n calico-system logs ${cn.pod} -c calico-node`;
         findings.push({
           id: 'node-down',
           severity: 'error',
-          cause: `every probe from pods on ${node} fails, even to a pod on the same node: ${calicoNodeWords(ctx.facts, node)}${alsoFail}`,
-          nodes: [node],
-          fix: cn ? `kubectl -n calico-system describe pod ${cn.pod}; kubectl -n calico-system logs ${cn.pod} -c calico-node` : 'kubectl -n calico-system get daemonset calico-node; kubectl calico doctor',
+          cause: `every probe from pods on ${names(nodes)} fails, even to a pod on the same node: ${calicoNodesWords(ctx.facts, nodes)}${alsoFail}`,
+          nodes,
+          fix,
           scenarios: scenariosOf([...involved, ...landed]),
           probes: n,
         });
@@ -171,14 +255,16 @@ const rules: Rule[] = [
     id: 'cross-node',
     diagnose: (ctx) => {
       type Kind = 'vxlan' | 'ipip' | 'bgp' | 'underlay' | 'unencapsulated';
-      const groups = new Map<string, { kind: Kind; pool: Pool; subnets: string[]; probes: ProbeResult[] }>();
+      // One finding per kind of loss and pool: on clouds that give each node a /32 every pair is its own subnet pair.
+      type Group = { kind: Kind; pool: Pool; subnetPairs: Map<string, [string, string]>; probes: ProbeResult[] };
+      const groups = new Map<string, Group>();
       for (const r of ctx.open) {
         const a = r.from.node;
         const b = r.to.node;
         if (r.result !== 'FAIL' || !b || a === b || r.to.kind !== 'pod') continue;
         const pool = poolOf(ctx.facts, r.to.ip);
-        const subnetA = ctx.facts.nodes.get(a)?.subnet;
-        const subnetB = ctx.facts.nodes.get(b)?.subnet;
+        const subnetA = pool && subnetOf(ctx.facts, a, pool.cidr.family);
+        const subnetB = pool && subnetOf(ctx.facts, b, pool.cidr.family);
         if (!pool || !subnetA || !subnetB) continue;
         const sameSubnet = subnetA === subnetB;
         const encapsulates = (mode: string) => mode === 'Always' || (mode === 'CrossSubnet' && !sameSubnet);
@@ -187,35 +273,48 @@ const rules: Rule[] = [
           : encapsulates(pool.ipipMode) ? (bgpDown ? 'bgp' : 'ipip')
             : pool.vxlanMode === 'CrossSubnet' ? 'underlay'
               : bgpDown ? 'bgp' : 'unencapsulated';
-        const subnets = [subnetA, subnetB].sort();
-        const key = kind === 'bgp' ? `bgp ${pool.name}` : `${kind} ${pool.name} ${subnets.join(' ')}`;
-        const group = groups.get(key) ?? { kind, pool, subnets, probes: [] };
+        const subnets = [subnetA, subnetB].sort() as [string, string];
+        const key = `${kind} ${pool.name}`;
+        const group: Group = groups.get(key) ?? { kind, pool, subnetPairs: new Map(), probes: [] };
+        group.subnetPairs.set(subnets.join(' '), subnets);
         group.probes.push(r);
         groups.set(key, group);
       }
       // Services and DNS reached from those nodes fail with them when their pods (a Service's, CoreDNS's) sit across the lost path.
-      const consequences = (nodes: string[]) => [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name') && nodes.includes(r.from.node));
-      return [...groups.values()].map(({ kind, pool, subnets, probes }): Finding => {
+      const consequences = (nodes: Set<string>) => [...ctx.open].filter((r) => r.result === 'FAIL' && (r.to.kind === 'service' || r.to.kind === 'name') && nodes.has(r.from.node));
+      return [...groups.values()].map(({ kind, pool, subnetPairs, probes }): Finding => {
         const nodes = [...new Set(probes.flatMap((p) => [p.from.node, p.to.node!]))].sort();
         const pairs = names([...new Set(probes.map((p) => [p.from.node, p.to.node!].sort().join(' <-> ')))].sort(), 6);
-        const through = consequences(nodes);
+        const through = consequences(new Set(nodes));
         const alsoFail = through.length ? `; Service and DNS probes from ${names([...new Set(through.map((p) => p.from.node))].sort())} fail with it (the pods they reach, or CoreDNS, sit across that path)` : '';
         probes.push(...through);
-        const between = subnets[0] === subnets[1] ? `between nodes of ${subnets[0]}` : `between ${subnets[0]} and ${subnets[1]}`;
-        const bySubnet = (subnet: string) => names(nodes.filter((n) => ctx.facts.nodes.get(n)?.subnet === subnet));
-        const sides = subnets[0] === subnets[1] ? `pods on ${names(nodes)} cannot reach each other across nodes` : `pods on ${bySubnet(subnets[0]!)} (${subnets[0]}) and pods on ${bySubnet(subnets[1]!)} (${subnets[1]}) cannot reach each other`;
+        const bySubnet = (subnet: string) => names(nodes.filter((n) => subnetOf(ctx.facts, n, pool.cidr.family) === subnet));
+        let between: string;
+        let sides: string;
+        let fixWhere: string;
+        if (subnetPairs.size === 1) {
+          const [first, second] = [...subnetPairs.values()][0]!;
+          between = first === second ? `between nodes of ${first}` : `between ${first} and ${second}`;
+          sides = first === second ? `pods on ${names(nodes)} cannot reach each other across nodes` : `pods on ${bySubnet(first)} (${first}) and pods on ${bySubnet(second)} (${second}) cannot reach each other`;
+          fixWhere = between;
+        } else {
+          const listed = [...subnetPairs.values()].sort().map(([x, y]) => (x === y ? `within ${x}` : `${x} <-> ${y}`));
+          between = `between ${plural(subnetPairs.size, 'pair')} of node subnets (${names(listed, 3)})`;
+          sides = `pods on ${names(nodes)} cannot reach each other across them`;
+          fixWhere = 'between those nodes';
+        }
         const localOk = nodes.every((n) => sameNodeWorks(ctx, n) !== false) ? ', while pods on the same node can' : '';
         const poolWords = `pool ${pool.name} (${pool.cidr.text}, vxlanMode ${pool.vxlanMode}, ipipMode ${pool.ipipMode})`;
         const base = { severity: 'error' as const, nodes, scenarios: scenariosOf(probes), probes: claim(ctx, probes) };
         switch (kind) {
           case 'vxlan':
-            return { ...base, id: 'vxlan-blocked', cause: `UDP 4789 (VXLAN) is dropped ${between}: ${sides}${localOk}; ${poolWords} sends that traffic as VXLAN${alsoFail}`, fix: `allow UDP 4789 ${between}, both ways, in the nodes' firewalls and the cloud's security groups or network ACLs` };
+            return { ...base, id: 'vxlan-blocked', cause: `UDP 4789 (VXLAN) is dropped ${between}: ${sides}${localOk}; ${poolWords} sends that traffic as VXLAN${alsoFail}`, fix: `allow UDP 4789 ${fixWhere}, both ways, in the nodes' firewalls and the cloud's security groups or network ACLs` };
           case 'underlay':
             return { ...base, id: 'underlay-drops-pod-traffic', cause: `the network ${between} drops pod traffic that is not encapsulated: ${sides}${localOk}; ${poolWords} sends it with pod addresses within a subnet, which a cloud's source/destination check or anti-spoofing drops${alsoFail}`, fix: `turn off the source/destination check (anti-spoofing) on the nodes' network interfaces (AWS: aws ec2 modify-instance-attribute --no-source-dest-check), or encapsulate all traffic: encapsulation VXLAN for the pool in the Installation` };
           case 'bgp':
             return { ...base, id: 'bgp-blocked', cause: `TCP 179 (BGP) is blocked between ${pairs}: their BGP sessions are not Established (calico-node's readiness: BGP not established), so ${poolWords} has no routes between them${localOk}${alsoFail}`, fix: 'allow TCP 179 between those nodes, both ways, in the nodes\' firewalls and the cloud\'s security groups' };
           case 'ipip':
-            return { ...base, id: 'ipip-blocked', cause: `IP-in-IP (IP protocol 4) is dropped ${between}, or their BGP sessions are down: ${sides}${localOk}; ${poolWords} sends that traffic as IP-in-IP${alsoFail}`, fix: `allow IP protocol 4 (ipencap; it has no port) ${between}, both ways, and TCP 179 for BGP` };
+            return { ...base, id: 'ipip-blocked', cause: `IP-in-IP (IP protocol 4) is dropped ${between}, or their BGP sessions are down: ${sides}${localOk}; ${poolWords} sends that traffic as IP-in-IP${alsoFail}`, fix: `allow IP protocol 4 (ipencap; it has no port) ${fixWhere}, both ways, and TCP 179 for BGP` };
           case 'unencapsulated':
             return { ...base, id: 'unencapsulated-dropped', cause: `${sides}${localOk}: ${poolWords} is not encapsulated, so its routes come from BGP and its packets carry pod addresses: the BGP sessions between them are down (TCP 179) or the network drops pod addresses (a source/destination check)${alsoFail}`, fix: 'allow TCP 179 between the nodes and turn off the source/destination check on their interfaces, or encapsulate: encapsulation VXLAN for the pool in the Installation' };
         }
@@ -226,8 +325,7 @@ const rules: Rule[] = [
     // Cluster DNS, judged by pods that reach Services by IP but not by name.
     id: 'dns',
     diagnose: (ctx) => {
-      const serviceWorks = (node: string) => ctx.results.some((r) => r.scenario === 'pod-to-service' && r.from.node === node && r.result === 'PASS');
-      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && (r.expect === 'resolve' || /^DNS:/.test(r.detail)) && serviceWorks(r.from.node));
+      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && (r.expect === 'resolve' || /^DNS:/.test(r.detail)) && ctx.index.serviceWorks.has(r.from.node));
       if (!probes.length) return [];
       const { ready, total, problems } = ctx.facts.coreDNS;
       const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
@@ -249,8 +347,7 @@ const rules: Rule[] = [
     // Pods reach pods but not the ClusterIP: Service forwarding on the source node.
     id: 'service-forwarding',
     diagnose: (ctx) => {
-      const podsWork = (node: string) => ctx.results.some((r) => /^pod-to-pod-(same|cross)-node/.test(r.scenario) && r.from.node === node && r.result === 'PASS');
-      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && r.to.kind === 'service' && podsWork(r.from.node));
+      const probes = [...ctx.open].filter((r) => r.result === 'FAIL' && r.to.kind === 'service' && ctx.index.podsWork.has(r.from.node));
       if (!probes.length) return [];
       const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
       return [{
@@ -273,17 +370,22 @@ const rules: Rule[] = [
         if (r.result !== 'FAIL' || !/^(ingress|egress)-/.test(r.scenario)) continue;
         // Ingress policy is enforced where the destination pod is, egress where the source is.
         const node = r.scenario.startsWith('ingress-') ? r.to.node! : r.from.node;
-        byNode.set(node, [...(byNode.get(node) ?? []), r]);
+        push(byNode, node, r);
       }
-      return [...byNode].map(([node, probes]): Finding => {
+      // Nodes whose calico-node says the same are one finding.
+      return byCalicoNodeState(ctx.facts, byNode.keys()).map((nodes): Finding => {
+        const probes = nodes.flatMap((node) => byNode.get(node)!);
         const what = probes.map((p) => `${p.scenario}: ${p.detail}`);
-        const pod = ctx.facts.calicoNodes.get(node)?.pod;
+        const pod = ctx.facts.calicoNodes.get(nodes[0]!)?.pod;
+        const one = nodes.length === 1;
         return {
           id: 'policy-not-enforced',
           severity: 'error',
-          cause: `NetworkPolicy is not enforced as written on ${node} (${names(what, 3)}); ${calicoNodeWords(ctx.facts, node)}: Felix there is not programming the policy`,
-          nodes: [node],
-          fix: pod ? `kubectl -n calico-system logs ${pod} -c calico-node | grep -iE 'error|fail'; restarting it (kubectl -n calico-system delete pod ${pod}) makes Felix program policy afresh` : 'kubectl -n calico-system get pods -l k8s-app=calico-node -o wide',
+          cause: `NetworkPolicy is not enforced as written on ${names(nodes)} (${names(what, 3)}); ${calicoNodesWords(ctx.facts, nodes)}: Felix there is not programming the policy`,
+          nodes,
+          fix: !pod ? 'kubectl -n calico-system get pods -l k8s-app=calico-node -o wide'
+            : one ? `kubectl -n calico-system logs ${pod} -c calico-node | grep -iE 'error|fail'; restarting it (kubectl -n calico-system delete pod ${pod}) makes Felix program policy afresh`
+              : `for the calico-node pod of each of those nodes, e.g. kubectl -n calico-system logs ${pod} -c calico-node | grep -iE 'error|fail'; restarting one (kubectl -n calico-system delete pod ${pod}) makes Felix there program policy afresh`,
           scenarios: scenariosOf(probes),
           probes: claim(ctx, probes),
         };
@@ -294,7 +396,8 @@ const rules: Rule[] = [
     // BGP down where it carries no pod traffic (VXLAN pools): worth saying, not a failure.
     id: 'bgp-not-established',
     diagnose: (ctx) => {
-      if (!ctx.facts.pools.length || !ctx.facts.pools.every((p) => p.vxlanMode !== 'Never')) return [];
+      const families = Object.values(podRouting(ctx.facts.pools.map((p) => ({ cidr: p.cidr.text, vxlanMode: p.vxlanMode, ipipMode: p.ipipMode }))));
+      if (!families.length || families.some((r) => r !== 'vxlan')) return [];
       if (ctx.findings.some((f) => f.id === 'bgp-blocked')) return [];
       const nodes = [...ctx.facts.bgpDown.keys()].filter((n) => ctx.facts.calicoNodes.get(n)?.ready === false).sort();
       if (!nodes.length) return [];
@@ -335,7 +438,7 @@ const rules: Rule[] = [
       const target = `${probes[0]!.to.name ?? probes[0]!.to.ip}:${probes[0]!.to.port}`;
       const nodes = [...new Set(probes.map((p) => p.from.node))].sort();
       const pools = ctx.facts.pools.map((p) => `${p.name} natOutgoing ${p.natOutgoing}`);
-      const total = ctx.results.filter((r) => r.to.kind === 'external').length;
+      const total = ctx.index.total.get('pod-to-external') ?? 0;
       return [{
         id: 'outside-unreachable',
         severity: 'error',
@@ -352,9 +455,9 @@ const rules: Rule[] = [
     id: 'unexplained',
     diagnose: (ctx) => {
       const byScenario = new Map<string, ProbeResult[]>();
-      for (const r of ctx.open) byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), r]);
+      for (const r of ctx.open) push(byScenario, r.scenario, r);
       return [...byScenario].map(([scenario, probes]): Finding => {
-        const total = ctx.results.filter((r) => r.scenario === scenario).length;
+        const total = ctx.index.total.get(scenario) ?? 0;
         const first = probes[0]!;
         return {
           id: 'unexplained',
@@ -370,11 +473,8 @@ const rules: Rule[] = [
   },
 ];
 
-/** The rules' ids in the order they are tried (README "Findings"). */
-export const RULE_IDS = rules.map((r) => r.id);
-
 export function diagnose(input: DiagnosisInput): Finding[] {
-  const ctx: Context = { ...input, open: new Set(input.results.filter(failed)), findings: [] };
+  const ctx: Context = { ...input, open: new Set(input.results.filter(failed)), findings: [], index: indexResults(input.results) };
   for (const rule of rules) ctx.findings.push(...rule.diagnose(ctx));
   return ctx.findings;
 }

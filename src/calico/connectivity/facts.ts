@@ -26,6 +26,14 @@ export interface NodeNetwork {
   internalIP: string | undefined;
   /** The node's network (projectcalico.org/IPv4Address, e.g. 192.168.56.0/24), when calico-node has annotated it. */
   subnet: string | undefined;
+  /** Its IPv6 address and network (projectcalico.org/IPv6Address), on dual-stack and IPv6-only nodes. */
+  ipv6?: string;
+  subnet6?: string;
+}
+
+/** The network a node is in: its IPv4 one, else its IPv6 one (an IPv6-only node). */
+export function nodeSubnet(node: NodeNetwork): string | undefined {
+  return node.subnet ?? node.subnet6;
 }
 
 export interface CalicoNode {
@@ -80,10 +88,14 @@ async function list<T>(kube: KubeClient, path: string, query: Record<string, str
 export function nodeNetworks(nodes: NodeObject[]): Map<string, NodeNetwork> {
   return new Map(nodes.map((n) => {
     const annotated = n.metadata.annotations?.['projectcalico.org/IPv4Address'];
+    const annotated6 = n.metadata.annotations?.['projectcalico.org/IPv6Address'];
+    const subnet6 = annotated6 ? interfaceNetwork(annotated6)?.text : undefined;
     return [n.metadata.name, {
       name: n.metadata.name,
-      internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? annotated?.split('/')[0],
+      internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? (annotated ?? annotated6)?.split('/')[0],
       subnet: annotated ? interfaceNetwork(annotated)?.text : undefined,
+      ...(annotated6 ? { ipv6: annotated6.split('/')[0]! } : {}),
+      ...(subnet6 ? { subnet6 } : {}),
     }];
   }));
 }
@@ -101,7 +113,8 @@ export async function readFacts(kube: KubeClient, nodes: Map<string, NodeNetwork
     const at = Date.parse(event.lastTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp ?? '') || 0;
     if (pod && event.message && at >= (lastProbe.get(pod)?.at ?? -1)) lastProbe.set(pod, { at, message: event.message.replace(/^Readiness probe (failed|errored): /, '').trim() });
   }
-  const byIP = new Map([...nodes.values()].filter((n) => n.internalIP).map((n) => [n.internalIP!, n.name]));
+  // BIRD names its peers by address, BIRD6 by their IPv6 address.
+  const byIP = new Map([...nodes.values()].flatMap((n) => [n.internalIP, n.ipv6].filter((ip): ip is string => ip !== undefined).map((ip) => [ip, n.name] as const)));
   const calicoNodes = new Map<string, CalicoNode>();
   const bgpDown = new Map<string, Set<string>>();
   for (const pod of calicoPods) {
@@ -135,33 +148,63 @@ export async function readFacts(kube: KubeClient, nodes: Map<string, NodeNetwork
 
 /** Each of the few commands run in calico-node for the BGP reading (readiness, birdcl). */
 const BGP_EXEC_TIMEOUT_MS = 10_000;
+/** BIRD is asked on this many nodes at most: on 2,000 nodes whose pairs all fail, asking each would outlast any --timeout. */
+export const BGP_NODES = 50;
+/** After its budget the reading has this long to hand back what it has before it is left behind. */
+const BGP_GRACE_MS = 2_000;
 
-/** The nodes whose BGP sessions can explain what failed: both ends of a failed cross-node probe to a pod, and those whose calico-node is not Ready. */
-export function nodesToAskBgp(results: ProbeResult[], facts: DataplaneFacts): string[] {
-  const nodes = new Set<string>();
+/**
+ * The nodes whose BGP sessions can explain what failed, `limit` at most: both ends of failed cross-node probes to a
+ * pod, pair by pair (so that asked nodes make whole pairs), then those whose calico-node is not Ready; and how many
+ * nodes that would have been without the limit.
+ */
+export function nodesToAskBgp(results: ProbeResult[], facts: DataplaneFacts, limit = BGP_NODES): { nodes: string[]; wanted: number } {
+  const wanted = new Set<string>();
   for (const r of results) {
-    if (r.result === 'FAIL' && r.to.kind === 'pod' && r.to.node && r.to.node !== r.from.node) nodes.add(r.from.node).add(r.to.node);
+    if (r.result === 'FAIL' && r.to.kind === 'pod' && r.to.node && r.to.node !== r.from.node && facts.nodes.has(r.from.node) && facts.nodes.has(r.to.node)) wanted.add(r.from.node).add(r.to.node);
   }
-  for (const [node, calicoNode] of facts.calicoNodes) if (!calicoNode.ready) nodes.add(node);
-  return [...nodes].filter((n) => facts.nodes.has(n)).sort();
+  for (const [node, calicoNode] of facts.calicoNodes) if (!calicoNode.ready && facts.nodes.has(node)) wanted.add(node);
+  // In the order added: a failed pair's two ends are next to each other.
+  const nodes = [...wanted].slice(0, limit);
+  return { nodes: nodes.sort(), wanted: wanted.size };
 }
 
 /**
  * Asks BIRD on `nodes` (birdcl show protocols in calico-node, as node status does) which peers are not Established,
  * and puts that in place of what the readiness events said, node by node. A node BIRD could not be asked on keeps
- * the events' word; so does every node when the reading fails as a whole (no Installation, a refused read).
+ * the events' word; so does every node when the reading fails as a whole (no Installation, a refused read). The
+ * reading stops after `budgetMs` (what has been read by then counts) so that the probes' report is not lost to the
+ * run's --timeout; returns how many nodes were not asked for want of time.
  */
-export async function readBgpSessions(kube: KubeClient, facts: DataplaneFacts, nodes: string[], signal: AbortSignal): Promise<void> {
-  if (!nodes.length) return;
-  let snapshot: Awaited<ReturnType<typeof readNodeStatus>>;
+export async function readBgpSessions(kube: KubeClient, facts: DataplaneFacts, nodes: string[], signal: AbortSignal, budgetMs: number): Promise<{ unanswered: number }> {
+  if (!nodes.length) return { unanswered: 0 };
+  const step = AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]);
+  const reading = readNodeStatus(kube, { pick: { names: nodes, selector: [] }, concurrency: 32, execTimeoutMs: Math.min(BGP_EXEC_TIMEOUT_MS, budgetMs), signal: step });
+  reading.catch(() => {});
+  // The execs stop at the budget; the lists before them do not listen, so the reading is left behind a little later.
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(resolve, budgetMs + BGP_GRACE_MS, 'late');
+    onAbort = () => resolve('late');
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  let snapshot: Awaited<typeof reading> | 'late';
   try {
-    snapshot = await readNodeStatus(kube, { pick: { names: nodes, selector: [] }, concurrency: 32, execTimeoutMs: BGP_EXEC_TIMEOUT_MS, signal });
+    snapshot = await Promise.race([reading, late]);
   } catch (error) {
-    if (signal.aborted || !(error instanceof CliError)) throw error;
-    return;
+    if (signal.aborted || !(error instanceof CliError)) throw signal.aborted ? signal.reason : error;
+    return { unanswered: 0 };
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort!);
   }
-  if (!snapshot.bgp.enabled) return;
+  if (signal.aborted) throw signal.reason;
+  if (snapshot === 'late') return { unanswered: nodes.length };
+  if (!snapshot.bgp.enabled) return { unanswered: 0 };
+  let unanswered = 0;
   for (const node of snapshot.nodes) {
+    if (node.problem?.kind === 'not-asked') unanswered++;
     if (node.problem || node.birdErrors.length) continue;
     const down = [
       ...node.peers.filter((p) => p.bgpState !== 'Established').map((p) => p.peerNode ?? p.address),
@@ -170,4 +213,5 @@ export async function readBgpSessions(kube: KubeClient, facts: DataplaneFacts, n
     if (down.length) facts.bgpDown.set(node.name, new Set(down));
     else facts.bgpDown.delete(node.name);
   }
+  return { unanswered };
 }

@@ -5,7 +5,7 @@
 import type { Palette } from '../../print/color.ts';
 import { renderJUnit, type TestCase } from '../../print/junit.ts';
 import { tabwrite } from '../../print/table.ts';
-import type { Finding } from './diagnosis.ts';
+import { plural, type Finding } from './diagnosis.ts';
 import type { ProbeResult, Result } from './probe.ts';
 import type { Target } from './scenarios.ts';
 
@@ -34,6 +34,8 @@ export interface ConnectivityDoc {
 
 /** Failed probes listed under a scenario in the table; -o json has every one. */
 const ROWS_PER_SCENARIO = 10;
+/** Findings the text lists (each names its nodes, summarised); -o json has every one. */
+const FINDINGS_SHOWN = 10;
 
 export function scenarioReport(name: string, summary: string, results: ProbeResult[], unavailable: string | undefined): ScenarioReport {
   const count = (result: Result) => results.filter((r) => r.result === result).length;
@@ -41,14 +43,17 @@ export function scenarioReport(name: string, summary: string, results: ProbeResu
   if (unavailable !== undefined) return { name, summary, result: 'SKIP', reason: unavailable, probes };
   if (probes.failed + probes.errors > 0) return { name, summary, result: 'FAIL', probes };
   if (probes.passed === 0) {
-    const why = results.find((r) => r.result === 'SKIP')?.detail ?? 'no node to probe from';
+    const why = results.find((r) => r.result === 'SKIP')?.detail ?? 'no probe applies to the probed nodes';
     return { name, summary, result: 'SKIP', reason: why, probes };
   }
   return { name, summary, result: 'PASS', probes };
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+/** The node pairs pod-to-pod-cross-node probed; on an IPv6-only cluster, pod-to-pod-cross-node-ipv6. */
+export function probedPairs(probes: ProbeResult[]): number {
+  const cross = (scenario: string) => probes.filter((p) => p.scenario === scenario);
+  const v4 = cross('pod-to-pod-cross-node');
+  return new Set((v4.length ? v4 : cross('pod-to-pod-cross-node-ipv6')).map((p) => `${p.from.node}\n${p.to.node}`)).size;
 }
 
 /** Where a probe went, as a table cell. */
@@ -80,6 +85,11 @@ function sides(probes: ProbeResult[], pairs: ConnectivityDoc['pairs']): [string,
   return [fromCell, targetCell(to)];
 }
 
+/** Whether the run failed (exit 1): a scenario failed, or a finding is an error. */
+export function failed(doc: ConnectivityDoc): boolean {
+  return doc.scenarios.some((s) => s.result === 'FAIL') || doc.findings.some((f) => f.severity === 'error');
+}
+
 export function renderText(doc: ConnectivityDoc, colors: Palette): string {
   const color = (result: string) => (result === 'PASS' ? colors.good(result) : result === 'FAIL' || result === 'ERROR' ? colors.bad(result) : result === 'SKIP' ? colors.warn(result) : result);
   const rows: string[][] = [['SCENARIO', 'FROM', 'TO', 'RESULT', 'DETAIL']];
@@ -107,7 +117,8 @@ export function renderText(doc: ConnectivityDoc, colors: Palette): string {
   ];
   if (doc.findings.length) {
     lines.push('', 'Findings:');
-    for (const f of doc.findings) lines.push(`  ${f.severity === 'info' ? 'note' : colors.bad('error')} ${f.id}: ${f.cause}`, `    fix: ${f.fix}`);
+    for (const f of doc.findings.slice(0, FINDINGS_SHOWN)) lines.push(`  ${f.severity === 'info' ? 'note' : colors.bad('error')} ${f.id}: ${f.cause}`, `    fix: ${f.fix}`);
+    if (doc.findings.length > FINDINGS_SHOWN) lines.push(`  … and ${plural(doc.findings.length - FINDINGS_SHOWN, 'more finding')} (-o json lists every one)`);
   }
   lines.push('', doc.cleanup === 'deleted' ? `Cleaned up: namespace ${doc.namespace} deleted.` : `Kept namespace ${doc.namespace} (--keep); delete it with: kubectl delete namespace ${doc.namespace}`);
   return `${lines.join('\n')}\n`;

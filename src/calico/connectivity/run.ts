@@ -5,21 +5,17 @@
 // cluster says, and everything removed — after success, failure, --timeout
 // or Ctrl-C — unless --keep. A second Ctrl-C during the clean-up stops at
 // once and says the one command that finishes it.
-import type { Writable } from 'node:stream';
 import { CliError, TimeoutError } from '../../cli/errors.ts';
 import { interruptible } from '../../cli/interrupt.ts';
 import { deniedPermissions, type Permission } from '../../kube/access.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { exec } from '../../kube/exec.ts';
 import { CALICO_NODE_NAMESPACE } from '../bgp/node-status.ts';
-import { formatLabelSelector, type Requirement } from '../../kube/selectors.ts';
-import { palette, type Palette } from '../../print/color.ts';
-import { LiveBlock, stamped, type Terminal } from '../../print/progress.ts';
-import { Report } from '../../print/report.ts';
-import { diagnose, type NotReadyPod } from './diagnosis.ts';
-import { nodeNetworks, nodesToAskBgp, readBgpSessions, readFacts, type NodeObject } from './facts.ts';
+import { pickNodes, type NodePick } from '../node-pick.ts';
+import { describeNotReady, diagnose, type NotReadyPod } from './diagnosis.ts';
+import { nodeNetworks, nodeSubnet, nodesToAskBgp, readBgpSessions, readFacts, type NodeNetwork, type NodeObject } from './facts.ts';
 import { runProbes, type ProbeResult } from './probe.ts';
-import { renderConnectivityJUnit, renderText, scenarioReport, type ConnectivityDoc } from './report.ts';
+import { probedPairs, scenarioReport, type ConnectivityDoc } from './report.ts';
 import { PHASES, SERVICE_PORT, type PlanOptions, type Probe, type Scenario, type Topology } from './scenarios.ts';
 import { blockingTaint, claimNamespace, CONTAINER, deleteNamespace, deploy, namespaceState, PHASE_POLICIES, prepareNamespace, SERVICE_NAME, setPolicies } from './workload.ts';
 
@@ -27,25 +23,43 @@ export interface ConnectivityOptions {
   namespace: string;
   image: string;
   scenarios: Scenario[];
-  nodeNames: string[] | undefined;
-  selector: Requirement[];
+  /** --nodes and -l. */
+  pick: NodePick;
   maxPairs: number;
   externalTarget: string | undefined;
   timeoutMs: number;
   keep: boolean;
-  format: 'table' | 'json' | 'yaml' | 'junit';
 }
 
-export interface Output {
-  stdout: Writable;
-  stderr: Writable;
-  colorEnabled: boolean;
+/** What the run says of itself while it runs (src/print/connectivity-progress.ts shows it). */
+export interface RunProgress {
+  /** An object written or deleted: `namespace/calico-connectivity created`. */
+  log(line: string): void;
+  /** What the run does now: `deploying`, `probing under the egress policies`, `cleaning up`. */
+  phase(name: string): void;
+  pods(ready: number, expected: number, stuck: () => NotReadyPod[]): void;
+  planned(probes: number): void;
+  start(probe: Probe): void;
+  done(result: ProbeResult, probe?: Probe): void;
+  /** For a --timeout: what was still going on. */
+  running(): string;
+  /** The run is over: leave the last state on screen. */
+  finish(): void;
 }
 
 /** How long the clean-up may take after the run (its own bound: it also follows a --timeout). */
 const CLEANUP_TIMEOUT_MS = 60_000;
 /** How long a policy probe is repeated while the new policy may still be reaching Felix on the nodes. */
 const POLICY_SETTLE_MS = 5_000;
+/** How long BIRD is asked at most, when probes failed across nodes; and what the --timeout keeps back from it for the report. */
+const BGP_STEP_MS = 30_000;
+const BGP_RESERVE_MS = 5_000;
+
+/** What a run hands back: the report's document, and what the report should warn of. */
+export interface ConnectivityResult {
+  doc: ConnectivityDoc;
+  warnings: string[];
+}
 
 /** What connectivity reads and writes; all of it asked of the server before anything is created. */
 export function permissionsNeeded(namespace: string): Permission[] {
@@ -71,17 +85,15 @@ export function permissionsNeeded(namespace: string): Permission[] {
   ];
 }
 
-export async function runConnectivity(kube: KubeClient, options: ConnectivityOptions, output: Output): Promise<number> {
+/** The test, start to end: the report's document, or the error that stopped it (after the clean-up either way). */
+export async function runConnectivity(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress): Promise<ConnectivityResult> {
   const started = performance.now();
-  const out = options.format === 'table' ? output.stdout : output.stderr;
-  const colors = palette(options.format === 'table' && output.colorEnabled);
-  const progress = new Progress(out, (out as { isTTY?: boolean }).isTTY === true, colors, options.namespace, started);
   const state = { touched: false };
   const run = interruptible(options.timeoutMs, 'connectivity');
-  let doc: ConnectivityDoc | undefined;
+  let result: ConnectivityResult | undefined;
   let failure: unknown;
   try {
-    doc = await test(kube, options, progress, state, run.signal);
+    result = await test(kube, options, progress, state, run.signal, started + options.timeoutMs);
   } catch (error) {
     // Aborted requests fail with an AbortError of their own: the signal's reason says why (SIGINT, SIGTERM, --timeout).
     const cause = run.signal.aborted ? run.signal.reason : error;
@@ -109,18 +121,11 @@ export async function runConnectivity(kube: KubeClient, options: ConnectivityOpt
         : `\nEverything the test created was removed (namespace ${options.namespace}).`;
     throw new CliError(`${failure.message}${after}`, failure.exitCode);
   }
-  const final = { ...doc!, seconds: Math.round(performance.now() - started) / 1000 };
-  if (options.format === 'junit') output.stdout.write(renderConnectivityJUnit(final));
-  else {
-    const report = new Report<ConnectivityDoc>('ConnectivityReport', options.format === 'table' ? 'text' : options.format, output);
-    report.setAll(final);
-    await report.finish(() => `\n${renderText(final, colors)}`);
-  }
-  return final.scenarios.some((s) => s.result === 'FAIL') || final.findings.some((f) => f.severity === 'error') ? 1 : 0;
+  return { ...result!, doc: { ...result!.doc, seconds: Math.round(performance.now() - started) / 1000 } };
 }
 
-/** Everything between the permission check and the report: `state.touched` once the namespace may exist. */
-async function test(kube: KubeClient, options: ConnectivityOptions, progress: Progress, state: { touched: boolean }, signal: AbortSignal): Promise<ConnectivityDoc> {
+/** Everything between the permission check and the report: `state.touched` once the namespace may exist; `deadline` the --timeout's (performance.now()). */
+async function test(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress, state: { touched: boolean }, signal: AbortSignal, deadline: number): Promise<ConnectivityResult> {
   const denied = await deniedPermissions(kube, permissionsNeeded(options.namespace), signal);
   if (denied.size) throw new CliError(`connectivity needs permissions that are not granted: ${[...denied].join(', ')}; nothing was created`);
   const nodes = await selectNodes(kube, options, signal);
@@ -129,22 +134,20 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Pr
   const existing = await claimNamespace(kube, options.namespace, signal);
   state.touched = true;
   await prepareNamespace(kube, options.namespace, existing, signal, (line) => progress.log(line));
-  const deployed = await deploy(kube, { namespace: options.namespace, image: options.image, nodeNames: options.nodeNames, selector: options.selector, nodes: nodes.eligible, hostNodes: pickHostNodes(nodes.eligible, networks) }, {
+  const deployed = await deploy(kube, { namespace: options.namespace, image: options.image, nodeNames: options.pick.names, selector: options.pick.selector, nodes: nodes.eligible, hostNodes: pickHostNodes(nodes.eligible, networks) }, {
     signal,
     report: (line) => progress.log(line),
     onPods: (ready, expected, stuck) => progress.pods(ready, expected, stuck),
   });
   const probed = nodes.eligible.filter((n) => deployed.echo.has(n) && deployed.client.has(n));
   if (probed.length === 0) throw new CliError(`no connectivity pod became ready: ${describeNotReady(deployed.notReady)}`);
-  const hasIPv6 = (ends: Iterable<{ ips: string[] }>) => [...ends].some((e) => e.ips.some((ip) => ip.includes(':')));
   const topology: Topology = {
     nodes: probed,
     echo: deployed.echo,
     client: deployed.client,
     hosts: deployed.hosts,
     service: { name: SERVICE_NAME, ips: deployed.serviceIPs, port: SERVICE_PORT },
-    subnets: new Map([...networks].flatMap(([name, n]) => (n.subnet ? [[name, n.subnet]] : []))),
-    dualStack: hasIPv6(deployed.client.values()) && hasIPv6(deployed.echo.values()),
+    subnets: new Map([...networks].flatMap(([name, n]) => (nodeSubnet(n) ? [[name, nodeSubnet(n)!]] : []))),
   };
   // What the diagnosis reads is read while the probes run.
   const facts = readFacts(kube, networks, signal);
@@ -152,20 +155,33 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Pr
   const runs = await probeScenarios(kube, options, topology, { maxPairs: options.maxPairs, externalTarget: options.externalTarget, random: Math.random }, progress, signal);
   const probes = runs.flatMap((r) => r.probes);
   const read = await facts;
+  const warnings: string[] = [];
   const askBgp = nodesToAskBgp(probes, read);
-  if (askBgp.length) {
-    progress.phase(`reading BGP sessions (${askBgp.length === 1 ? askBgp[0] : `${askBgp.length} nodes`})`);
-    await readBgpSessions(kube, read, askBgp, signal);
+  if (askBgp.nodes.length) {
+    const { nodes: ask, wanted } = askBgp;
+    const events = 'their BGP sessions are judged by calico-node\'s readiness events';
+    if (ask.length < wanted) warnings.push(`BIRD was asked on ${ask.length} of the ${wanted} nodes whose probes failed across nodes or whose calico-node is not Ready; for the others ${events}`);
+    // The reading ends in time for the report: a --timeout during it would lose every probe's result.
+    const budgetMs = Math.min(BGP_STEP_MS, deadline - performance.now() - BGP_RESERVE_MS);
+    if (budgetMs < 1000) warnings.push(`BIRD was not asked (the --timeout left no time); ${events}`);
+    else {
+      progress.phase(`reading BGP sessions (${ask.length === 1 ? ask[0] : `${ask.length}${ask.length < wanted ? ` of ${wanted}` : ''} nodes`})`);
+      const { unanswered } = await readBgpSessions(kube, read, ask, signal, budgetMs);
+      if (unanswered) warnings.push(`BIRD was not asked on ${unanswered} of ${ask.length} nodes within ${Math.round(budgetMs / 1000)}s; for those ${events}`);
+    }
   }
   const findings = diagnose({ results: probes, facts: read, notReady: deployed.notReady, notScheduled: nodes.notScheduled, namespace: options.namespace });
   const scenarios = runs.map((r) => scenarioReport(r.scenario.name, r.scenario.summary, r.probes, r.unavailable));
   const tally = <T extends string, K extends string>(values: T[], keys: Record<K, T>) => Object.fromEntries(Object.entries(keys).map(([key, value]) => [key, values.filter((v) => v === value).length])) as Record<K, number>;
-  const notProbed = nodes.eligible.filter((n) => !probed.includes(n)).map((node) => ({ node, reason: describeNotReady(deployed.notReady.filter((p) => p.node === node)) }));
-  return {
+  const probedSet = new Set(probed);
+  const notReadyOn = new Map<string, NotReadyPod[]>();
+  for (const pod of deployed.notReady) notReadyOn.set(pod.node, [...(notReadyOn.get(pod.node) ?? []), pod]);
+  const notProbed = nodes.eligible.filter((n) => !probedSet.has(n)).map((node) => ({ node, reason: describeNotReady(notReadyOn.get(node) ?? []) }));
+  const doc: ConnectivityDoc = {
     namespace: options.namespace,
     image: options.image,
     nodes: { selected: nodes.selected.length, probed: probed.length, notProbed: [...nodes.notScheduled, ...notProbed] },
-    pairs: { probed: new Set(probes.filter((p) => p.scenario === 'pod-to-pod-cross-node').map((p) => `${p.from.node}\n${p.to.node}`)).size, total: probed.length * (probed.length - 1) },
+    pairs: { probed: probedPairs(probes), total: probed.length * (probed.length - 1) },
     scenarios,
     probes,
     findings,
@@ -176,10 +192,11 @@ async function test(kube: KubeClient, options: ConnectivityOptions, progress: Pr
     cleanup: options.keep ? 'kept' : 'deleted',
     seconds: 0,
   };
+  return { doc, warnings };
 }
 
 /** Removes the namespace and waits until it is gone; with --keep, only the test's policies. */
-async function cleanUp(kube: KubeClient, options: ConnectivityOptions, progress: Progress, signal: AbortSignal): Promise<void> {
+async function cleanUp(kube: KubeClient, options: ConnectivityOptions, progress: RunProgress, signal: AbortSignal): Promise<void> {
   if (options.keep) {
     // Kept pods are left as pods are: under no policy of the test's.
     await setPolicies(kube, options.namespace, [], signal, (line) => progress.log(line));
@@ -199,42 +216,26 @@ interface SelectedNodes {
 }
 
 async function selectNodes(kube: KubeClient, options: ConnectivityOptions, signal: AbortSignal): Promise<SelectedNodes> {
-  const objects: NodeObject[] = [];
-  let token: string | undefined;
-  const labelSelector = options.selector.length ? formatLabelSelector(options.selector) : undefined;
-  do {
-    const page = await kube.json<{ items: NodeObject[]; metadata?: { continue?: string } }>('/api/v1/nodes', { query: { labelSelector, limit: 500, continue: token }, signal });
-    objects.push(...page.items);
-    token = page.metadata?.continue || undefined;
-  } while (token);
-  const byName = new Map(objects.map((n) => [n.metadata.name, n]));
-  if (options.nodeNames) {
-    const unknown = options.nodeNames.filter((n) => !byName.has(n));
-    if (unknown.length) throw new CliError(`--nodes: ${unknown.length === 1 ? 'node' : 'nodes'} ${unknown.map((n) => `"${n}"`).join(', ')} not found${labelSelector ? ` among the nodes matching -l ${labelSelector}` : ''}`);
-  }
-  const selected = (options.nodeNames ?? objects.map((n) => n.metadata.name)).filter((n) => byName.has(n)).sort();
-  if (selected.length === 0) throw new CliError(`no node matches -l ${labelSelector}`);
-  const notScheduled = selected.flatMap((name) => {
-    const taint = blockingTaint({ name, taints: byName.get(name)!.spec?.taints ?? [] });
-    return taint ? [{ node: name, reason: taint }] : [];
-  });
-  const eligible = selected.filter((n) => !notScheduled.some((s) => s.node === n));
+  const objects = await pickNodes<NodeObject>(kube, options.pick, signal);
+  const selected = objects.map((n) => n.metadata.name).sort();
+  const notScheduled = objects.flatMap((n) => {
+    const taint = blockingTaint({ name: n.metadata.name, taints: n.spec?.taints ?? [] });
+    return taint ? [{ node: n.metadata.name, reason: taint }] : [];
+  }).sort((a, b) => a.node.localeCompare(b.node));
+  const blocked = new Set(notScheduled.map((s) => s.node));
+  const eligible = selected.filter((n) => !blocked.has(n));
   if (eligible.length === 0) throw new CliError(`the connectivity pods can run on none of the selected nodes: ${notScheduled.map((s) => `${s.node} (taint ${s.reason})`).join(', ')}`);
-  return { objects: objects.filter((n) => selected.includes(n.metadata.name)), selected, eligible, notScheduled };
+  return { objects, selected, eligible, notScheduled };
 }
 
 /** Two nodes for the hostNetwork pods: the first, and one in another subnet if there is one (that path differs). */
-function pickHostNodes(nodes: string[], networks: Map<string, { subnet: string | undefined }>): string[] {
+function pickHostNodes(nodes: string[], networks: Map<string, NodeNetwork>): string[] {
   const first = nodes[0]!;
-  const other = nodes.find((n) => n !== first && networks.get(n)?.subnet !== networks.get(first)?.subnet) ?? nodes.find((n) => n !== first);
+  const subnet = (node: string) => { const n = networks.get(node); return n && nodeSubnet(n); };
+  const other = nodes.find((n) => n !== first && subnet(n) !== subnet(first)) ?? nodes.find((n) => n !== first);
   return other ? [first, other] : [first];
 }
 
-function describeNotReady(pods: { pod: string; node: string; reason: string; message: string }[]): string {
-  if (!pods.length) return 'its pods did not become ready';
-  const first = pods[0]!;
-  return `${first.pod || 'no pod'} on ${first.node}: ${first.reason}: ${first.message}${pods.length > 1 ? ` (and ${pods.length - 1} more)` : ''}`;
-}
 
 interface ScenarioRun {
   scenario: Scenario;
@@ -243,7 +244,7 @@ interface ScenarioRun {
 }
 
 /** Every selected scenario, phase by phase; a policy probe runs only where its path worked without policy. */
-async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, topology: Topology, plan: PlanOptions, progress: Progress, signal: AbortSignal): Promise<ScenarioRun[]> {
+async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, topology: Topology, plan: PlanOptions, progress: RunProgress, signal: AbortSignal): Promise<ScenarioRun[]> {
   const runs: ScenarioRun[] = options.scenarios.map((scenario) => ({ scenario, unavailable: scenario.unavailable?.(topology, plan), probes: [] }));
   const planned = new Map(runs.map((r) => [r, r.unavailable === undefined ? r.scenario.probes(topology, plan) : []]));
   progress.planned([...planned.values()].reduce((n, p) => n + p.length, 0));
@@ -251,12 +252,11 @@ async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, to
   for (const phase of PHASES) {
     const inPhase = runs.filter((r) => r.scenario.phase === phase && planned.get(r)!.length);
     if (!inPhase.length) continue;
-    const finished = runs.flatMap((r) => r.probes);
-    const passedOn = (scenario: string, node: string) => {
-      const earlier = finished.filter((p) => p.scenario === scenario && p.from.node === node);
-      // A basic scenario that was not run (filtered out by --test) does not hold a policy probe back.
-      return earlier.length === 0 || earlier.some((p) => p.result === 'PASS');
-    };
+    // Per scenario and source node: whether an earlier probe passed there (absent: none ran).
+    const earlier = new Map<string, boolean>();
+    for (const p of runs.flatMap((r) => r.probes)) earlier.set(`${p.scenario}\n${p.from.node}`, earlier.get(`${p.scenario}\n${p.from.node}`) === true || p.result === 'PASS');
+    // A basic scenario that was not run (filtered out by --test) does not hold a policy probe back.
+    const passedOn = (scenario: string, node: string) => earlier.get(`${scenario}\n${node}`) ?? true;
     let settleUntil: number | undefined;
     if (phase !== 'basic') {
       progress.phase(`applying the ${phase} policies`);
@@ -275,114 +275,8 @@ async function probeScenarios(kube: KubeClient, options: ConnectivityOptions, to
       }
     }
     const results = await runProbes(execute, runnable, { signal, settleUntil, onStart: (p) => progress.start(p), onDone: (r, p) => progress.done(r, p) });
-    for (const result of results) runs.find((r) => r.scenario.name === result.scenario)!.probes.push(result);
+    const byName = new Map(inPhase.map((r) => [r.scenario.name, r]));
+    for (const result of results) byName.get(result.scenario)!.probes.push(result);
   }
   return runs;
 }
-
-/**
- * What the run is doing, for people: on a terminal a live block redrawn in place; in a pipe a time-stamped line
- * per object written, per phase, and when a count moves by a tenth (a few dozen lines on 500 nodes).
- */
-class Progress {
-  readonly tty: boolean;
-  private readonly out: Writable;
-  private readonly block: LiveBlock | undefined;
-  private readonly colors: Palette;
-  private readonly namespace: string;
-  private readonly started: number;
-  private current = 'checking permissions';
-  private podCounts = { ready: 0, expected: 0 };
-  private stuck: () => NotReadyPod[] = () => [];
-  private probes = { planned: 0, done: 0, failed: 0 };
-  private readonly inFlight = new Set<Probe>();
-  private lastLogged = { pods: -1, probes: -1 };
-  private lastLine = '';
-
-  constructor(out: Writable, tty: boolean, colors: Palette, namespace: string, started: number) {
-    this.out = out;
-    this.tty = tty;
-    this.colors = colors;
-    this.namespace = namespace;
-    this.started = started;
-    this.block = tty ? new LiveBlock(out as Terminal, () => this.lines()) : undefined;
-  }
-
-  private lines(): string[] {
-    const seconds = Math.floor((performance.now() - this.started) / 1000);
-    const lines = [`Testing connectivity in namespace ${this.namespace} (${seconds}s): ${this.current}`];
-    if (this.podCounts.expected) lines.push(`  pods:   ${this.podCounts.ready}/${this.podCounts.expected} ready`);
-    if (this.probes.planned) lines.push(`  probes: ${this.probes.done}/${this.probes.planned} done, ${this.probes.failed ? this.colors.bad(`${this.probes.failed} failed`) : '0 failed'}`);
-    if (this.lastLine) lines.push(`  ${this.lastLine}`);
-    return lines;
-  }
-
-  private write(text: string): void {
-    if (this.block) this.block.update();
-    else this.out.write(stamped(text));
-  }
-
-  log(line: string): void {
-    this.lastLine = line;
-    this.write(line);
-  }
-
-  phase(name: string): void {
-    this.current = name;
-    this.write(`${name}`);
-  }
-
-  pods(ready: number, expected: number, stuck: () => NotReadyPod[]): void {
-    this.podCounts = { ready, expected };
-    this.stuck = stuck;
-    if (this.block) return this.block.update();
-    if (tenth(this.lastLogged.pods, ready, expected)) {
-      this.lastLogged.pods = ready;
-      this.out.write(stamped(`pods: ${ready}/${expected} ready`));
-    }
-  }
-
-  planned(total: number): void {
-    this.probes.planned += total;
-  }
-
-  start(probe: Probe): void {
-    this.inFlight.add(probe);
-  }
-
-  done(result: ProbeResult, probe?: Probe): void {
-    if (probe) this.inFlight.delete(probe);
-    this.probes.done++;
-    if (result.result === 'FAIL' || result.result === 'ERROR') this.probes.failed++;
-    if (this.block) return this.block.update();
-    if (tenth(this.lastLogged.probes, this.probes.done, this.probes.planned)) {
-      this.lastLogged.probes = this.probes.done;
-      this.out.write(stamped(`probes: ${this.probes.done}/${this.probes.planned} done, ${this.probes.failed} failed`));
-    }
-  }
-
-  /** For a --timeout: what was still going on. */
-  running(): string {
-    if (this.current === 'deploying') {
-      if (!this.podCounts.expected) return 'deploying (writing the namespace and the workload)';
-      const stuck = this.stuck();
-      return `deploying, ${this.podCounts.ready}/${this.podCounts.expected} pods ready${stuck.length ? `; not ready: ${describeNotReady(stuck)}` : ''}`;
-    }
-    if (this.current.startsWith('probing')) {
-      const flying = [...this.inFlight];
-      const first = flying[0];
-      return `${this.current}, ${this.probes.done}/${this.probes.planned} probes done${first ? `; in flight: ${first.scenario} ${first.from.node} -> ${first.to.node ?? first.to.name ?? first.to.ip}${flying.length > 1 ? ` and ${flying.length - 1} more` : ''}` : ''}`;
-    }
-    return this.current;
-  }
-
-  finish(): void {
-    this.block?.finish();
-  }
-}
-
-/** A count worth a log line: its first value, the end, or a tenth of the total since the last line. */
-function tenth(last: number, now: number, total: number): boolean {
-  return last < 0 || now === total || now - last >= Math.max(1, Math.ceil(total / 10));
-}
-

@@ -11,18 +11,18 @@ import { UsageError } from '../../cli/errors.ts';
 export type Phase = 'basic' | 'ingress-deny' | 'ingress-allow' | 'egress';
 export const PHASES: Phase[] = ['basic', 'ingress-deny', 'ingress-allow', 'egress'];
 
-/** A connectivity pod (echo or client) on a node, with its addresses (IPv4 first when it has both). */
+/** A connectivity pod (echo or client) on a node, with its addresses (IPv4 first when it has both; only IPv6 on an IPv6-only cluster). */
 export interface PodEnd {
   pod: string;
   node: string;
   ips: string[];
 }
 
-/** A hostNetwork pod: its node's own network, at the node's InternalIP. */
+/** A hostNetwork pod: its node's own network, at the node's InternalIPs (IPv4 first). */
 export interface HostEnd {
   pod: string;
   node: string;
-  ip: string;
+  ips: string[];
 }
 
 /** What was deployed and is ready to probe. */
@@ -33,9 +33,8 @@ export interface Topology {
   client: Map<string, PodEnd>;
   hosts: HostEnd[];
   service: { name: string; ips: string[]; port: number };
-  /** The node network of each node (calico-node's projectcalico.org/IPv4Address), when known. */
+  /** The node network of each node (calico-node's projectcalico.org/IPv4Address, else its IPv6Address), when known. */
   subnets: Map<string, string>;
-  dualStack: boolean;
 }
 
 export interface PlanOptions {
@@ -101,17 +100,38 @@ export function connectCommand(host: string, port: number, timeoutSeconds: numbe
   return ['/agnhost', 'connect', hostPort(host, port), `--timeout=${timeoutSeconds}s`];
 }
 
-/** dig with the pod's search path (+search), as a pod's own resolver would look the name up; one try. */
-export function resolveCommand(name: string, timeoutSeconds: number): string[] {
-  return ['dig', '+search', '+short', `+time=${timeoutSeconds}`, '+tries=1', name];
+/**
+ * dig with the pod's search path (+search), as a pod's own resolver would look the name up; one try. The A record,
+ * or the AAAA record for pods that have only IPv6 (dig asks for A unless told, and an IPv6-only cluster has none).
+ */
+export function resolveCommand(name: string, timeoutSeconds: number, family: 4 | 6 = 4): string[] {
+  return ['dig', '+search', '+short', `+time=${timeoutSeconds}`, '+tries=1', name, ...(family === 6 ? ['AAAA'] : [])];
 }
 
-function fromPod(end: PodEnd, family: 4 | 6 = 4): Probe['from'] {
+/**
+ * The family of the probes that are not about one family (policy, hosts, names, outside): the pods' IPv4 when they
+ * have it, else their IPv6 (an IPv6-only cluster).
+ */
+export function podFamily(t: Pick<Topology, 'nodes' | 'client'>): 4 | 6 {
+  return t.nodes.some((node) => ipOf(t.client.get(node)!, 4)) ? 4 : 6;
+}
+
+/** Why the per-family scenarios of `family` have nothing to probe: no probed node's pods have such an address. */
+function noFamily(family: 4 | 6): (t: Topology) => string | undefined {
+  return (t) => (t.nodes.some((node) => ipOf(t.echo.get(node)!, family) && ipOf(t.client.get(node)!, family)) ? undefined
+    : family === 4 ? 'no IPv4 pod addresses (an IPv6-only cluster: the -ipv6 scenarios probe it)' : 'no IPv6 pod addresses (neither dual-stack nor IPv6-only)');
+}
+
+function fromPod(end: PodEnd, family: 4 | 6): Probe['from'] {
   return { pod: end.pod, node: end.node, ip: ipOf(end, family) ?? end.ips[0] ?? '', host: false };
 }
 
 function toPod(end: PodEnd, family: 4 | 6): Target {
-  return { kind: 'pod', pod: end.pod, node: end.node, ip: ipOf(end, family)!, port: ECHO_PORT };
+  return { kind: 'pod', pod: end.pod, node: end.node, ip: ipOf(end, family) ?? end.ips[0]!, port: ECHO_PORT };
+}
+
+function hostIP(host: HostEnd, family: 4 | 6): string {
+  return host.ips.find((ip) => familyOf(ip) === family) ?? host.ips[0]!;
 }
 
 /**
@@ -119,9 +139,9 @@ function toPod(end: PodEnd, family: 4 | 6): Target {
  * `timeoutSeconds`: Go's resolver in agnhost would wait 5 s × 2 tries for each of the search names when DNS is
  * lost), then connected to by address: probe.ts runs the two steps.
  */
-function connect(scenario: string, from: Probe['from'], to: Target, expect: 'connect' | 'blocked' = 'connect', requires?: Probe['requires']): Probe {
+function connect(scenario: string, from: Probe['from'], to: Target, family: 4 | 6, expect: 'connect' | 'blocked' = 'connect', requires?: Probe['requires']): Probe {
   const timeoutSeconds = expect === 'blocked' ? BLOCKED_TIMEOUT : CONNECT_TIMEOUT;
-  const command = to.ip ? connectCommand(to.ip, to.port!, timeoutSeconds) : resolveCommand(to.name!, timeoutSeconds);
+  const command = to.ip ? connectCommand(to.ip, to.port!, timeoutSeconds) : resolveCommand(to.name!, timeoutSeconds, family);
   return { scenario, from, to, expect, command, timeoutSeconds, ...(requires ? { requires } : {}) };
 }
 
@@ -130,14 +150,14 @@ function sameNode(scenario: string, family: 4 | 6): Scenario['probes'] {
   return (t) => t.nodes.flatMap((node) => {
     const client = t.client.get(node)!;
     const echo = t.echo.get(node)!;
-    return ipOf(echo, family) ? [connect(scenario, fromPod(client, family), toPod(echo, family))] : [];
+    return ipOf(echo, family) ? [connect(scenario, fromPod(client, family), toPod(echo, family), family)] : [];
   });
 }
 
 function crossNode(scenario: string, family: 4 | 6): Scenario['probes'] {
   return (t, o) => crossNodePairs(t.nodes, o.maxPairs, o.random).pairs.flatMap(([a, b]) => {
     const echo = t.echo.get(b)!;
-    return ipOf(echo, family) ? [connect(scenario, fromPod(t.client.get(a)!, family), toPod(echo, family))] : [];
+    return ipOf(echo, family) ? [connect(scenario, fromPod(t.client.get(a)!, family), toPod(echo, family), family)] : [];
   });
 }
 
@@ -145,18 +165,29 @@ function toService(scenario: string, family: 4 | 6): Scenario['probes'] {
   return (t) => {
     const ip = t.service.ips.find((i) => familyOf(i) === family);
     if (!ip) return [];
-    return t.nodes.map((node) => connect(scenario, fromPod(t.client.get(node)!, family), { kind: 'service', name: t.service.name, ip, port: t.service.port }));
+    return t.nodes.map((node) => connect(scenario, fromPod(t.client.get(node)!, family), { kind: 'service', name: t.service.name, ip, port: t.service.port }, family));
   };
 }
 
-const notDualStack = (t: Topology) => (t.dualStack ? undefined : 'no IPv6 pod addresses (not dual-stack)');
 const oneNode = (t: Topology) => (t.nodes.length > 1 ? undefined : 'only one node is probed');
 const noHosts = (t: Topology) => (t.hosts.length ? undefined : 'no hostNetwork pod became ready');
 
-/** A policy probe: same-node client → echo, which pod-to-pod-same-node showed to work without policy. */
+/** A policy probe: same-node client → echo in the pods' family, which pod-to-pod-same-node(-ipv6) showed to work without policy. */
 function policyProbe(scenario: string, expect: 'connect' | 'blocked'): Scenario['probes'] {
-  return (t) => sampleNodes(t.nodes, t.subnets, SAMPLE_NODES).map((node) =>
-    connect(scenario, fromPod(t.client.get(node)!), toPod(t.echo.get(node)!, 4), expect, { scenario: 'pod-to-pod-same-node', node }));
+  return (t) => {
+    const family = podFamily(t);
+    const basic = family === 4 ? 'pod-to-pod-same-node' : 'pod-to-pod-same-node-ipv6';
+    return sampleNodes(t.nodes, t.subnets, SAMPLE_NODES).map((node) =>
+      connect(scenario, fromPod(t.client.get(node)!, family), toPod(t.echo.get(node)!, family), family, expect, { scenario: basic, node }));
+  };
+}
+
+/** From a sample of nodes' client pods to a name (looked up in the pods' family first). */
+function toName(scenario: string, name: string, port: number): Scenario['probes'] {
+  return (t) => {
+    const family = podFamily(t);
+    return sampleNodes(t.nodes, t.subnets, SAMPLE_NODES).map((node) => connect(scenario, fromPod(t.client.get(node)!, family), { kind: 'name', name, port }, family));
+  };
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -164,55 +195,60 @@ export const SCENARIOS: Scenario[] = [
     name: 'pod-to-pod-same-node',
     summary: 'a pod reaches a pod on its own node by pod IP (every node)',
     phase: 'basic',
+    unavailable: noFamily(4),
     probes: sameNode('pod-to-pod-same-node', 4),
   },
   {
     name: 'pod-to-pod-cross-node',
     summary: 'a pod reaches pods on other nodes by pod IP (every pair of nodes, or a sample covering every node both ways and --max-pairs more)',
     phase: 'basic',
-    unavailable: oneNode,
+    unavailable: (t) => noFamily(4)(t) ?? oneNode(t),
     probes: crossNode('pod-to-pod-cross-node', 4),
   },
   {
     name: 'pod-to-service',
     summary: "a pod reaches a Service's ClusterIP, forwarded to a pod on any node (every node)",
     phase: 'basic',
-    unavailable: (t) => (t.service.ips.some((ip) => familyOf(ip) === 4) ? undefined : 'the Service got no IPv4 ClusterIP'),
+    unavailable: (t) => noFamily(4)(t) ?? (t.service.ips.some((ip) => familyOf(ip) === 4) ? undefined : 'the Service got no IPv4 ClusterIP'),
     probes: toService('pod-to-service', 4),
   },
   {
     name: 'pod-to-service-dns',
     summary: "a pod reaches the Service by its short name, resolved through the pod's DNS search path",
     phase: 'basic',
-    probes: (t) => sampleNodes(t.nodes, t.subnets, SAMPLE_NODES).map((node) =>
-      connect('pod-to-service-dns', fromPod(t.client.get(node)!), { kind: 'name', name: t.service.name, port: t.service.port })),
+    probes: (t, o) => toName('pod-to-service-dns', t.service.name, t.service.port)(t, o),
   },
   {
     name: 'pod-to-kubernetes-default',
     summary: 'a pod reaches the API server as kubernetes.default:443, the Service every in-cluster client uses',
     phase: 'basic',
-    probes: (t) => sampleNodes(t.nodes, t.subnets, SAMPLE_NODES).map((node) =>
-      connect('pod-to-kubernetes-default', fromPod(t.client.get(node)!), { kind: 'name', name: 'kubernetes.default', port: 443 })),
+    probes: toName('pod-to-kubernetes-default', 'kubernetes.default', 443),
   },
   {
     name: 'pod-to-node',
     summary: "a pod reaches a node's address (a hostNetwork pod's port) (every node)",
     phase: 'basic',
     unavailable: noHosts,
-    probes: (t) => t.nodes.map((node, i) => {
-      const host = pickHost(t.hosts, node, i);
-      return connect('pod-to-node', fromPod(t.client.get(node)!), { kind: 'host', pod: host.pod, node: host.node, ip: host.ip, port: HOST_PORT });
-    }),
+    probes: (t) => {
+      const family = podFamily(t);
+      return t.nodes.map((node, i) => {
+        const host = pickHost(t.hosts, node, i);
+        return connect('pod-to-node', fromPod(t.client.get(node)!, family), { kind: 'host', pod: host.pod, node: host.node, ip: hostIP(host, family), port: HOST_PORT }, family);
+      });
+    },
   },
   {
     name: 'node-to-pod',
     summary: "a node's host network reaches pods, as the kubelet's probes do (every node's pod)",
     phase: 'basic',
     unavailable: noHosts,
-    probes: (t) => t.nodes.map((node, i) => {
-      const host = pickHost(t.hosts, node, i);
-      return connect('node-to-pod', { pod: host.pod, node: host.node, ip: host.ip, host: true }, toPod(t.echo.get(node)!, 4));
-    }),
+    probes: (t) => {
+      const family = podFamily(t);
+      return t.nodes.map((node, i) => {
+        const host = pickHost(t.hosts, node, i);
+        return connect('node-to-pod', { pod: host.pod, node: host.node, ip: hostIP(host, family), host: true }, toPod(t.echo.get(node)!, family), family);
+      });
+    },
   },
   {
     name: 'pod-to-external',
@@ -222,7 +258,8 @@ export const SCENARIOS: Scenario[] = [
     probes: (t, o) => {
       const { host, port } = splitTarget(o.externalTarget!);
       const external = /^[\d.]+$|:/.test(host) ? { ip: host } : { name: host };
-      return sampleNodes(t.nodes, t.subnets, SAMPLE_NODES).map((node) => connect('pod-to-external', fromPod(t.client.get(node)!), { kind: 'external', ...external, port }));
+      const family = podFamily(t);
+      return sampleNodes(t.nodes, t.subnets, SAMPLE_NODES).map((node) => connect('pod-to-external', fromPod(t.client.get(node)!, family), { kind: 'external', ...external, port }, family));
     },
   },
   {
@@ -247,35 +284,38 @@ export const SCENARIOS: Scenario[] = [
     name: 'egress-allow-dns',
     summary: 'the same egress policy lets DNS through: the pod still resolves kubernetes.default',
     phase: 'egress',
-    probes: (t) => sampleNodes(t.nodes, t.subnets, SAMPLE_NODES).map((node) => ({
-      scenario: 'egress-allow-dns',
-      from: fromPod(t.client.get(node)!),
-      to: { kind: 'name', name: 'kubernetes.default', port: 53 },
-      expect: 'resolve',
-      command: resolveCommand('kubernetes.default', CONNECT_TIMEOUT),
-      timeoutSeconds: CONNECT_TIMEOUT,
-      requires: { scenario: 'pod-to-kubernetes-default', node },
-    })),
+    probes: (t) => {
+      const family = podFamily(t);
+      return sampleNodes(t.nodes, t.subnets, SAMPLE_NODES).map((node) => ({
+        scenario: 'egress-allow-dns',
+        from: fromPod(t.client.get(node)!, family),
+        to: { kind: 'name', name: 'kubernetes.default', port: 53 },
+        expect: 'resolve',
+        command: resolveCommand('kubernetes.default', CONNECT_TIMEOUT, family),
+        timeoutSeconds: CONNECT_TIMEOUT,
+        requires: { scenario: 'pod-to-kubernetes-default', node },
+      }));
+    },
   },
   {
     name: 'pod-to-pod-same-node-ipv6',
-    summary: 'pod-to-pod-same-node over IPv6 (dual-stack clusters)',
+    summary: 'pod-to-pod-same-node over IPv6 (dual-stack and IPv6-only clusters)',
     phase: 'basic',
-    unavailable: notDualStack,
+    unavailable: noFamily(6),
     probes: sameNode('pod-to-pod-same-node-ipv6', 6),
   },
   {
     name: 'pod-to-pod-cross-node-ipv6',
-    summary: 'pod-to-pod-cross-node over IPv6 (dual-stack clusters)',
+    summary: 'pod-to-pod-cross-node over IPv6 (dual-stack and IPv6-only clusters)',
     phase: 'basic',
-    unavailable: (t) => notDualStack(t) ?? oneNode(t),
+    unavailable: (t) => noFamily(6)(t) ?? oneNode(t),
     probes: crossNode('pod-to-pod-cross-node-ipv6', 6),
   },
   {
     name: 'pod-to-service-ipv6',
-    summary: "pod-to-service to the Service's IPv6 ClusterIP (dual-stack clusters)",
+    summary: "pod-to-service to the Service's IPv6 ClusterIP (dual-stack and IPv6-only clusters)",
     phase: 'basic',
-    unavailable: (t) => notDualStack(t) ?? (t.service.ips.some((ip) => familyOf(ip) === 6) ? undefined : 'the Service got no IPv6 ClusterIP'),
+    unavailable: (t) => noFamily(6)(t) ?? (t.service.ips.some((ip) => familyOf(ip) === 6) ? undefined : 'the Service got no IPv6 ClusterIP'),
     probes: toService('pod-to-service-ipv6', 6),
   },
 ];

@@ -27,8 +27,15 @@ const APP = 'calico-connectivity';
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
 type Component = 'echo' | 'client' | 'host';
 
-/** A pod waits this long for the next one to become Ready before the test goes on without the stragglers. */
-const STALL_MS = 20_000;
+/**
+ * When the test goes on without the pods not Ready yet. A pod whose network is set up (it has its IP) but whose
+ * container has not started is pulling the image — every node at once on a first run, from a registry that may be
+ * slow — and is waited for PULL_MS since it last changed (the --timeout may end the wait sooner). Any other pod
+ * (no sandbox yet: a CNI that fails, a node that does not start it) is waited for until no pod of the test has
+ * moved towards Ready for STALL_MS.
+ */
+export const PULL_MS = 180_000;
+export const STALL_MS = 20_000;
 
 const NAMESPACES: ResourceInfo = { group: '', version: 'v1', resource: 'namespaces', namespaced: false };
 const DAEMONSETS: ResourceInfo = { group: 'apps', version: 'v1', resource: 'daemonsets', namespaced: true };
@@ -234,7 +241,7 @@ async function removeStrayHostPods(kube: KubeClient, namespace: string, hostNode
  * The connectivity pods as they come up: which are Ready, which are stuck and why. Kept by `component/node`
  * (the one pod of each the test wants), updated by the key a change touches: a thousand pods' events stay linear.
  */
-class PodTracker {
+export class PodTracker {
   private readonly pods = new Map<string, Pod>();
   private readonly keyOf = new Map<string, string>();
   private readonly members = new Map<string, Set<string>>();
@@ -242,12 +249,19 @@ class PodTracker {
   private readonly options: WorkloadOptions;
   private readonly wanted: Set<string>;
   readonly expected: number;
-  private lastProgress = Date.now();
+  private readonly wantedKeys: string[];
+  private readonly now: () => number;
+  /** When each wanted pod last changed, and when any did in a way that is not a failure (a move towards Ready). */
+  private readonly changedAt = new Map<string, number>();
+  private lastMove: number;
 
-  constructor(options: WorkloadOptions) {
+  constructor(options: WorkloadOptions, now: () => number = Date.now) {
     this.options = options;
+    this.now = now;
+    this.lastMove = now();
     this.wanted = new Set(options.nodes);
-    this.expected = options.nodes.length * 2 + options.hostNodes.length;
+    this.wantedKeys = [...options.nodes.flatMap((node) => [`echo/${node}`, `client/${node}`]), ...options.hostNodes.map((node) => `host/${node}`)];
+    this.expected = this.wantedKeys.length;
   }
 
   /** The wanted pod a pod is (`echo/node-a`), if it is one: this run's image, on a wanted node, not being deleted. */
@@ -278,10 +292,13 @@ class PodTracker {
     }
     for (const key of new Set([oldKey, newKey])) {
       if (key === undefined) continue;
-      if (this.best(key) && podReady(this.best(key)!)) this.readyKeys.add(key);
+      const pod = this.best(key);
+      if (pod && podReady(pod)) this.readyKeys.add(key);
       else this.readyKeys.delete(key);
+      this.changedAt.set(key, this.now());
+      // Scheduled, given its network, started, Ready: each is a move. Failing again (a crash loop, a pull backing off) is not.
+      if (!pod || !isFailing(podDetail(pod).reason)) this.lastMove = this.now();
     }
-    if (this.readyKeys.size > before) this.lastProgress = Date.now();
     return this.readyKeys.size !== before;
   }
 
@@ -300,19 +317,20 @@ class PodTracker {
     return this.readyKeys.size;
   }
 
-  /** Every pod Ready; or the rest failing for good (a pull, a crash) or not moving for STALL_MS. */
+  /** Every pod Ready; or each of the rest failing for good (a pull, a crash) or given up on (PULL_MS, STALL_MS). */
   settled(): boolean {
     if (this.readyKeys.size === this.expected) return true;
-    let present = 0;
-    let failing = 0;
-    for (const key of this.members.keys()) {
+    const now = this.now();
+    const still = now - this.lastMove >= STALL_MS;
+    for (const key of this.wantedKeys) {
+      if (this.readyKeys.has(key)) continue;
       const pod = this.best(key);
-      if (!pod) continue;
-      present++;
-      if (!podReady(pod) && isFailing(podDetail(pod).reason)) failing++;
+      if (pod && isFailing(podDetail(pod).reason)) continue;
+      if (pod && pulling(pod)) {
+        if (now - this.changedAt.get(key)! < PULL_MS) return false;
+      } else if (!still) return false;
     }
-    if (present === this.expected && this.readyKeys.size + failing === this.expected) return true;
-    return Date.now() - this.lastProgress >= STALL_MS;
+    return true;
   }
 
   ends(): { echo: Map<string, PodEnd>; client: Map<string, PodEnd>; hosts: HostEnd[] } {
@@ -325,7 +343,7 @@ class PodTracker {
       const status = pod.status as { podIP?: string; podIPs?: { ip: string }[] } | undefined;
       const ips = (status?.podIPs?.map((p) => p.ip) ?? (status?.podIP ? [status.podIP] : [])).sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
       if (!ips.length) continue;
-      if (component === 'host') hosts.push({ pod: pod.metadata.name, node, ip: ips[0]! });
+      if (component === 'host') hosts.push({ pod: pod.metadata.name, node, ips });
       else (component === 'echo' ? echo : client).set(node, { pod: pod.metadata.name, node, ips });
     }
     hosts.sort((a, b) => this.options.hostNodes.indexOf(a.node) - this.options.hostNodes.indexOf(b.node));
@@ -333,8 +351,7 @@ class PodTracker {
   }
 
   notReady(): NotReadyPod[] {
-    const wantedKeys = [...this.options.nodes.flatMap((node) => [`echo/${node}`, `client/${node}`]), ...this.options.hostNodes.map((node) => `host/${node}`)];
-    return wantedKeys.flatMap((key) => {
+    return this.wantedKeys.flatMap((key) => {
       if (this.readyKeys.has(key)) return [];
       const pod = this.best(key);
       const [component, node] = key.split('/') as [string, string];
@@ -342,6 +359,12 @@ class PodTracker {
       return [{ pod: pod?.metadata.name ?? '', node, component, ...detail }];
     });
   }
+}
+
+/** Its network set up (an IP), its container not started: the kubelet is pulling the image (or creating the container). */
+function pulling(pod: Pod): boolean {
+  const status = pod.status as (Pod['status'] & { podIP?: string }) | undefined;
+  return status?.podIP !== undefined && (status.containerStatuses ?? []).some((c) => c.state?.waiting?.reason === 'ContainerCreating');
 }
 
 const POLICY_NAMES = ['default-deny-ingress', 'allow-ingress-from-client', 'default-deny-egress'] as const;

@@ -8,6 +8,7 @@
 // pair counts when both ends complained of each other, a complaint was
 // repeated, or the complaining pod is still not ready.
 import { humanAge } from '../../print/age.ts';
+import { podRouting } from '../bgp/node-status.ts';
 import type { Facts, Pod } from './facts.ts';
 
 export interface BgpEvidence {
@@ -23,9 +24,10 @@ const NOT_ESTABLISHED = /BGP not established with ([0-9A-Fa-f.:, ]+)/;
 
 export async function bgpFromEvents(facts: Facts): Promise<BgpEvidence> {
   const now = await facts.now();
-  const pools = (await facts.ipPools()).filter((p) => !p.spec?.disabled);
-  const vxlan = (m: string | undefined) => m === 'Always' || m === 'CrossSubnet';
-  const routing = pools.length > 0 && pools.every((p) => vxlan(p.spec?.vxlanMode)) ? 'vxlan' : 'bgp';
+  const pools = await facts.ipPools();
+  // The events do not say which family's session is down (BIRD6's may be behind BIRD's): a family routed by BGP decides.
+  const families = Object.values(podRouting(pools.map((p) => p.spec ?? {})));
+  const routing = families.length > 0 && families.every((r) => r === 'vxlan') ? 'vxlan' : 'bgp';
   const events = (await facts.warningEvents('calico-system')).filter((e) => e.reason === 'Unhealthy' && e.involvedObject?.kind === 'Pod' && NOT_ESTABLISHED.test(e.message ?? '') && now - time(e) <= HOUR);
   if (events.length === 0) return { pairs: [], external: [], routing };
   const [nodes, pods] = await Promise.all([facts.nodes(), facts.pods('calico-system', 'k8s-app=calico-node')]);

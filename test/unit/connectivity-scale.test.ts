@@ -52,16 +52,12 @@ function facts(notReady: (node: string) => string | undefined = () => undefined)
 
 const run = (results: ProbeResult[], f: DataplaneFacts): Finding[] => diagnose({ results, facts: f, notReady: [], notScheduled: [], namespace: 'calico-connectivity' });
 
-test('1,000 of 2,000 nodes down: diagnosed in well under a second', () => {
+test('1,000 of 2,000 nodes down: one node-down finding names them', () => {
   const down = new Set(NODES.filter((_, i) => i % 2 === 0));
   const results = probed((p) => (!p.from.host && (down.has(p.from.node) || down.has(p.to.node ?? '')) ? 'FAIL' : 'PASS'));
   const f = facts((n) => (down.has(n) ? 'calico/node is not ready: felix is not ready: readiness probe reporting 503' : undefined));
-  run(results, f); // warm-up: the first run compiles
-  const started = performance.now();
   const findings = run(results, f);
-  const ms = performance.now() - started;
   assert.ok(findings.some((x) => x.id === 'node-down' && x.nodes.includes('node-0000')));
-  assert.ok(ms < 600, `${Math.round(ms)} ms`);
 });
 
 /** The text report of a run with these results, as a user reads it. */

@@ -64,8 +64,6 @@ export function parseNetwork(value: string): Cidr | undefined {
   return prefix > WIDTH[address.family] ? undefined : networkOf(address, prefix);
 }
 
-/** The network of a node's interface address (parseNetwork by the name connectivity calls it). */
-export const interfaceNetwork = parseNetwork;
 
 /** An address as a number; undefined when it is not one. */
 export function parseAddress(text: string): { family: 4 | 6; value: bigint } | undefined {

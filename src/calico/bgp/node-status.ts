@@ -4,6 +4,7 @@
 // pods/exec (a bounded number at a time, transport failures retried), set
 // against the sessions the BGP configuration says each node should have.
 import { CliError } from '../../cli/errors.ts';
+import { mapLimit } from '../../cli/limit.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { ApiError } from '../../kube/errors.ts';
 import { exec, ExecError, type ExecErrorKind } from '../../kube/exec.ts';
@@ -173,14 +174,14 @@ export async function readNodeStatus(kube: KubeClient, options: NodeStatusOption
   const asker = new Asker(kube, options, bgp);
   let done = 0;
   let unhealthy = 0;
-  const results = await forEachLimit(names, options.concurrency, options.signal, async (name): Promise<NodeResult> => {
+  const results = await mapLimit(names, options.concurrency, async (name): Promise<NodeResult> => {
     const node = byName.get(name)!;
     const result = await asker.ask(node, pods.get(name), topology, configuration.error === undefined);
     done++;
     if (!result.healthy) unhealthy++;
     options.onProgress?.(done, names.length, unhealthy);
     return result;
-  }, (name) => notAsked(byName.get(name)!, pods.get(name)?.name, options.signal));
+  }, { signal: options.signal, unfinished: (name) => notAsked(byName.get(name)!, pods.get(name)?.name, options.signal) });
   return {
     bgp,
     nodes: results,
@@ -353,32 +354,6 @@ class Asker {
       }
     }
   }
-}
-
-/**
- * Runs `work` over `items`, at most `limit` at a time, results in the items' order. Once `signal` is aborted no
- * more work starts, and what had not finished is `unfinished(item)`.
- */
-async function forEachLimit<T, R>(items: T[], limit: number, signal: AbortSignal, work: (item: T) => Promise<R>, unfinished: (item: T) => R): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      if (signal.aborted) {
-        results[i] = unfinished(items[i]!);
-        continue;
-      }
-      try {
-        results[i] = await work(items[i]!);
-      } catch (error) {
-        if (!signal.aborted) throw error;
-        results[i] = unfinished(items[i]!);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function dropUndefined<T extends object>(value: T): T {

@@ -6,7 +6,7 @@
 // probes fail across nodes or a calico-node is not Ready, BIRD itself is
 // asked on those nodes (node status's reading): a readiness event says
 // nothing once one peer is Established again, and events expire.
-import { interfaceNetwork, parseCidr, type Cidr } from '../cidr.ts';
+import { parseCidr, parseNetwork, type Cidr } from '../cidr.ts';
 import { CliError } from '../../cli/errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { readNodeStatus } from '../bgp/node-status.ts';
@@ -89,11 +89,11 @@ export function nodeNetworks(nodes: NodeObject[]): Map<string, NodeNetwork> {
   return new Map(nodes.map((n) => {
     const annotated = n.metadata.annotations?.['projectcalico.org/IPv4Address'];
     const annotated6 = n.metadata.annotations?.['projectcalico.org/IPv6Address'];
-    const subnet6 = annotated6 ? interfaceNetwork(annotated6)?.text : undefined;
+    const subnet6 = annotated6 ? parseNetwork(annotated6)?.text : undefined;
     return [n.metadata.name, {
       name: n.metadata.name,
       internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? (annotated ?? annotated6)?.split('/')[0],
-      subnet: annotated ? interfaceNetwork(annotated)?.text : undefined,
+      subnet: annotated ? parseNetwork(annotated)?.text : undefined,
       ...(annotated6 ? { ipv6: annotated6.split('/')[0]! } : {}),
       ...(subnet6 ? { subnet6 } : {}),
     }];

@@ -6,7 +6,6 @@ import { parseDuration } from '../cli/duration.ts';
 import { CliError, UsageError } from '../cli/errors.ts';
 import { parseByteSize } from '../cli/size.ts';
 import { DEFAULT_CALICO_VERSION } from '../calico/versions.ts';
-import type { ItemOutcome } from '../calico/diags/run.ts';
 import { goArch } from './version.ts';
 
 export class DiagsCommand extends ClusterCommand {
@@ -57,12 +56,12 @@ export class DiagsCommand extends ClusterCommand {
     const { parseNodePick } = await import('../calico/node-pick.ts');
     const pick = this.nodes === 'all' && this.selector === undefined ? 'all' as const : this.nodes === undefined && this.selector === undefined ? undefined : parseNodePick(this.nodes === 'all' ? undefined : this.nodes, this.selector);
     const kube = await this.kube();
-    const [{ collectDiags, NothingReadable }, { bundleName }, { interruptible }] = await Promise.all([
-      import('../calico/diags/collect.ts'), import('../calico/diags/archive.ts'), import('../cli/interrupt.ts'),
+    const [{ collectDiags, NothingReadable }, { bundleName }, { interruptible }, { diagsProgress, formatBytes }] = await Promise.all([
+      import('../calico/diags/collect.ts'), import('../calico/diags/archive.ts'), import('../cli/interrupt.ts'), import('../print/diags-progress.ts'),
     ]);
     const now = new Date();
     const target = this.outputFile ?? bundleName(kube.contextName, now);
-    const progress = await this.progress();
+    const progress = await diagsProgress(this.context.stderr);
     const run = interruptible(0, 'diags');
     try {
       const result = await collectDiags(kube, {
@@ -84,44 +83,4 @@ export class DiagsCommand extends ClusterCommand {
       run.dispose();
     }
   }
-
-  /**
-   * Progress on stderr, so that stdout is the last line alone: on a terminal a line redrawn in place, in a pipe a
-   * line per finished item.
-   */
-  private async progress(): Promise<{ item: (outcome: ItemOutcome) => void; finish: () => void }> {
-    const stderr = this.context.stderr as NodeJS.WriteStream;
-    let done = 0;
-    let failed = 0;
-    let bytes = 0;
-    if (stderr.isTTY !== true) {
-      return {
-        item: (o) => stderr.write(o.failure === undefined ? `${o.path} (${formatBytes(o.bytes ?? 0)})\n` : `${o.path}: not collected: ${o.failure}\n`),
-        finish: () => undefined,
-      };
-    }
-    const { LiveBlock } = await import('../print/progress.ts');
-    let finished = false;
-    const block = new LiveBlock(stderr, () => (finished ? [] : [`Collecting diagnostics: ${done} files (${formatBytes(bytes)})${failed ? `, ${failed} not collected` : ''}`]));
-    return {
-      item: (o) => {
-        if (o.failure === undefined) {
-          done++;
-          bytes += o.bytes ?? 0;
-        } else failed++;
-        block.update();
-      },
-      finish: () => {
-        if (finished) return;
-        finished = true;
-        block.finish();
-      },
-    };
-  }
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }

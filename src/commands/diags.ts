@@ -55,12 +55,15 @@ export class DiagsCommand extends ClusterCommand {
     if (this.noNodeData && (this.nodes !== undefined || this.selector !== undefined)) throw new UsageError('--no-node-data cannot be combined with --nodes or --selector');
     const { parseNodePick } = await import('../calico/node-pick.ts');
     const pick = this.nodes === 'all' && this.selector === undefined ? 'all' as const : this.nodes === undefined && this.selector === undefined ? undefined : parseNodePick(this.nodes === 'all' ? undefined : this.nodes, this.selector);
+    const { checkTarget, bundleName } = await import('../calico/diags/archive.ts');
+    if (this.outputFile !== undefined) checkTarget(this.outputFile, '--output-file');
     const kube = await this.kube();
-    const [{ collectDiags, NothingReadable }, { bundleName }, { interruptible }, { diagsProgress, formatBytes }] = await Promise.all([
-      import('../calico/diags/collect.ts'), import('../calico/diags/archive.ts'), import('../cli/interrupt.ts'), import('../print/diags-progress.ts'),
-    ]);
     const now = new Date();
     const target = this.outputFile ?? bundleName(kube.contextName, now);
+    if (this.outputFile === undefined) checkTarget(target, undefined);
+    const [{ collectDiags, NothingReadable }, { interruptible }, { diagsProgress, formatBytes }] = await Promise.all([
+      import('../calico/diags/collect.ts'), import('../cli/interrupt.ts'), import('../print/diags-progress.ts'),
+    ]);
     const progress = await diagsProgress(this.context.stderr);
     const run = interruptible(0, 'diags');
     try {
@@ -70,11 +73,12 @@ export class DiagsCommand extends ClusterCommand {
         clientVersion: { plugin: PLUGIN_NAME, version: PLUGIN_VERSION, gitCommit: GIT_COMMIT, nodeVersion: process.version, platform: `${process.platform}/${goArch(process.arch)}` },
         defaultCalicoVersion: DEFAULT_CALICO_VERSION,
       }).catch((error: unknown) => {
-        if (error instanceof NothingReadable) throw new CliError(`nothing could be read from the cluster, no archive written:\n${error.log.trimEnd()}`);
+        if (error instanceof NothingReadable) throw new CliError(`nothing could be read from the cluster, no archive written: ${error.failures} ${error.failures === 1 ? 'item' : 'items'} failed, the first: ${error.first ?? 'none'}`);
         throw error;
       });
       progress.finish();
       if (result.uncollected) this.context.stderr.write(`Warning: ${result.uncollected} ${result.uncollected === 1 ? 'item' : 'items'} could not be collected; diags.log in the archive lists each and why\n`);
+      if (result.logsLeftOut) this.context.stderr.write(`Warning: ${result.logsLeftOut} ${result.logsLeftOut === 1 ? 'log' : 'logs'} left out: the archive reached --max-total-bytes (${this.maxTotalBytes}); diags.log says which\n`);
       const shown = this.outputFile ?? `./${path.basename(result.path)}`;
       this.context.stdout.write(`Wrote ${shown}: ${formatBytes(result.bytes)}, ${result.files} files, ${result.uncollected} ${result.uncollected === 1 ? 'item' : 'items'} not collected\n`);
       return 0;

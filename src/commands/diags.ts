@@ -19,14 +19,15 @@ export class DiagsCommand extends ClusterCommand {
       ServiceCIDRs where served; the workloads, pods, services, endpoint slices, service accounts, ConfigMaps, Secrets
       (name, type and key names only) and events of tigera-operator, calico-system and calico-apiserver; the nodes and
       Warning events; CoreDNS and kube-proxy; kubeadm's and kube-proxy's configuration; the CRDs' names and versions;
-      kubectl-calico.yaml from --dir; the logs of every container in the Calico namespaces (the newest
-      --max-log-bytes of each, previous logs of restarted containers); and, through pods/exec in calico-node, each
-      chosen node's BIRD state, routes, rules, links, addresses, neighbours, ipsets, iptables (both backends),
-      nftables and CNI configuration directory. By default the nodes with a problem and a sample of healthy ones are
-      asked; --nodes all asks every node.
+      kubectl-calico.yaml from --dir; container logs (the newest --max-log-bytes of each, previous logs of restarted
+      containers) — the control components' first (tigera-operator, calico-kube-controllers, calico-apiserver,
+      calico-typha, CoreDNS), then those of calico-node, csi-node-driver and kube-proxy on the chosen nodes, until the
+      archive holds --max-total-bytes; and, through pods/exec in calico-node, each chosen node's BIRD state, routes,
+      rules, links, addresses, neighbours, ipsets, iptables (both backends), nftables and CNI configuration directory.
+      By default the nodes with a problem and a sample of healthy ones are chosen; --nodes all chooses every node.
 
       Nothing secret is written: no Secret's data or annotations, no last-applied-configuration or managedFields, and
-      values that look like keys, tokens or credentials become <redacted: N bytes>. The kubeconfig is never read into
+      values under a credential's name or that look like keys, tokens or credentials become <redacted: N bytes>. The kubeconfig is never read into
       the archive. Items that cannot be read (a missing permission, an unreachable kubelet) are listed in diags.log
       inside the archive and counted on the last line; the archive is still written (exit 0 with a warning), unless
       nothing at all could be read (exit 1). Ctrl-C leaves no file behind.
@@ -43,8 +44,8 @@ export class DiagsCommand extends ClusterCommand {
   since = Option.String('--since', '1h', { description: 'Logs newer than this duration (previous logs of restarted containers are read whole)' });
   maxLogBytes = Option.String('--max-log-bytes', '10Mi', { description: 'Keep the newest this many bytes of each log' });
   maxTotalBytes = Option.String('--max-total-bytes', '200Mi', { description: 'Stop adding logs once the bundle holds this many bytes (before compression)' });
-  nodes = Option.String('--nodes', { description: 'Nodes to collect host data from: names (comma-separated) or "all" (default: nodes with problems and a sample)' });
-  selector = Option.String('-l,--selector', { description: 'Collect host data from the nodes with these labels (a label selector, as kubectl get -l)' });
+  nodes = Option.String('--nodes', { description: 'Nodes to collect host data and per-node pods\' logs from: names (comma-separated) or "all" (default: nodes with problems and a sample)' });
+  selector = Option.String('-l,--selector', { description: 'Collect host data and per-node pods\' logs from the nodes with these labels (a label selector, as kubectl get -l)' });
   noNodeData = Option.Boolean('--no-node-data', false, { description: 'Collect nothing through pods/exec' });
 
   override async execute(): Promise<number> {

@@ -255,7 +255,10 @@ export async function checkPullSecrets(kube: KubeClient, stages: Stage[], signal
   const spec = installation?.spec as { registry?: string; imagePullSecrets?: { name: string }[] } | undefined;
   const names = (spec?.imagePullSecrets ?? []).map((s) => s.name);
   const missing = [];
-  for (const name of names) if (!(await kube.optional(`/api/v1/namespaces/tigera-operator/secrets/${name}`, { signal }))) missing.push(name);
+  // Whether each exists, asked as a one-row Table without the object: never the Secret's data, nor its annotations
+  // (where a client-side apply keeps a copy of the data), even in a -v 8 log.
+  const exists = { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io', query: { includeObject: 'None' }, signal };
+  for (const name of names) if (!(await kube.optional(`/api/v1/namespaces/tigera-operator/secrets/${encodeURIComponent(name)}`, exists))) missing.push(name);
   if (!missing.length) return;
   const server = (spec?.registry ?? '').replace(/\/.*$/, '') || '<registry>';
   const namespace = (await kube.optional('/api/v1/namespaces/tigera-operator', { signal })) ? '' : 'kubectl create namespace tigera-operator && ';

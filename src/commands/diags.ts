@@ -6,7 +6,6 @@ import { parseDuration } from '../cli/duration.ts';
 import { CliError, UsageError } from '../cli/errors.ts';
 import { parseByteSize } from '../cli/size.ts';
 import { DEFAULT_CALICO_VERSION } from '../calico/versions.ts';
-import type { ItemOutcome } from '../calico/diags/run.ts';
 import { goArch } from './version.ts';
 
 export class DiagsCommand extends ClusterCommand {
@@ -20,14 +19,15 @@ export class DiagsCommand extends ClusterCommand {
       ServiceCIDRs where served; the workloads, pods, services, endpoint slices, service accounts, ConfigMaps, Secrets
       (name, type and key names only) and events of tigera-operator, calico-system and calico-apiserver; the nodes and
       Warning events; CoreDNS and kube-proxy; kubeadm's and kube-proxy's configuration; the CRDs' names and versions;
-      kubectl-calico.yaml from --dir; the logs of every container in the Calico namespaces (the newest
-      --max-log-bytes of each, previous logs of restarted containers); and, through pods/exec in calico-node, each
-      chosen node's BIRD state, routes, rules, links, addresses, neighbours, ipsets, iptables (both backends),
-      nftables and CNI configuration directory. By default the nodes with a problem and a sample of healthy ones are
-      asked; --nodes all asks every node.
+      kubectl-calico.yaml from --dir; container logs (the newest --max-log-bytes of each, previous logs of restarted
+      containers) — the control components' first (tigera-operator, calico-kube-controllers, calico-apiserver,
+      calico-typha, CoreDNS), then those of calico-node, csi-node-driver and kube-proxy on the chosen nodes, until the
+      archive holds --max-total-bytes; and, through pods/exec in calico-node, each chosen node's BIRD state, routes,
+      rules, links, addresses, neighbours, ipsets, iptables (both backends), nftables and CNI configuration directory.
+      By default the nodes with a problem and a sample of healthy ones are chosen; --nodes all chooses every node.
 
       Nothing secret is written: no Secret's data or annotations, no last-applied-configuration or managedFields, and
-      values that look like keys, tokens or credentials become <redacted: N bytes>. The kubeconfig is never read into
+      values under a credential's name or that look like keys, tokens or credentials become <redacted: N bytes>. The kubeconfig is never read into
       the archive. Items that cannot be read (a missing permission, an unreachable kubelet) are listed in diags.log
       inside the archive and counted on the last line; the archive is still written (exit 0 with a warning), unless
       nothing at all could be read (exit 1). Ctrl-C leaves no file behind.
@@ -44,8 +44,8 @@ export class DiagsCommand extends ClusterCommand {
   since = Option.String('--since', '1h', { description: 'Logs newer than this duration (previous logs of restarted containers are read whole)' });
   maxLogBytes = Option.String('--max-log-bytes', '10Mi', { description: 'Keep the newest this many bytes of each log' });
   maxTotalBytes = Option.String('--max-total-bytes', '200Mi', { description: 'Stop adding logs once the bundle holds this many bytes (before compression)' });
-  nodes = Option.String('--nodes', { description: 'Nodes to collect host data from: names (comma-separated) or "all" (default: nodes with problems and a sample)' });
-  selector = Option.String('-l,--selector', { description: 'Collect host data from the nodes with these labels (a label selector, as kubectl get -l)' });
+  nodes = Option.String('--nodes', { description: 'Nodes to collect host data and per-node pods\' logs from: names (comma-separated) or "all" (default: nodes with problems and a sample)' });
+  selector = Option.String('-l,--selector', { description: 'Collect host data and per-node pods\' logs from the nodes with these labels (a label selector, as kubectl get -l)' });
   noNodeData = Option.Boolean('--no-node-data', false, { description: 'Collect nothing through pods/exec' });
 
   override async execute(): Promise<number> {
@@ -56,13 +56,16 @@ export class DiagsCommand extends ClusterCommand {
     if (this.noNodeData && (this.nodes !== undefined || this.selector !== undefined)) throw new UsageError('--no-node-data cannot be combined with --nodes or --selector');
     const { parseNodePick } = await import('../calico/node-pick.ts');
     const pick = this.nodes === 'all' && this.selector === undefined ? 'all' as const : this.nodes === undefined && this.selector === undefined ? undefined : parseNodePick(this.nodes === 'all' ? undefined : this.nodes, this.selector);
+    const { checkTarget, bundleName } = await import('../calico/diags/archive.ts');
+    if (this.outputFile !== undefined) checkTarget(this.outputFile, '--output-file');
     const kube = await this.kube();
-    const [{ collectDiags, NothingReadable }, { bundleName }, { interruptible }] = await Promise.all([
-      import('../calico/diags/collect.ts'), import('../calico/diags/archive.ts'), import('../cli/interrupt.ts'),
-    ]);
     const now = new Date();
     const target = this.outputFile ?? bundleName(kube.contextName, now);
-    const progress = await this.progress();
+    if (this.outputFile === undefined) checkTarget(target, undefined);
+    const [{ collectDiags, NothingReadable }, { interruptible }, { diagsProgress, formatBytes }] = await Promise.all([
+      import('../calico/diags/collect.ts'), import('../cli/interrupt.ts'), import('../print/diags-progress.ts'),
+    ]);
+    const progress = await diagsProgress(this.context.stderr);
     const run = interruptible(0, 'diags');
     try {
       const result = await collectDiags(kube, {
@@ -71,11 +74,12 @@ export class DiagsCommand extends ClusterCommand {
         clientVersion: { plugin: PLUGIN_NAME, version: PLUGIN_VERSION, gitCommit: GIT_COMMIT, nodeVersion: process.version, platform: `${process.platform}/${goArch(process.arch)}` },
         defaultCalicoVersion: DEFAULT_CALICO_VERSION,
       }).catch((error: unknown) => {
-        if (error instanceof NothingReadable) throw new CliError(`nothing could be read from the cluster, no archive written:\n${error.log.trimEnd()}`);
+        if (error instanceof NothingReadable) throw new CliError(`nothing could be read from the cluster, no archive written: ${error.failures} ${error.failures === 1 ? 'item' : 'items'} failed, the first: ${error.first ?? 'none'}`);
         throw error;
       });
       progress.finish();
       if (result.uncollected) this.context.stderr.write(`Warning: ${result.uncollected} ${result.uncollected === 1 ? 'item' : 'items'} could not be collected; diags.log in the archive lists each and why\n`);
+      if (result.logsLeftOut) this.context.stderr.write(`Warning: ${result.logsLeftOut} ${result.logsLeftOut === 1 ? 'log' : 'logs'} left out: the archive reached --max-total-bytes (${this.maxTotalBytes}); diags.log says which\n`);
       const shown = this.outputFile ?? `./${path.basename(result.path)}`;
       this.context.stdout.write(`Wrote ${shown}: ${formatBytes(result.bytes)}, ${result.files} files, ${result.uncollected} ${result.uncollected === 1 ? 'item' : 'items'} not collected\n`);
       return 0;
@@ -84,44 +88,4 @@ export class DiagsCommand extends ClusterCommand {
       run.dispose();
     }
   }
-
-  /**
-   * Progress on stderr, so that stdout is the last line alone: on a terminal a line redrawn in place, in a pipe a
-   * line per finished item.
-   */
-  private async progress(): Promise<{ item: (outcome: ItemOutcome) => void; finish: () => void }> {
-    const stderr = this.context.stderr as NodeJS.WriteStream;
-    let done = 0;
-    let failed = 0;
-    let bytes = 0;
-    if (stderr.isTTY !== true) {
-      return {
-        item: (o) => stderr.write(o.failure === undefined ? `${o.path} (${formatBytes(o.bytes ?? 0)})\n` : `${o.path}: not collected: ${o.failure}\n`),
-        finish: () => undefined,
-      };
-    }
-    const { LiveBlock } = await import('../print/progress.ts');
-    let finished = false;
-    const block = new LiveBlock(stderr, () => (finished ? [] : [`Collecting diagnostics: ${done} files (${formatBytes(bytes)})${failed ? `, ${failed} not collected` : ''}`]));
-    return {
-      item: (o) => {
-        if (o.failure === undefined) {
-          done++;
-          bytes += o.bytes ?? 0;
-        } else failed++;
-        block.update();
-      },
-      finish: () => {
-        if (finished) return;
-        finished = true;
-        block.finish();
-      },
-    };
-  }
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }

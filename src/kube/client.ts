@@ -265,14 +265,14 @@ export class KubeClient {
       logger.log(7, 'request.go', 'Request Headers:');
       for (const [key, value] of Object.entries(headers)) logger.log(7, 'request.go', `    ${key}: ${maskHeader(key, value)}`);
     }
-    if (body && logger.enabled(8)) logger.log(8, 'request.go', `Request Body: ${truncate(body.toString('utf8'))}`);
+    if (body && logger.enabled(8)) logger.log(8, 'request.go', `Request Body: ${loggedBody(url, body)}`);
   }
 
   private logResponse(method: string, url: string, response: RawResponse, started: number): void {
     const logger = this.settings.logger;
     const ms = Math.round(performance.now() - started);
     logger.log(6, 'request.go', `${method} ${url} ${response.statusCode} ${http.STATUS_CODES[response.statusCode] ?? ''} in ${ms} milliseconds`);
-    if (logger.enabled(8)) logger.log(8, 'request.go', `Response Body: ${truncate(response.body.toString('utf8'))}`);
+    if (logger.enabled(8)) logger.log(8, 'request.go', `Response Body: ${loggedBody(url, response.body)}`);
   }
 }
 
@@ -346,6 +346,16 @@ export function apiError(response: RawResponse): ApiError {
 function maskHeader(name: string, value: http.OutgoingHttpHeader | undefined): string {
   if (name.toLowerCase() === 'authorization') return `${String(value).split(' ')[0]} <masked>`;
   return Array.isArray(value) ? value.join(', ') : String(value);
+}
+
+/**
+ * A body as -v 8 logs it: a Secret's, a list of Secrets' or anything sent to or read from a secrets path is only
+ * its size (kubectl prints Secret data there; the plugin never prints a secret); any other is cut at 10 KiB.
+ */
+function loggedBody(url: string, body: Buffer): string {
+  const text = body.toString('utf8');
+  if (/\/api\/v1\/(?:namespaces\/[^/]+\/)?secrets(?:\/|$)/.test(new URL(url).pathname) || /"kind"\s*:\s*"Secret(?:List)?"/.test(text)) return `<masked: ${body.length} bytes of Secret data>`;
+  return truncate(text);
 }
 
 function truncate(text: string, limit = 10_240): string {

@@ -23,7 +23,10 @@ test('tar: tar -tzvf lists each entry with its size, mode and owner; short, pref
   const entries: [string, Buffer][] = [['root/index.yaml', Buffer.from('a: 1\n')], [long, Buffer.from('line\n'.repeat(300))], [veryLong, Buffer.alloc(0)], ['root/ünïcode.txt', Buffer.from('é')]];
   const mtime = new Date('2025-01-02T03:04:05Z');
   const file = path.join(dir, 'a.tar.gz');
-  fs.writeFileSync(file, zlib.gzipSync(Buffer.concat([...entries.map(([p, d]) => tarEntry(p, d, mtime)), tarEnd()])));
+  fs.writeFileSync(file, zlib.gzipSync(Buffer.concat([...entries.flatMap(([p, d]) => {
+    const { header, padding } = tarEntry(p, d.length, mtime);
+    return [header, d, padding];
+  }), tarEnd()])));
   const listing = execFileSync('tar', ['-tzvf', file], { env: { ...process.env, TZ: 'UTC', LC_ALL: 'C.UTF-8' } }).toString().trim().split('\n');
   assert.equal(listing.length, entries.length);
   entries.forEach(([p, d], i) => assert.match(listing[i]!, new RegExp(`^-rw-r--r-- root/root +${d.length} 2025-01-02 03:04 ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), p));

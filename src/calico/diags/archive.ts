@@ -2,11 +2,14 @@
 // memory but the item at hand), to a temporary file beside the target that
 // only its owner can read (mode 0600, created exclusively so a planted
 // symlink is never followed) and renamed over the target once complete — a
-// reader never sees half a bundle, and an interrupted run removes it.
+// reader never sees half a bundle, and an interrupted run removes it. A
+// write that fails (a full disk, a file size limit) fails every add() from
+// then on, so that the run stops at once instead of waiting for room.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { CliError } from '../../cli/errors.ts';
 import { tarEnd, tarEntry } from './tar.ts';
 
 export const BUNDLE_MODE = 0o600;
@@ -21,6 +24,34 @@ export interface IndexEntry {
   truncatedBytes?: number;
 }
 
+/** Writing the archive failed: the run cannot go on (every item after it would be lost too). */
+export class BundleWriteError extends CliError {
+  constructor(target: string, cause: Error) {
+    super(`cannot write ${target}: ${cause.message}; no archive written`);
+    this.name = 'BundleWriteError';
+  }
+}
+
+/**
+ * Refuses, before anything is read, a target the archive could not be written to or renamed into: an existing
+ * folder, a path whose folder does not exist or is not one, a folder the user cannot write to. `flag` names where
+ * the target came from (`--output-file`), none for the default name in the current folder.
+ */
+export function checkTarget(target: string, flag: string | undefined): void {
+  const file = path.resolve(target);
+  const dir = path.dirname(file);
+  const where = flag ? `${flag} ${target}` : `the archive ${target}`;
+  const folder = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!folder) throw new CliError(`${where}: the folder ${dir} does not exist`);
+  if (!folder.isDirectory()) throw new CliError(`${where}: ${dir} is a file, not a folder`);
+  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`${where} is a folder; name the archive's file, such as ${path.join(target, 'calico-diags.tar.gz')}`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new CliError(`${where}: the folder ${dir} is not writable${flag ? '' : '; --output-file writes the archive elsewhere'}`);
+  }
+}
+
 export class BundleFile {
   /** The folder inside the archive that holds everything: the archive's name without `.tar.gz`. */
   readonly root: string;
@@ -31,7 +62,9 @@ export class BundleFile {
   bytes = 0;
   private readonly gzip: zlib.Gzip;
   private readonly out: fs.WriteStream;
-  private readonly closed: Promise<void>;
+  /** The first write error; `broken` rejects with it: what a write waiting for 'drain' (which then never comes) races. */
+  private failure: BundleWriteError | undefined;
+  private readonly broken: Promise<never>;
   private queue: Promise<void> = Promise.resolve();
   private readonly mtime: Date;
 
@@ -46,22 +79,32 @@ export class BundleFile {
     this.out = fs.createWriteStream('', { fd });
     this.gzip = zlib.createGzip({ level: 6 });
     this.gzip.pipe(this.out);
-    this.closed = new Promise((resolve, reject) => {
-      this.out.on('close', resolve);
-      this.out.on('error', reject);
-      this.gzip.on('error', reject);
+    this.broken = new Promise((_resolve, reject) => {
+      const fail = (error: Error) => reject(this.failure ??= new BundleWriteError(this.target, error));
+      this.out.on('error', fail);
+      this.gzip.on('error', fail);
     });
-    this.closed.catch(() => undefined); // awaited in finish(); an abort's error is not one
+    this.broken.catch(() => undefined); // raced by every write and by finish(); an abort's error is not one
   }
 
-  /** Adds a file at `name` (relative to the root); entries are written in the order add() is called. */
-  add(name: string, data: string | Buffer, producer: string, truncatedBytes?: number): Promise<void> {
-    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
-    const entry: IndexEntry = { path: name, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, producer, ...(truncatedBytes ? { truncatedBytes } : {}) };
-    this.entries.push(entry);
-    this.bytes += bytes.length;
-    const block = tarEntry(`${this.root}/${name}`, bytes, this.mtime);
-    this.queue = this.queue.then(() => this.write(block));
+  /**
+   * Adds a file at `name` (relative to the root), given whole or in pieces (a big list's items, never joined into
+   * one copy); entries are written in the order add() is called.
+   */
+  add(name: string, data: string | Buffer | readonly Buffer[], producer: string, truncatedBytes?: number): Promise<void> {
+    const pieces = typeof data === 'string' ? [Buffer.from(data)] : Buffer.isBuffer(data) ? [data] : data;
+    const hash = createHash('sha256');
+    let size = 0;
+    for (const piece of pieces) {
+      hash.update(piece);
+      size += piece.length;
+    }
+    this.entries.push({ path: name, sha256: hash.digest('hex'), bytes: size, producer, ...(truncatedBytes ? { truncatedBytes } : {}) });
+    this.bytes += size;
+    const { header, padding } = tarEntry(`${this.root}/${name}`, size, this.mtime);
+    this.queue = this.queue.then(async () => {
+      for (const block of [header, ...pieces, padding]) await this.write(block);
+    });
     return this.queue;
   }
 
@@ -69,9 +112,14 @@ export class BundleFile {
   async finish(): Promise<number> {
     this.queue = this.queue.then(() => this.write(tarEnd()));
     await this.queue;
+    const closed = new Promise<void>((resolve) => this.out.once('close', resolve));
     this.gzip.end();
-    await this.closed;
-    fs.renameSync(this.temp, this.target);
+    await Promise.race([closed, this.broken]);
+    try {
+      fs.renameSync(this.temp, this.target);
+    } catch (error) {
+      throw new BundleWriteError(this.target, error as Error);
+    }
     return fs.statSync(this.target).size;
   }
 
@@ -84,8 +132,9 @@ export class BundleFile {
   }
 
   private write(block: Buffer): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.gzip.write(block)) return Promise.resolve();
-    return new Promise((resolve) => this.gzip.once('drain', resolve));
+    return Promise.race([new Promise<void>((resolve) => this.gzip.once('drain', resolve)), this.broken]);
   }
 }
 

@@ -4,31 +4,38 @@
 // (redact.ts), written as one archive (archive.ts). The layout:
 //
 //   summary/        status.yaml, doctor.json, version.yaml (the commands' own documents, run in-process)
-//   cluster/        nodes, Warning events, CRDs (names and versions), NetworkPolicies and the policy API's
-//                   AdminNetworkPolicies, ServiceCIDRs
-//   operator.tigera.io/, crd.projectcalico.org/   every kind the API serves, one file each
+//   cluster/        nodes, Warning events, NetworkPolicies and the policy API's AdminNetworkPolicies,
+//                   ServiceCIDRs (JSON Lists); crds.yaml (the CRDs' names and versions)
+//   operator.tigera.io/, crd.projectcalico.org/   every kind the API serves, one JSON List each
 //   namespaces/NS/  the workloads, pods, services, endpoint slices, service accounts, ConfigMaps, Secrets
-//                   (names and key names only), events; logs/POD/CONTAINER[.previous].log
-//   kube-system/    CoreDNS and kube-proxy pods and logs, kubeadm's ClusterConfiguration, kube-proxy's config
+//                   (names and key names only), events (JSON Lists); logs/POD/CONTAINER[.previous].log
+//   kube-system/    CoreDNS and kube-proxy pods (JSON Lists) and logs, kubeadm's ClusterConfiguration,
+//                   kube-proxy's config
 //   nodes/NODE/     what calico-node sees on the host (node-data.ts)
 //   local/          kubectl-calico.yaml from --dir
 //   diags.log, index.yaml
+//
+// In three phases: the nodes (a --nodes name the cluster does not have is an
+// error before anything is written), then everything read through the API,
+// then node data, then logs (last: --max-total-bytes bounds them).
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'yaml';
 import { insideFolder } from '../../cli/files.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { listAll } from '../../kube/list.ts';
+import type { ProgressItem } from '../../print/diags-progress.ts';
 import { serialize, API_VERSION } from '../../print/report.ts';
 import { runDoctor } from '../doctor/run.ts';
 import { installedCalico } from '../installed.ts';
-import type { NodePick } from '../node-pick.ts';
+import { pickNodeNames, type NodePick } from '../node-pick.ts';
 import { readStatus, WORKLOAD_NAMESPACES } from '../status.ts';
 import { machineStatus } from '../status-view.ts';
 import { BundleFile } from './archive.ts';
-import { collectLogs, type PodObject } from './logs.ts';
-import { collectNodeData, type NodeObject } from './node-data.ts';
+import { collectLogs, podFacts, type PodObject } from './logs.ts';
+import { collectNodeData, defaultNodeChoice, type NodeChoice, type NodeObject } from './node-data.ts';
 import { redactObject, redactText, secretSummary } from './redact.ts';
-import { DiagsRun, type ItemOutcome } from './run.ts';
+import { describeFailure, DiagsRun } from './run.ts';
 
 export interface DiagsOptions {
   /** Where the archive goes. */
@@ -49,7 +56,7 @@ export interface DiagsOptions {
   clientVersion: object;
   defaultCalicoVersion: string;
   signal: AbortSignal;
-  onItem: (outcome: ItemOutcome) => void;
+  onItem: (outcome: ProgressItem) => void;
 }
 
 export interface DiagsResult {
@@ -57,10 +64,8 @@ export interface DiagsResult {
   bytes: number;
   files: number;
   uncollected: number;
-}
-
-interface List<T = unknown> {
-  items: T[];
+  /** Logs the byte budget (--max-total-bytes) left out. */
+  logsLeftOut: number;
 }
 
 interface GroupList {
@@ -78,33 +83,36 @@ const NAMESPACED: [string, string][] = [
   ['/api/v1', 'serviceaccounts'], ['/api/v1', 'configmaps'], ['/api/v1', 'secrets'], ['/api/v1', 'events'],
 ];
 
-const EVENTS_NOTE = 'The API server keeps events for one hour by default (kube-apiserver --event-ttl): older ones are gone.';
+const EVENTS_NOTE = 'the API server keeps events for one hour by default, kube-apiserver --event-ttl: older ones are gone';
 
 export async function collectDiags(kube: KubeClient, options: DiagsOptions): Promise<DiagsResult> {
+  // The nodes first, before any file exists: the names --nodes or -l pick must be the cluster's.
+  let nodes: NodeObject[] | undefined;
+  let nodesFailure: unknown;
+  try {
+    nodes = await listAll<NodeObject>(kube, '/api/v1/nodes', { signal: options.signal });
+  } catch (error) {
+    if (options.signal.aborted) throw options.signal.reason;
+    nodesFailure = error;
+  }
+  const picked = nodes && options.nodes ? await pickedNodes(kube, options.nodes, nodes) : undefined;
+
   const bundle = new BundleFile(options.target, options.now);
   const run = new DiagsRun(bundle, { concurrency: options.concurrency, signal: options.signal, onItem: options.onItem });
   try {
     run.note(`kubectl-calico diags of context "${kube.contextName}" (${kube.server}) as user "${kube.userName}", started ${options.now.toISOString()}`);
     const pods: { namespace: string; items: PodObject[] }[] = [];
-    let nodes: NodeObject[] | undefined;
-    let calicoPools: { spec?: { cidr?: string } }[] | undefined;
+    const calicoPools: { spec?: { cidr?: string } }[] = [];
     let bgpDisabled = false;
-    const list = (file: string, apiPath: string, query: Record<string, string>, comment: string) => run.item(file, async () => {
-      const result = await kube.json<List>(apiPath, { query, signal: run.signal });
-      await run.addObject(file, listOf(result.items), `GET ${apiPath}?${new URLSearchParams(query)}`, comment);
-    });
 
     // Ctrl-C ends the run at once, whatever is in flight (status and doctor take no signal): the file is removed below.
     await orAbort(Promise.all([
       summaries(kube, run, options),
-      run.item('cluster/nodes.yaml', async () => {
-        nodes = (await kube.json<List<NodeObject>>('/api/v1/nodes', { signal: run.signal })).items;
-        await run.addObject('cluster/nodes.yaml', listOf(nodes), 'GET /api/v1/nodes');
-      }),
-      list('cluster/warning-events.yaml', '/api/v1/events', { fieldSelector: 'type=Warning' }, EVENTS_NOTE),
+      nodes ? run.item('cluster/nodes.json', () => run.addItems('cluster/nodes.json', nodes, 'GET /api/v1/nodes')) : run.skip('cluster/nodes.json', describeFailure(nodesFailure)),
+      run.item('cluster/warning-events.json', () => run.addList('cluster/warning-events.json', kube, '/api/v1/events', { query: { fieldSelector: 'type=Warning' }, note: EVENTS_NOTE })),
       run.item('cluster/crds.yaml', async () => {
-        const crds = await kube.json<List<{ metadata: { name: string }; spec: { group: string; scope: string; versions: { name: string; served: boolean; storage: boolean }[] }; status?: { conditions?: { type: string; status: string }[] } }>>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { signal: run.signal });
-        const summary = crds.items.map((c) => ({
+        const crds = await listAll<{ metadata: { name: string }; spec: { group: string; scope: string; versions: { name: string; served: boolean; storage: boolean }[] }; status?: { conditions?: { type: string; status: string }[] } }>(kube, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { signal: run.signal });
+        const summary = crds.map((c) => ({
           name: c.metadata.name,
           group: c.spec.group,
           scope: c.spec.scope,
@@ -113,55 +121,70 @@ export async function collectDiags(kube: KubeClient, options: DiagsOptions): Pro
         }));
         await run.addObject('cluster/crds.yaml', summary, 'GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions (names and versions only)');
       }),
-      apiGroups(kube, run, async (file, apiPath, items) => {
-        if (apiPath.endsWith('/ippools')) calicoPools = items as typeof calicoPools;
-        if (apiPath.endsWith('/installations')) bgpDisabled = (items as { spec?: { calicoNetwork?: { bgp?: string } } }[]).some((i) => i.spec?.calicoNetwork?.bgp === 'Disabled');
-        await run.addObject(file, listOf(items), `GET ${apiPath}`);
-      }),
+      apiGroups(kube, run, (file, apiPath) => run.addList(file, kube, apiPath, {
+        each: (items) => {
+          if (apiPath.endsWith('/ippools')) calicoPools.push(...(items as typeof calicoPools));
+          if (apiPath.endsWith('/installations')) bgpDisabled ||= (items as { spec?: { calicoNetwork?: { bgp?: string } } }[]).some((i) => i.spec?.calicoNetwork?.bgp === 'Disabled');
+        },
+      })),
       ...WORKLOAD_NAMESPACES.flatMap((namespace) => NAMESPACED.map(([prefix, resource]) => {
-        const file = `namespaces/${namespace}/${resource}.yaml`;
+        const file = `namespaces/${namespace}/${resource}.json`;
         const apiPath = `${prefix}/namespaces/${namespace}/${resource}`;
         return run.item(file, async () => {
-          const result = await kube.json<List>(apiPath, { signal: run.signal });
-          if (resource === 'pods') pods.push({ namespace, items: result.items as PodObject[] });
-          const items = resource === 'secrets' ? (result.items as Parameters<typeof secretSummary>[0][]).map(secretSummary) : result.items;
-          await run.addObject(file, listOf(items), `GET ${apiPath}${resource === 'secrets' ? ' (name, namespace, type and key names only)' : ''}`, resource === 'events' ? EVENTS_NOTE : undefined);
+          if (resource === 'pods') {
+            const read: PodObject[] = [];
+            await run.addList<PodObject>(file, kube, apiPath, { each: (items) => read.push(...items.map(podFacts)) });
+            pods.push({ namespace, items: read });
+          } else if (resource === 'secrets') await run.addList(file, kube, apiPath, { summary: secretSummary, note: 'name, namespace, type and key names only' });
+          else await run.addList(file, kube, apiPath, resource === 'events' ? { note: EVENTS_NOTE } : {});
         });
       })),
-      ...[['coredns', 'k8s-app=kube-dns'], ['kube-proxy', 'k8s-app=kube-proxy']].map(([name, selector]) => run.item(`kube-system/${name}-pods.yaml`, async () => {
-        const result = await kube.json<List<PodObject>>('/api/v1/namespaces/kube-system/pods', { query: { labelSelector: selector! }, signal: run.signal });
-        pods.push({ namespace: 'kube-system', items: result.items });
-        await run.addObject(`kube-system/${name}-pods.yaml`, listOf(result.items), `GET /api/v1/namespaces/kube-system/pods?labelSelector=${selector}`);
+      ...[['coredns', 'k8s-app=kube-dns'], ['kube-proxy', 'k8s-app=kube-proxy']].map(([name, selector]) => run.item(`kube-system/${name}-pods.json`, async () => {
+        const read: PodObject[] = [];
+        await run.addList<PodObject>(`kube-system/${name}-pods.json`, kube, '/api/v1/namespaces/kube-system/pods', { query: { labelSelector: selector! }, each: (items) => read.push(...items.map(podFacts)) });
+        pods.push({ namespace: 'kube-system', items: read });
       })),
       configFromConfigMap(kube, run, 'kube-system/kubeadm-config.yaml', 'kubeadm-config', 'ClusterConfiguration'),
       configFromConfigMap(kube, run, 'kube-system/kube-proxy-config.yaml', 'kube-proxy', 'config.conf'),
       localPlan(run, options.dir),
     ]), run.signal);
 
-    await orAbort(Promise.all([
-      options.nodeData ? collectNodeData(kube, run, { nodes, calicoNodePods: pods.find((p) => p.namespace === 'calico-system')?.items, pick: options.nodes, ipv6: (calicoPools ?? []).some((p) => p.spec?.cidr?.includes(':')), bgp: !bgpDisabled, execTimeoutMs: options.execTimeoutMs }) : run.note('node data not collected: --no-node-data'),
-      collectLogs(kube, run, { pods, sinceMs: options.sinceMs, maxLogBytes: options.maxLogBytes, maxTotalBytes: options.maxTotalBytes }),
-    ]), run.signal);
-    if (run.fromCluster === 0) throw new NothingReadable(run.logText());
+    const calicoNodePods = pods.find((p) => p.namespace === 'calico-system')?.items ?? [];
+    const choice: NodeChoice = picked ? { names: picked, notes: [`nodes asked: ${picked.length} (${options.nodes === 'all' ? '--nodes all' : '--nodes, -l'})`] } : defaultNodeChoice(nodes, calicoNodePods);
+    if (options.nodes && !nodes) run.note(`${options.nodes === 'all' ? '--nodes all' : '--nodes, -l'}: not applied, the node list could not be read`);
+    for (const note of choice.notes) run.note(note);
+    if (!options.nodeData) run.note('node data not collected: --no-node-data');
+    else if (!nodes) run.skip('nodes/', 'needs the list of nodes, which could not be read');
+    else await orAbort(collectNodeData(kube, run, { names: choice.names, calicoNodePods, ipv6: calicoPools.some((p) => p.spec?.cidr?.includes(':')), bgp: !bgpDisabled, execTimeoutMs: options.execTimeoutMs }), run.signal);
+    const leftOut = await orAbort(collectLogs(kube, run, { pods, nodes: choice.names, sinceMs: options.sinceMs, maxLogBytes: options.maxLogBytes, maxTotalBytes: options.maxTotalBytes }), run.signal);
+    if (run.fromCluster === 0) throw new NothingReadable(run.uncollected, run.firstFailure && redactText(run.firstFailure).replace(/\s*\n\s*/g, ' '));
 
-    run.note(`done: ${bundle.entries.length} files, ${run.uncollected} items not collected`);
+    run.note(`done: ${bundle.entries.length} files, ${run.uncollected} items not collected, ${leftOut} logs left out at --max-total-bytes`);
     const files = bundle.entries.length + 2;
-    await bundle.add('diags.log', run.logText(), 'kubectl-calico diags: every failed request, missing permission and skipped item');
-    await bundle.add('index.yaml', yaml.stringify({ apiVersion: API_VERSION, kind: 'DiagsIndex', context: kube.contextName, created: options.now.toISOString(), uncollected: run.uncollected, files: bundle.entries }, { lineWidth: 0 }), 'kubectl-calico diags');
+    await bundle.add('diags.log', redactText(run.logText()), 'kubectl-calico diags: every failed request, missing permission and skipped item');
+    await bundle.add('index.yaml', yaml.stringify({ apiVersion: API_VERSION, kind: 'DiagsIndex', context: kube.contextName, created: options.now.toISOString(), uncollected: run.uncollected, logsLeftOut: leftOut, files: bundle.entries }, { lineWidth: 0 }), 'kubectl-calico diags');
     const bytes = await bundle.finish();
-    return { path: bundle.target, bytes, files, uncollected: run.uncollected };
+    return { path: bundle.target, bytes, files, uncollected: run.uncollected, logsLeftOut: leftOut };
   } catch (error) {
     bundle.abort();
     throw error;
   }
 }
 
-/** Nothing could be read from the cluster: no bundle is left, and the log says why. */
+/** The nodes --nodes or -l picked, in the order given; a name the cluster does not have is an error (CliError). */
+async function pickedNodes(kube: KubeClient, pick: NodePick | 'all', nodes: NodeObject[]): Promise<string[]> {
+  const names = nodes.map((n) => n.metadata.name);
+  return pick === 'all' ? names : pickNodeNames(kube, pick, names);
+}
+
+/** Nothing could be read from the cluster: no bundle is left; the first failure (on one line) says why. */
 export class NothingReadable extends Error {
-  readonly log: string;
-  constructor(log: string) {
+  readonly failures: number;
+  readonly first: string | undefined;
+  constructor(failures: number, first: string | undefined) {
     super('nothing could be read from the cluster');
-    this.log = log;
+    this.failures = failures;
+    this.first = first;
   }
 }
 
@@ -172,10 +195,6 @@ function orAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-function listOf(items: unknown[]): object {
-  return { apiVersion: 'v1', kind: 'List', items };
 }
 
 /** status -o yaml, doctor -o json and version -o yaml, as those commands print them. */
@@ -204,7 +223,7 @@ async function summaries(kube: KubeClient, run: DiagsRun, options: DiagsOptions)
  * Every kind of operator.tigera.io and crd.projectcalico.org the API serves, Kubernetes NetworkPolicies, the policy
  * API's AdminNetworkPolicies and BaselineAdminNetworkPolicies and ServiceCIDRs where served, found by discovery.
  */
-async function apiGroups(kube: KubeClient, run: DiagsRun, write: (file: string, apiPath: string, items: unknown[]) => Promise<void>): Promise<void> {
+async function apiGroups(kube: KubeClient, run: DiagsRun, write: (file: string, apiPath: string) => Promise<void>): Promise<void> {
   let groups: GroupList['groups'] = [];
   await run.item('discovery /apis', async () => {
     groups = (await kube.json<GroupList>('/apis', { signal: run.signal })).groups;
@@ -233,9 +252,9 @@ async function apiGroups(kube: KubeClient, run: DiagsRun, write: (file: string, 
       for (const r of resources) {
         if (r.name.includes('/') || !r.verbs.includes('list') || (want.only && !want.only.includes(r.name)) || seen.has(`${want.group}/${r.name}`)) continue;
         seen.add(`${want.group}/${r.name}`);
-        const file = `${want.folder}/${r.name}.yaml`;
+        const file = `${want.folder}/${r.name}.json`;
         const apiPath = `/apis/${version.groupVersion}/${r.name}`;
-        work.push(run.item(file, async () => write(file, apiPath, (await kube.json<List>(apiPath, { signal: run.signal })).items)));
+        work.push(run.item(file, () => write(file, apiPath)));
       }
     }
   }

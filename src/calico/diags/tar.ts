@@ -6,8 +6,11 @@
 
 const BLOCK = 512;
 
-/** The blocks of one file entry: header(s), the data, padding to a block. */
-export function tarEntry(path: string, data: Buffer, mtime: Date): Buffer {
+/**
+ * The blocks around one file entry's data: its header(s) before it, and the padding to a block after it (the
+ * data itself is written between them as it is, in as many pieces as it comes in).
+ */
+export function tarEntry(path: string, size: number, mtime: Date): { header: Buffer; padding: Buffer } {
   const split = splitPath(path);
   const seconds = Math.floor(mtime.getTime() / 1000);
   const parts: Buffer[] = [];
@@ -16,8 +19,8 @@ export function tarEntry(path: string, data: Buffer, mtime: Date): Buffer {
     parts.push(header({ name: 'PaxHeader/entry', size: record.length, mtime: seconds, type: 'x', prefix: '' }), pad(record));
   }
   const { name, prefix } = split ?? { name: path.slice(-100).replace(/^\/+/, ''), prefix: '' };
-  parts.push(header({ name, prefix, size: data.length, mtime: seconds, type: '0' }), pad(data));
-  return Buffer.concat(parts);
+  parts.push(header({ name, prefix, size, mtime: seconds, type: '0' }));
+  return { header: Buffer.concat(parts), padding: Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK) };
 }
 
 /** The end of an archive: two zero blocks. */

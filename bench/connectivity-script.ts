@@ -19,7 +19,7 @@
 // Service, the wait, the policies, the delete) as measured on the sample.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_IMAGE } from '../src/calico/connectivity/defaults.ts';
+import { DEFAULT_IMAGE, DEFAULT_MAX_PAIRS } from '../src/calico/connectivity/defaults.ts';
 import { ECHO_PORT, HOST_PORT, PHASES, SCENARIOS, SERVICE_PORT, type Phase, type Probe, type Topology } from '../src/calico/connectivity/scenarios.ts';
 import { measure, withClusterProcess, type Measurement } from './measure.ts';
 import { KUBECTL } from './startup.ts';
@@ -180,7 +180,7 @@ export async function benchConnectivityScript(nodes: number, sample = nodes): Pr
     await measure([KUBECTL, 'api-resources'], env);
     const whole = sample >= all.length;
     const chosen = whole ? all : all.filter((_, i) => i % Math.floor(all.length / sample) === 0).slice(0, sample);
-    const maxPairs = whole ? 100 : chosen.length;
+    const maxPairs = whole ? DEFAULT_MAX_PAIRS : chosen.length;
     const file = path.join(cluster.home, 'connectivity.sh');
     fs.writeFileSync(file, script(chosen, maxPairs));
     const before = cluster.requests().length;
@@ -193,7 +193,7 @@ export async function benchConnectivityScript(nodes: number, sample = nodes): Pr
     const spent: Record<string, number> = {};
     for (let i = 0; i + 1 < marks.length; i++) spent[marks[i]!.step] = (spent[marks[i]!.step] ?? 0) + marks[i + 1]!.at - marks[i]!.at;
     const ran = count(chosen, maxPairs);
-    const full = count(all, 100);
+    const full = count(all, DEFAULT_MAX_PAIRS);
     const perPod = (spent.run ?? 0) / ran.pods;
     const perExec = (spent.exec ?? 0) / ran.execs;
     const perBlocked = ran.blocked ? (spent.blocked ?? 0) / ran.blocked : 0;
@@ -211,7 +211,7 @@ if (import.meta.main) {
   const nodes = Number(process.argv[2] ?? 3);
   const sample = Number(process.argv[3] ?? nodes);
   if (process.argv[4] === '--print') {
-    process.stdout.write(script(Array.from({ length: sample }, (_, i) => `node-${i}`), sample >= nodes ? 100 : sample));
+    process.stdout.write(script(Array.from({ length: sample }, (_, i) => `node-${i}`), sample >= nodes ? DEFAULT_MAX_PAIRS : sample));
     process.exit(0);
   }
   const r = await benchConnectivityScript(nodes, sample);

@@ -73,6 +73,18 @@ export interface ClusterProcess {
   env: NodeJS.ProcessEnv;
   /** What the test cluster has served so far, from its request log. */
   requests(): RequestLogEntry[];
+  /**
+   * Waits until the cluster's process is idle (under a tenth of a core over a second: a large rollout keeps its
+   * controllers and garbage collector busy for a while after the last pod is Ready), at most `limitMs`; resolves
+   * with the seconds waited.
+   */
+  idle(limitMs?: number): Promise<number>;
+}
+
+/** user + sys CPU seconds a process has used, from /proc. */
+function cpuSecondsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /**
@@ -97,7 +109,17 @@ export async function withClusterProcess<T>(name: string, args: string[], use: (
     });
     const env = { PATH: `${path.dirname(BINARY)}:/usr/bin:/bin`, HOME: home, KUBECONFIG: kubeconfig };
     const requests = () => fs.readFileSync(requestLog, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as RequestLogEntry);
-    return await use({ home, kubeconfig, env, requests });
+    const idle = async (limitMs = 300_000) => {
+      const started = performance.now();
+      for (let before = cpuSecondsOf(cluster.pid!); performance.now() - started < limitMs;) {
+        await sleep(1000);
+        const now = cpuSecondsOf(cluster.pid!);
+        if (now - before < 0.1) break;
+        before = now;
+      }
+      return (performance.now() - started) / 1000;
+    };
+    return await use({ home, kubeconfig, env, requests, idle });
   } finally {
     cluster.kill('SIGKILL');
     fs.rmSync(home, { recursive: true, force: true });

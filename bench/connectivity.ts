@@ -7,15 +7,7 @@
 // per run, in its own process: the test cluster's garbage collector is busy
 // for a minute or two after a namespace of a thousand pods goes, and a
 // cluster in this process would not read the command's output meanwhile.
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { measure, type Measurement } from './measure.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const BINARY = path.join(ROOT, 'dist', 'kubectl-calico');
-const NODE = path.join(ROOT, 'node_modules', 'node', 'bin', 'node');
+import { BINARY, measure, withClusterProcess, type Measurement } from './measure.ts';
 
 export interface ConnectivityFigures extends Measurement {
   nodes: number;
@@ -26,30 +18,14 @@ export interface ConnectivityFigures extends Measurement {
 }
 
 export async function benchConnectivity(nodes: number): Promise<ConnectivityFigures> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-connectivity-'));
-  const kubeconfig = path.join(home, 'kubeconfig');
-  const requestLog = path.join(home, 'requests.jsonl');
-  const cluster = spawn(NODE, [path.join(ROOT, 'test', 'cluster', 'main.ts'), '--nodes', String(nodes), '--calico', 'v3.29.0', '--kubeconfig', kubeconfig, '--request-log', requestLog], { stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      cluster.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('READY ')) resolve();
-      });
-      cluster.on('exit', (code) => reject(new Error(`the test cluster exited (${code}) before it was ready`)));
-    });
-    const env = { PATH: `${path.dirname(BINARY)}:/usr/bin:/bin`, HOME: home, KUBECONFIG: kubeconfig };
-    const before = fs.readFileSync(requestLog, 'utf8').split('\n').filter(Boolean).length;
-    const run = await measure([BINARY, 'connectivity', '--timeout', '5m'], env);
-    const served = fs.readFileSync(requestLog, 'utf8').split('\n').filter(Boolean).slice(before).map((line) => JSON.parse(line) as { path: string; user?: string });
+  return withClusterProcess('connectivity', ['--nodes', String(nodes), '--calico', 'v3.29.0'], async (cluster) => {
+    const before = cluster.requests().length;
+    const run = await measure([BINARY, 'connectivity', '--timeout', '5m'], cluster.env);
+    const served = cluster.requests().slice(before);
     const execs = served.filter((e) => e.path.includes('/exec')).length;
     const summary = /(\d+) probes: (\d+) passed, (\d+) failed/.exec(run.stdout);
     return { ...run, nodes, requests: served.length - execs, execs, probes: Number(summary?.[1] ?? 0), passed: run.code === 0 };
-  } finally {
-    cluster.kill('SIGKILL');
-    fs.rmSync(home, { recursive: true, force: true });
-  }
+  });
 }
 
 if (import.meta.main) {

@@ -1,16 +1,11 @@
-// diags at scale: a --nodes 500 test cluster with Calico installed,
-// `kubectl calico diags` with the default node choice (nodes with problems
+// diags at scale: a --nodes 500 test cluster with Calico installed, in a
+// process of its own (withClusterProcess), `kubectl calico diags` with the default node choice (nodes with problems
 // and a sample) — wall time, CPU, peak memory, the archive's size, its files,
 // logs and execs sent. The issue's target: under 30 s and under 50 MB at the
 // test cluster's log sizes.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startCluster } from '../test/cluster/cluster.ts';
-import { measure, type Measurement } from './measure.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const BINARY = path.join(ROOT, 'dist', 'kubectl-calico');
+import { BINARY, measure, withClusterProcess, type Measurement } from './measure.ts';
 
 export interface DiagsFigures extends Measurement {
   nodes: number;
@@ -22,26 +17,19 @@ export interface DiagsFigures extends Measurement {
 }
 
 export async function benchDiags(nodes: number): Promise<DiagsFigures> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-diags-'));
-  const kubeconfig = path.join(home, 'kubeconfig');
-  const archive = path.join(home, 'bundle.tar.gz');
-  const cluster = await startCluster({ nodes, calico: 'v3.29.0', kubeconfigPath: kubeconfig });
-  try {
-    const env = { PATH: '/usr/bin:/bin', HOME: home, KUBECONFIG: kubeconfig };
-    const before = cluster.requestLog.length;
-    const run = await measure([BINARY, 'diags', '--output-file', archive], env);
+  return withClusterProcess('diags', ['--nodes', String(nodes), '--calico', 'v3.29.0'], async (cluster) => {
+    const archive = path.join(cluster.home, 'bundle.tar.gz');
+    const before = cluster.requests().length;
+    const run = await measure([BINARY, 'diags', '--output-file', archive], cluster.env);
     if (run.code !== 0) throw new Error(`diags exited ${run.code}: ${run.stderr}`);
-    const requests = cluster.requestLog.slice(before);
+    const requests = cluster.requests().slice(before);
     const files = Number(/, (\d+) files,/.exec(run.stdout)?.[1] ?? 0);
     return {
       ...run, nodes, bytes: fs.statSync(archive).size, files,
       logs: requests.filter((r) => /\/pods\/[^/]+\/log\b/.test(r.path)).length,
       execs: requests.filter((r) => /\/pods\/[^/]+\/exec\b/.test(r.path)).length,
     };
-  } finally {
-    await cluster.stop();
-    fs.rmSync(home, { recursive: true, force: true });
-  }
+  });
 }
 
 if (import.meta.main) {

@@ -77,10 +77,9 @@ function plan(nodes: string[], maxPairs: number): { probes: Probe[]; topology: T
     nodes,
     echo: new Map(nodes.map((n) => [n, end('echo', n)])),
     client: new Map(nodes.map((n) => [n, end('client', n)])),
-    hosts: hostNodes.map((node, i) => ({ pod: `host${i}`, node, ip: `$host${i}` })),
+    hosts: hostNodes.map((node, i) => ({ pod: `host${i}`, node, ips: [`$host${i}`] })),
     service: { name: 'echo', ips: ['$svc'], port: SERVICE_PORT },
     subnets: new Map(),
-    dualStack: false,
   };
   const options = { maxPairs, externalTarget: undefined, random: seeded(20) };
   const probes = SCENARIOS.filter((s) => !SKIPPED.has(s.name) && !s.unavailable?.(topology, options)).flatMap((s) => s.probes(topology, options));

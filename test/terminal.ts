@@ -177,6 +177,8 @@ export function startInTerminal(argv: string[], options: { env: NodeJS.ProcessEn
         if (waitingForEvents(program)) break;
         if (attempt === 1_000) throw new Error('the program was never found waiting in its event loop: is it busy?');
         child.kill('SIGCONT');
+        // Going on when script has continued it, not before: stopped again first, script would continue it after.
+        while (stateOf(program) === 'T') await sleep(1);
         await sleep(5);
       }
       const tty = fs.readlinkSync(`/proc/${program}/fd/0`);

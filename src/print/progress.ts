@@ -1,8 +1,9 @@
 // Progress of long operations. On a terminal, a live block redrawn in place
 // that the terminal can hold: never taller than the screen (minus the
 // cursor's row), every line cut to the screen's width so none wraps, at most
-// ten redraws a second, redrawn after a resize. In a pipe or CI log, lines
-// with a time stamp, written only when the caller has something new.
+// ten redraws a second, redrawn after a resize, each draw for the size the
+// terminal has at that moment. In a pipe or CI log, lines with a time stamp,
+// written only when the caller has something new.
 import type { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import cliTruncate from 'cli-truncate';
@@ -17,6 +18,12 @@ export interface Screen {
 export interface Terminal extends Writable {
   columns?: number;
   rows?: number;
+  isTTY?: boolean;
+  /**
+   * Node's tty.WriteStream (not in its documentation): reads the size from the kernel into columns and rows and
+   * emits 'resize' when it changed. Node's SIGWINCH handler calls it, in the event loop's turn after the signal.
+   */
+  _refreshSize?(): void;
 }
 
 const MIN_INTERVAL_MS = 100;
@@ -30,7 +37,13 @@ export class LiveBlock {
   private lastDraw = 0;
   /** Cancels the draw update() scheduled. */
   private scheduled: (() => void) | undefined;
-  private readonly onResize = () => this.draw();
+  /** In draw()'s own look at the size: the 'resize' it may emit needs no draw of its own. */
+  private refreshing = false;
+  /** finish() was called: the block stays as it is, below it is someone else's output. */
+  private finished = false;
+  private readonly onResize = () => {
+    if (!this.refreshing) this.draw();
+  };
 
   /** `render` is asked for the block's lines whenever it is drawn; it may give more than fit. */
   constructor(out: Terminal, render: (screen: Screen) => string[]) {
@@ -39,11 +52,11 @@ export class LiveBlock {
     out.on('resize', this.onResize);
   }
 
-  /** Something changed: redraw soon, as the rate allows. */
+  /** Something changed: redraw soon, as the rate allows. Nothing once finished. */
   update(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.finished) return;
     // Drawn at the end of a turn of the event loop (setImmediate), after its I/O: a SIGWINCH that came by then
-    // is handled first. A draw before it would erase by the old width, short of the rows the terminal re-wrapped.
+    // is handled first, and its redraw is the one draw. (Any draw reads the terminal's size itself: refreshSize().)
     let immediate: NodeJS.Immediate | undefined;
     const timer = setTimeout(() => (immediate = setImmediate(() => this.draw())), Math.max(0, this.lastDraw + MIN_INTERVAL_MS - performance.now()));
     this.scheduled = () => {
@@ -52,9 +65,14 @@ export class LiveBlock {
     };
   }
 
-  /** Draws the final state once more and leaves it on screen. */
+  /**
+   * Draws the final state once more and leaves it on screen. An update() after it (a caller's read that ends
+   * after the wait did) draws nothing: a draw then would erase nothing, and show the block twice.
+   */
   finish(): void {
+    if (this.finished) return;
     this.draw();
+    this.finished = true;
     this.out.off('resize', this.onResize);
     this.drawn = [];
   }
@@ -63,12 +81,30 @@ export class LiveBlock {
     this.scheduled?.();
     this.scheduled = undefined;
     this.lastDraw = performance.now();
+    this.refreshSize();
     const screen = screenOf(this.out);
     const lines = fit(this.render(screen), screen);
     if (screen.columns === this.drawnColumns && lines.length === this.drawn.length && lines.every((line, i) => line === this.drawn[i])) return;
     this.out.write(`${this.erase()}${lines.join('\n')}${lines.length ? '\n' : ''}`);
     this.drawn = lines;
     this.drawnColumns = screen.columns;
+  }
+
+  /**
+   * The terminal's size now, not as of the last SIGWINCH handled: it may have resized since, its SIGWINCH still
+   * behind this draw in the event loop (read in the same turn as the watch event that finishes a wait, say). A
+   * draw for the old size would erase by the old width, short of the rows the terminal re-wrapped.
+   */
+  private refreshSize(): void {
+    if (this.out.isTTY !== true || !this.out._refreshSize) return;
+    this.refreshing = true;
+    try {
+      this.out._refreshSize();
+    } catch {
+      // A size it cannot read ('error' with no listener): draw for the one it has.
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   /** Moves the cursor back to the first row of the block and clears from there. */

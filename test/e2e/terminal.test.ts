@@ -14,6 +14,8 @@ import { startInTerminal, type Contents, type Row, type Session, type Size } fro
 const CLUSTER: ClusterOptions = { nodes: 50 };
 const SMALL: Size = { columns: 80, rows: 24 };
 const LARGE: Size = { columns: 150, rows: 45 };
+/** For the waits that end ready: far more than they take on a busy machine; a stuck one still says what is stuck. */
+const WAIT_TIMEOUT = '90s';
 
 const BLOCK_START = /^Waiting for Calico: (\d+) of (\d+) ready \(\d+s\)$/;
 /** A table's header row: the status summary's tables may share one. */
@@ -85,9 +87,12 @@ function assertReady(rows: Row[], nodes: number, size: Size): void {
   assertNoRepeats(rows, lines(rows.slice(block.start, block.end)));
 }
 
+/** A line of a block with a Pending pod's scheduling message (`0/N nodes are available: …`), cut with … at the width. */
+const PENDING_CUT = /^.*Pending( \(\d+\))?: 0\/\d+ nodes .*…$/m;
+
 /** The long lines were there to cut: some line of some redraw had a Pending message cut with … at the width. */
 function assertLongPendingCut(session: Session, size: Size): void {
-  const cut = session.plain().split('\n').find((line) => /Pending( \(\d+\))?: 0\/\d+ nodes .*…$/.test(line));
+  const cut = PENDING_CUT.exec(session.plain())?.[0];
   assert.ok(cut, 'a Pending message was cut');
   assert.ok(cut.length <= size.columns, cut);
 }
@@ -98,15 +103,22 @@ test('wait, apply --wait and status -w during a fresh install, at 80×24 and 150
     const nodes = cluster.api.store.list('nodes').length;
     const status = startInTerminal(['kubectl', 'calico', 'status', '-w'], { env, size: SMALL });
     await status.waitFor(/^Calico: Not installed$/m);
-    const wait = startInTerminal(['kubectl', 'calico', 'wait', '--timeout', '40s'], { env, size: SMALL });
+    const wait = startInTerminal(['kubectl', 'calico', 'wait', '--timeout', WAIT_TIMEOUT], { env, size: SMALL });
     await wait.waitFor(/^Waiting for Calico:/m);
-    const apply = startInTerminal(['kubectl', 'calico', 'apply', '--dir', dir, '--wait', '--timeout', '40s'], { env, size: LARGE });
+    // The nodes carry a taint that the control-plane pods (calico-kube-controllers, calico-apiserver) do not
+    // tolerate: they stay Pending, with the scheduler's long message, until both blocks have shown it cut.
+    const hold = 'example.com/hold';
+    const tainted = await kubectl(['taint', 'nodes', '--all', `${hold}=:NoSchedule`], env);
+    assert.equal(tainted.code, 0, tainted.stderr);
+    const apply = startInTerminal(['kubectl', 'calico', 'apply', '--dir', dir, '--wait', '--timeout', WAIT_TIMEOUT], { env, size: LARGE });
+    await Promise.all([wait, apply].map((session) => session.waitFor(PENDING_CUT)));
+    const untainted = await kubectl(['taint', 'nodes', '--all', `${hold}:NoSchedule-`], env);
+    assert.equal(untainted.code, 0, untainted.stderr);
     assert.equal(await apply.exited, 0, apply.plain());
     assert.equal(await wait.exited, 0, wait.plain());
     await status.waitFor(/^Calico v3\.29\.0: Available$/m);
     // At 24 rows the summary is cut (`… and N more lines`); at 45 it all fits, ending with the nodes.
-    const resizedAt = status.written();
-    await status.resize(LARGE);
+    const resizedAt = await status.resize(LARGE);
     await status.waitFor(new RegExp(`^Nodes: ${nodes} Ready$`, 'm'), { since: resizedAt });
     status.interrupt();
     assert.equal(await status.exited, 130, status.plain());
@@ -135,22 +147,24 @@ test('wait, apply --wait and status -w during a fresh install, at 80×24 and 150
   });
 });
 
-test('wait while calico-node cannot pull its image, resized 150×45 → 80×24 and 80×24 → 150×45, and with --timeout 5s', async (t) => {
+test('wait while calico-node cannot pull its image, resized 150×45 → 80×24 and 80×24 → 150×45, and with --timeout 15s', async (t) => {
   await withCluster({ ...CLUSTER, podFaults: { failingImages: ['calico/node:'] } }, async (cluster) => {
     const { env, dir } = await initialized(cluster);
     const nodes = cluster.api.store.list('nodes').length;
     const wait = (size: Size, timeout: string) => startInTerminal(['kubectl', 'calico', 'wait', '--timeout', timeout], { env, size });
-    const narrowed = wait(LARGE, '40s');
-    const widened = wait(SMALL, '40s');
-    const timedOut = wait(SMALL, '5s');
-    await Promise.all([narrowed, widened, timedOut].map((session) => session.waitFor(/^Waiting for Calico:/m)));
+    const narrowed = wait(LARGE, WAIT_TIMEOUT);
+    const widened = wait(SMALL, WAIT_TIMEOUT);
+    await Promise.all([narrowed, widened].map((session) => session.waitFor(/^Waiting for Calico:/m)));
     const apply = await kubectl(['calico', 'apply', '--dir', dir], env);
     assert.equal(apply.code, 0, apply.stderr);
     const problem = /^ {2}daemonset\/calico-node: \d+ ImagePullBackOff: container calico-node cannot pull/m;
     await Promise.all([narrowed, widened].map((session) => session.waitFor(problem)));
+    // Started once calico-node is stuck, which it stays until this wait has timed out: the last block has the
+    // problem, with its message, once the wait has started and read the cluster within its 15 s (on a busy
+    // machine the plugin alone can take 5 s to start).
+    const timedOut = wait(SMALL, '15s');
     await narrowed.resize(SMALL);
-    const widenedAt = widened.written();
-    await widened.resize(LARGE);
+    const widenedAt = await widened.resize(LARGE);
     // Redrawn at once for the new width, while nothing else changes: a line wider than 80 columns, cut at 150.
     await widened.waitFor(/^.{81,149}…$/m, { since: widenedAt });
     assert.equal(await timedOut.exited, 124, timedOut.plain());
@@ -171,7 +185,7 @@ test('wait while calico-node cannot pull its image, resized 150×45 → 80×24 a
       assertReady(contents.rows, nodes, LARGE);
       assert.equal(waitBlock(contents.rows).start, 0, 'the block is the first thing on the terminal');
     });
-    await t.test('--timeout 5s at 80×24: the last block with the problem group, then the error, each once', async () => {
+    await t.test('--timeout 15s at 80×24: the last block with the problem group, then the error, each once', async () => {
       const { rows } = await timedOut.screen();
       const block = waitBlock(rows);
       assert.ok(block.ready < block.total, 'the block shows the last state: not ready');
@@ -179,7 +193,7 @@ test('wait while calico-node cannot pull its image, resized 150×45 → 80×24 a
       assert.ok(shown.some((r) => problem.test(r.text) && r.text.endsWith('…')), `the problem group, cut at the width:\n${dump(shown)}`);
       assert.deepEqual(rows.slice(0, block.end).filter((r) => r.wrapped), [], `nothing up to the error went past 80 columns:\n${dump(rows)}`);
       // The error is for a log as much as for a person: it is not cut, and wraps.
-      assert.match(rows[block.end]!.text, /^error: not ready after 5s \(--timeout\): /);
+      assert.match(rows[block.end]!.text, /^error: not ready after 15s \(--timeout\): /);
       assert.equal(lines(rows).at(-1), 'Run "kubectl calico doctor" to find the cause.');
       assertNoRepeats(rows, lines(shown));
     });

@@ -1,7 +1,8 @@
 // LiveBlock as a person sees it: its bytes go into xterm.js (the emulator
 // behind VS Code's terminal), and the tests read the emulator's buffer,
 // scrollback included. A fake terminal stream stands in for a TTY: its size
-// changes with resize(), which emits 'resize' as Node does on SIGWINCH.
+// changes with resize(), which emits 'resize' as Node does on SIGWINCH, and
+// it reads the size the terminal has now with _refreshSize(), as Node's does.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
@@ -10,11 +11,13 @@ import { LiveBlock } from '../../src/print/progress.ts';
 import { replay, type Contents, type Size, type Stream } from '../terminal.ts';
 
 class FakeTerminal extends Writable {
+  readonly isTTY = true;
   columns: number;
   rows: number;
   writes = 0;
   private readonly initial: Size;
   private readonly stream: Stream = [];
+  /** The size the terminal gave the pty, which the stream has not read yet. */
   private pending: Size | undefined;
 
   constructor(size: Size) {
@@ -44,6 +47,11 @@ class FakeTerminal extends Writable {
 
   /** Node handles the SIGWINCH: the stream takes the new size and emits 'resize'. */
   sigwinch(): void {
+    this._refreshSize();
+  }
+
+  /** As tty.WriteStream's: reads the pty's size now, and emits 'resize' when it changed. */
+  _refreshSize(): void {
     if (!this.pending) return;
     this.columns = this.pending.columns;
     this.rows = this.pending.rows;
@@ -200,6 +208,11 @@ test('finish() draws the final state once and leaves it: later output follows it
   term.resize({ columns: 20, rows: 10 });
   await clock.later();
   assert.equal(term.writes, writes, 'a resize after finish() writes nothing, nor an update() before it');
+  state = 'changed after the end';
+  block.update();
+  await clock.later();
+  block.finish();
+  assert.equal(term.writes, writes, 'nor an update() or finish() after it');
   clock.stop();
   assert.deepEqual(texts(await term.contents()), ['Waiting for Calico', 'state: ready', '', 'Calico is ready.']);
 });
@@ -271,4 +284,22 @@ test('a redraw due when the terminal resized waits for the SIGWINCH of the same 
   await clock.later(0);
   clock.stop();
   assert.deepEqual(texts(await term.contents()), ['before', 'Waiting: step 1', `${'x'.repeat(19)}…`, `${'y'.repeat(19)}…`]);
+});
+
+test('a draw in the turn the terminal resized, before Node handled the SIGWINCH (finish() after the event that ends a wait), is for the new size', async (t) => {
+  const clock = fakeClock(t);
+  const term = new FakeTerminal({ columns: 60, rows: 20 });
+  term.write('before\n');
+  let state = 'waiting';
+  const block = new LiveBlock(term, () => [`Calico: ${state}`, 'x'.repeat(55), 'y'.repeat(55)]);
+  block.update();
+  await clock.later();
+  term.resizeTerminal({ columns: 20, rows: 20 });
+  state = 'ready';
+  block.finish();
+  const writes = term.writes;
+  term.sigwinch();
+  clock.stop();
+  assert.equal(term.writes, writes, 'the SIGWINCH handled after finish() draws nothing more');
+  assert.deepEqual(texts(await term.contents()), ['before', 'Calico: ready', `${'x'.repeat(19)}…`, `${'y'.repeat(19)}…`]);
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { TestCluster } from '../cluster/cluster.ts';
-import { cleanEnv, initialized, kubectl, run, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
+import { cleanEnv, initialized, kubectl, kubectlFor, run, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
 
 type Cluster = TestCluster & { kubeconfigPath: string };
 type Calico = (...args: string[]) => Promise<Result>;
@@ -274,7 +274,7 @@ test('SIGINT during uninstall exits 130 saying what was and was not deleted; a r
   await withCluster({ latencyMs: 20 }, async (cluster) => {
     const { env } = await installed(cluster);
     const stopped = await new Promise<Result>((resolve) => {
-      const child = spawn('/usr/bin/kubectl', ['calico', 'uninstall', '--yes'], { env });
+      const child = spawn(kubectlFor([], env), ['calico', 'uninstall', '--yes'], { env });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => {

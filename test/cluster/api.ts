@@ -223,7 +223,9 @@ export class Api {
   private updatedFields(type: RegisteredType, old: KubeObject | undefined, next: KubeObject, options: WriteOptions): ManagedFieldsEntry[] {
     const schema = schemaFor(type, versionOf(next.apiVersion));
     const nextFields = fieldsOfObject(next, schema, includeFields(type, options.subresource));
-    const changed = old ? changedFields(old, next, nextFields) : nextFields;
+    // A create: its writer owns every field it set, and no one else owns any (what the steps below come to).
+    if (!old) return isEmpty(nextFields) ? [] : [managedEntry(options.fieldManager, 'Update', options.apiVersion ?? next.apiVersion, nextFields, this.clock.now(), options.subresource)];
+    const changed = changedFields(old, next, nextFields);
     const base = baseManagedFields(old, next);
     const managed = base.map((m) => (m.subresource === options.subresource ? withFields(m, difference(m.fieldsV1 as FieldSet, changed)) : m));
     if (!isEmpty(changed)) {
@@ -236,7 +238,7 @@ export class Api {
     // Entries of the other subresource own fields this write could not change: they were pruned
     // when last written, unless the entries are the client's (then all are checked). A create
     // has only its own entry.
-    if (!old || base === old.metadata.managedFields) return prune(managed, nextFields, (m) => m.subresource === options.subresource);
+    if (base === old.metadata.managedFields) return prune(managed, nextFields, (m) => m.subresource === options.subresource);
     return prune(managed, fieldsOfObject(next, schema));
   }
 }

@@ -114,10 +114,17 @@ export class Api {
   /** Read-modify-write with a function, as controllers do it (no conflicts: they run in one thread). */
   mutate(type: RegisteredType, namespace: string | undefined, name: string, change: (object: KubeObject) => void, options: WriteOptions): KubeObject {
     const old = this.get(type, namespace, name);
-    // The change works on a copy; managedFields are never changed in place, so the copy shares them.
-    const managedFields = old.metadata.managedFields;
-    const next = jsonCopy(managedFields ? { ...old, metadata: { ...old.metadata, managedFields: [] } } : old);
-    if (managedFields) next.metadata.managedFields = managedFields;
+    let next: KubeObject;
+    if (options.subresource === 'status' && type.subresources.includes('status')) {
+      // Through /status only the status is written (commit keeps the rest of the stored object): the change works
+      // on a copy of the status, and reads the rest, shared with the stored object, which it must not change.
+      next = { ...old, metadata: { ...old.metadata }, status: jsonCopy(old.status) };
+    } else {
+      // The change works on a copy; managedFields are never changed in place, so the copy shares them.
+      const managedFields = old.metadata.managedFields;
+      next = jsonCopy(managedFields ? { ...old, metadata: { ...old.metadata, managedFields: [] } } : old);
+      if (managedFields) next.metadata.managedFields = managedFields;
+    }
     change(next);
     return this.commit(type, old, next, options);
   }

@@ -5,7 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startCluster, type ClusterOptions, type TestCluster } from './cluster/cluster.ts';
+import { parse } from 'yaml';
+import { servedVersions, startCluster, type ClusterOptions, type TestCluster } from './cluster/cluster.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const DIST = path.join(ROOT, 'dist');
@@ -46,10 +47,43 @@ export function plugin(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Pro
   return run(BINARY, args, { env });
 }
 
-/** Real kubectl (the dispatcher picks the client matching the server), with a fresh HOME unless given. */
+/** Real kubectl (the client matching the server, see kubectlFor), with a fresh HOME unless given. */
 export async function kubectl(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Result> {
-  const result = await run('/usr/bin/kubectl', args, { env });
+  const result = await run(kubectlFor(args, env), args, { env });
   return { ...result, stderr: result.stderr.replace(STREAM_RACE, '') };
+}
+
+const KUBECTL = '/usr/bin/kubectl';
+/** Where gcloud's kubectl dispatcher keeps the clients it runs: kubectl.1.27 … kubectl.1.33. */
+const CLIENTS = '/usr/lib/google-cloud-sdk/bin';
+const DISPATCHER = fs.existsSync(KUBECTL) && fs.realpathSync(KUBECTL) === path.join(CLIENTS, 'kubectl');
+
+/**
+ * The kubectl that /usr/bin/kubectl runs for `args` in `env`. On this machine it is gcloud's dispatcher: it asks
+ * the server its version (a Go start-up and a TLS connection, half the CPU of a short kubectl command), then
+ * execs kubectl.1.<minor>, the same arguments and environment, or serves the command with its own v1.32 client
+ * when it has none for that minor. When the server is a test cluster of this process, named by the current
+ * context of the one file in KUBECONFIG and by no flag, its version is known here, and the client it would
+ * pick is run directly; in every other case, the dispatcher.
+ */
+export function kubectlFor(args: string[], env: NodeJS.ProcessEnv): string {
+  if (!DISPATCHER || args.some((arg) => /^(--kubeconfig|--context|--cluster|--server|-s)(=|$)|^-s./.test(arg))) return KUBECTL;
+  const file = env.KUBECONFIG;
+  if (!file || file.includes(path.delimiter)) return KUBECTL;
+  const version = servedVersions.get(currentServer(file) ?? '');
+  const client = version && path.join(CLIENTS, `kubectl.1.${Number(version.split('.')[1])}`);
+  return client && fs.existsSync(client) ? client : KUBECTL;
+}
+
+/** The server of a kubeconfig's current context. */
+function currentServer(file: string): string | undefined {
+  try {
+    const config = parse(fs.readFileSync(file, 'utf8')) as { 'current-context'?: string; contexts?: { name: string; context: { cluster: string } }[]; clusters?: { name: string; cluster: { server: string } }[] };
+    const cluster = config.contexts?.find((c) => c.name === config['current-context'])?.context.cluster;
+    return config.clusters?.find((c) => c.name === cluster)?.cluster.server;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

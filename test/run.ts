@@ -22,14 +22,11 @@ const ROOT = path.resolve(import.meta.dirname, '..');
  */
 const FIRST = ['test/e2e/release.test.ts'];
 const LAST = ['test/e2e/cluster-scale.test.ts', 'test/e2e/scale.test.ts'];
-/**
- * Files that run alone, after the rest: none now. The terminal tests were, while they asserted short-lived frames
- * and resized the pty at a point of the byte stream a busy machine could move; they hold the states they look
- * for and resize at an exact point now, and pass beside other files (and three copies of themselves on two
- * cores both busy with other work).
- */
-const ALONE: string[] = [];
 const place = (file: string) => (FIRST.includes(file) ? 0 : LAST.includes(file) ? 2 : 1);
+
+/** Every test file's process keeps the JavaScript of the .ts modules it loads (test/ts-cache.ts). */
+const EXEC_ARGV = ['--import', path.join(ROOT, 'test', 'ts-cache.ts')];
+pruneCache(path.join(os.tmpdir(), 'kubectl-calico-test-cache'));
 
 const files = (fs.readdirSync(path.join(ROOT, 'test'), { recursive: true }) as string[])
   .map((file) => path.posix.join('test', file.split(path.sep).join('/')))
@@ -39,7 +36,7 @@ const files = (fs.readdirSync(path.join(ROOT, 'test'), { recursive: true }) as s
 /** Runs `list` as node --test does: spec on a terminal, TAP otherwise; exit code 1 when a test fails. */
 function runFiles(list: string[], concurrency: number): Promise<void> {
   return new Promise((resolve) => {
-    const report = run({ files: list.map((file) => path.join(ROOT, file)), concurrency })
+    const report = run({ files: list.map((file) => path.join(ROOT, file)), concurrency, execArgv: EXEC_ARGV })
       .on('test:fail', () => {
         process.exitCode = 1;
       })
@@ -49,6 +46,14 @@ function runFiles(list: string[], concurrency: number): Promise<void> {
   });
 }
 
-await runFiles(files.filter((file) => !ALONE.includes(file)), os.availableParallelism());
-// Only with files to run: an empty run's report would end the output on `# tests 0`.
-if (ALONE.length > 0) await runFiles(files.filter((file) => ALONE.includes(file)), 1);
+await runFiles(files, os.availableParallelism());
+
+/** Drops what test/ts-cache.ts kept for other Node versions, and entries not written for a week (sources since changed). */
+function pruneCache(dir: string): void {
+  const weekAgo = Date.now() - 7 * 86_400_000;
+  for (const version of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    const sub = path.join(dir, version);
+    if (version !== process.version) fs.rmSync(sub, { recursive: true, force: true });
+    else for (const file of fs.readdirSync(sub)) if (file.endsWith('.js') && fs.statSync(path.join(sub, file)).mtimeMs < weekAgo) fs.rmSync(path.join(sub, file), { force: true });
+  }
+}

@@ -114,10 +114,17 @@ export class Api {
   /** Read-modify-write with a function, as controllers do it (no conflicts: they run in one thread). */
   mutate(type: RegisteredType, namespace: string | undefined, name: string, change: (object: KubeObject) => void, options: WriteOptions): KubeObject {
     const old = this.get(type, namespace, name);
-    // The change works on a copy; managedFields are never changed in place, so the copy shares them.
-    const managedFields = old.metadata.managedFields;
-    const next = jsonCopy(managedFields ? { ...old, metadata: { ...old.metadata, managedFields: [] } } : old);
-    if (managedFields) next.metadata.managedFields = managedFields;
+    let next: KubeObject;
+    if (options.subresource === 'status' && type.subresources.includes('status')) {
+      // Through /status only the status is written (commit keeps the rest of the stored object): the change works
+      // on a copy of the status, and reads the rest, shared with the stored object, which it must not change.
+      next = { ...old, metadata: { ...old.metadata }, status: jsonCopy(old.status) };
+    } else {
+      // The change works on a copy; managedFields are never changed in place, so the copy shares them.
+      const managedFields = old.metadata.managedFields;
+      next = jsonCopy(managedFields ? { ...old, metadata: { ...old.metadata, managedFields: [] } } : old);
+      if (managedFields) next.metadata.managedFields = managedFields;
+    }
     change(next);
     return this.commit(type, old, next, options);
   }
@@ -223,7 +230,9 @@ export class Api {
   private updatedFields(type: RegisteredType, old: KubeObject | undefined, next: KubeObject, options: WriteOptions): ManagedFieldsEntry[] {
     const schema = schemaFor(type, versionOf(next.apiVersion));
     const nextFields = fieldsOfObject(next, schema, includeFields(type, options.subresource));
-    const changed = old ? changedFields(old, next, nextFields) : nextFields;
+    // A create: its writer owns every field it set, and no one else owns any (what the steps below come to).
+    if (!old) return isEmpty(nextFields) ? [] : [managedEntry(options.fieldManager, 'Update', options.apiVersion ?? next.apiVersion, nextFields, this.clock.now(), options.subresource)];
+    const changed = changedFields(old, next, nextFields);
     const base = baseManagedFields(old, next);
     const managed = base.map((m) => (m.subresource === options.subresource ? withFields(m, difference(m.fieldsV1 as FieldSet, changed)) : m));
     if (!isEmpty(changed)) {
@@ -236,7 +245,7 @@ export class Api {
     // Entries of the other subresource own fields this write could not change: they were pruned
     // when last written, unless the entries are the client's (then all are checked). A create
     // has only its own entry.
-    if (!old || base === old.metadata.managedFields) return prune(managed, nextFields, (m) => m.subresource === options.subresource);
+    if (base === old.metadata.managedFields) return prune(managed, nextFields, (m) => m.subresource === options.subresource);
     return prune(managed, fieldsOfObject(next, schema));
   }
 }

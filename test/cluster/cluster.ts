@@ -90,6 +90,9 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/** The clusters this process serves, by URL: the Kubernetes version each reports (test/helpers.ts picks kubectl by it). */
+export const servedVersions = new Map<string, string>();
+
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   const makeScenario = SCENARIOS[options.scenario ?? 'kubeadm-3-nodes'];
   if (!makeScenario) throw new Error(`unknown scenario "${options.scenario}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
@@ -178,6 +181,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const kubeconfig = makeKubeconfig(url, ca, tokens);
+  servedVersions.set(url, kubernetesVersion);
   if (options.kubeconfigPath) fs.writeFileSync(options.kubeconfigPath, kubeconfig, { mode: 0o600 });
   return {
     url, scenario, kubernetesVersion, kubeconfig, kubeconfigPath: options.kubeconfigPath, tokens, ca, api, runtime, requestLog, faults,
@@ -187,6 +191,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       return token;
     },
     stop: () => new Promise<void>((resolve) => {
+      servedVersions.delete(url);
       for (const socket of upgraded) socket.destroy();
       server.closeAllConnections();
       server.close(() => resolve());

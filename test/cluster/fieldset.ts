@@ -29,7 +29,7 @@ export function fieldsOfObject(object: Record<string, unknown>, schema: Schema, 
         if (UNTRACKED_METADATA.has(mk) || mv === undefined) continue;
         meta[`f:${mk}`] = fieldsOf(mv, schema, ['metadata', mk]);
       }
-      if (Object.keys(meta).length) set['f:metadata'] = meta;
+      if (!isEmpty(meta)) set['f:metadata'] = meta;
       continue;
     }
     set[`f:${key}`] = fieldsOf(value, schema, [key]);
@@ -78,7 +78,7 @@ export function leaves(set: FieldSet, prefix: string[] = []): string[][] {
   const result: string[][] = [];
   for (const [element, child] of Object.entries(set)) {
     const path = [...prefix, element];
-    if (Object.keys(child).length === 0) result.push(path);
+    if (isEmpty(child)) result.push(path);
     else result.push(...leaves(child, path));
   }
   return result;
@@ -105,9 +105,9 @@ export function difference(a: FieldSet, b: FieldSet): FieldSet {
   for (const [element, child] of Object.entries(a)) {
     const other = b[element];
     if (!other) result[element] = child;
-    else if (Object.keys(child).length > 0 && Object.keys(other).length > 0) {
+    else if (!isEmpty(child) && !isEmpty(other)) {
       const rest = difference(child, other);
-      if (Object.keys(rest).length) result[element] = rest;
+      if (!isEmpty(rest)) result[element] = rest;
     }
   }
   return result;
@@ -119,17 +119,19 @@ export function intersection(a: FieldSet, b: FieldSet): FieldSet {
   for (const [element, child] of Object.entries(a)) {
     const other = b[element];
     if (!other) continue;
-    if (Object.keys(child).length === 0 || Object.keys(other).length === 0) result[element] = {};
+    if (isEmpty(child) || isEmpty(other)) result[element] = {};
     else {
       const both = intersection(child, other);
-      if (Object.keys(both).length) result[element] = both;
+      if (!isEmpty(both)) result[element] = both;
     }
   }
   return result;
 }
 
 export function isEmpty(set: FieldSet): boolean {
-  return Object.keys(set).length === 0;
+  // Field sets are plain objects: no key to enumerate is no key at all (and no array is made to find out).
+  for (const _ in set) return false;
+  return true;
 }
 
 /** The value a field path points at, or undefined when absent. */

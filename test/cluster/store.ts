@@ -2,7 +2,7 @@
 // cluster-wide resourceVersion counter, and per resource a bounded history of
 // changes, like kube-apiserver's watch cache, so watches can resume from a
 // resourceVersion (older ones get 410 Gone).
-import type { KubeObject } from './types.ts';
+import type { KubeObject, ManagedFieldsEntry } from './types.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -49,6 +49,8 @@ export class Store {
    */
   historyLimit: number;
   private readonly listeners = new Set<Listener>();
+  /** The listeners as of the last change to them: an event goes to those subscribed when it was emitted. */
+  private listenerList: Listener[] = [];
 
   constructor(historyLimit = 100 * 1024) {
     this.historyLimit = historyLimit;
@@ -133,7 +135,12 @@ export class Store {
 
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.listenerList = [...this.listeners];
+    return () => {
+      const removed = this.listeners.delete(listener);
+      if (removed) this.listenerList = [...this.listeners];
+      return removed;
+    };
   }
 
   /** Changes of resource `key` after `revision`, or undefined when its history no longer reaches back that far. */
@@ -163,7 +170,7 @@ export class Store {
       history.changes = history.changes.slice(history.start);
       history.start = 0;
     }
-    for (const listener of [...this.listeners]) listener(event);
+    for (const listener of this.listenerList) listener(event);
   }
 
   private table(key: string): Table {
@@ -197,15 +204,37 @@ export function storageKey(namespace: string | undefined, name: string): string 
   return `${namespace ?? ''}/${name}`;
 }
 
-/** Equal apart from resourceVersion and the time stamps of managedFields. */
-/** Equal but for the resourceVersion and the times in managedFields: a write that changes nothing else is a no-op. */
+/**
+ * Equal but for the resourceVersion and the times in managedFields: a write that changes nothing else is a no-op.
+ * As jsonEqual of both objects with those left out, without copying them (every write asks).
+ */
 function sameContent(a: KubeObject, b: KubeObject): boolean {
-  return jsonEqual(comparable(a), comparable(b));
+  return sameExcept(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>, TOP_SKIPPED)
+    && sameExcept(a.metadata as unknown as Record<string, unknown>, b.metadata as unknown as Record<string, unknown>, METADATA_SKIPPED)
+    && sameManagedFields(a.metadata.managedFields, b.metadata.managedFields);
 }
 
-function comparable(object: KubeObject): unknown {
-  const { resourceVersion: _rv, managedFields, ...metadata } = object.metadata;
-  return { ...object, metadata: { ...metadata, managedFields: managedFields?.map(({ time: _time, ...rest }) => rest) } };
+const TOP_SKIPPED = new Set(['metadata']);
+const METADATA_SKIPPED = new Set(['resourceVersion', 'managedFields']);
+const ENTRY_SKIPPED = new Set(['time']);
+
+/** jsonEqual of two objects without the members named in `skipped`. */
+function sameExcept(a: Record<string, unknown>, b: Record<string, unknown>, skipped: Set<string>): boolean {
+  if (a === b) return true;
+  let count = 0;
+  for (const k of Object.keys(a)) {
+    if (skipped.has(k) || a[k] === undefined) continue;
+    if (!jsonEqual(a[k], b[k])) return false;
+    count++;
+  }
+  for (const k of Object.keys(b)) if (!skipped.has(k) && b[k] !== undefined) count--;
+  return count === 0;
+}
+
+function sameManagedFields(a: ManagedFieldsEntry[] | undefined, b: ManagedFieldsEntry[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((entry, i) => sameExcept(entry as unknown as Record<string, unknown>, b[i] as unknown as Record<string, unknown>, ENTRY_SKIPPED));
 }
 
 /**

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cleanEnv, eventually, kubectl, SHARED_CALICO, withCluster } from '../helpers.ts';
+import { cleanEnv, eventually, kubectl, kubectlFor, SHARED_CALICO, withCluster } from '../helpers.ts';
 
 const NODES = ['kubernetes-master-01', 'kubernetes-worker-01', 'kubernetes-worker-02'];
 
@@ -85,7 +85,7 @@ test('kubectl get -w streams the changes of calico-system pods', async () => {
     const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
     const dir = path.join(SHARED_CALICO, 'v3.29.0');
     await kubectl(['create', '-f', path.join(dir, 'tigera-operator.yaml')], env);
-    const watcher = spawn('/usr/bin/kubectl', ['get', 'pods', '-n', 'calico-system', '-w', '--output-watch-events'], { env });
+    const watcher = spawn(kubectlFor([], env), ['get', 'pods', '-n', 'calico-system', '-w', '--output-watch-events'], { env });
     let output = '';
     watcher.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import type { TestCluster } from '../cluster/cluster.ts';
-import { initialized, kubectl, objectSet, withCluster, type Result } from '../helpers.ts';
+import { initialized, kubectl, kubectlFor, objectSet, withCluster, type Result } from '../helpers.ts';
 
 const LATENCY = { latencyMs: 20 };
 
@@ -25,7 +25,7 @@ async function applyAndWait(env: Env, dir: string): Promise<Result> {
  * output has `afterLines` lines — or, for 0, as soon as the server has seen its first write.
  */
 function interruptedApply(cluster: TestCluster, env: Env, dir: string, afterLines: number, signal: 'SIGINT' | 'SIGTERM'): Promise<Result> {
-  const child = spawn('/usr/bin/kubectl', ['calico', 'apply', '--dir', dir], { env });
+  const child = spawn(kubectlFor([], env), ['calico', 'apply', '--dir', dir], { env });
   let stdout = '';
   let stderr = '';
   let sent = false;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { TestCluster } from '../cluster/cluster.ts';
-import { cleanEnv, eventually, kubectl, run, tempDir, withCluster } from '../helpers.ts';
+import { cleanEnv, eventually, kubectl, kubectlFor, run, tempDir, withCluster } from '../helpers.ts';
 
 interface Block {
   cidr: string;
@@ -92,7 +92,7 @@ test('ipam show figures are the objects\'; a leak younger than leakGracePeriod W
 
     // leakGracePeriod shortened: the same leak is now past it, and nothing releases it.
     const configuration = 'apiVersion: crd.projectcalico.org/v1\nkind: KubeControllersConfiguration\nmetadata:\n  name: default\nspec:\n  controllers:\n    node:\n      leakGracePeriod: 1s\n';
-    const applied = await run('kubectl', ['apply', '-f', '-'], { env: cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }), input: configuration });
+    const applied = await run(kubectlFor([], { KUBECONFIG: cluster.kubeconfigPath }), ['apply', '-f', '-'], { env: cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }), input: configuration });
     assert.equal(applied.code, 0, applied.stderr);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const old = await calico('ipam', 'check');

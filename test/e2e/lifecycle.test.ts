@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { parse } from 'yaml';
-import type { TestCluster } from '../cluster/cluster.ts';
-import { cleanEnv, initialized, kubectl, run, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
+import { startCluster, type TestCluster } from '../cluster/cluster.ts';
+import { cleanEnv, initialized, kubectl, kubectlFor, run, SHARED_CALICO, tempDir, withCluster, type Result } from '../helpers.ts';
 
 type Cluster = TestCluster & { kubeconfigPath: string };
 type Calico = (...args: string[]) => Promise<Result>;
@@ -25,6 +25,25 @@ async function installed(cluster: Cluster): Promise<{ calico: Calico; dir: strin
   assert.equal(apply.code, 0, apply.stderr + apply.stdout.slice(-3000));
   return { calico, dir, env };
 }
+
+/**
+ * One cluster with Calico v3.29.0 installed by kubectl-calico, shared by the tests that must leave it as they
+ * found it (each asserts that it did: no write, the same folder), so that each does not install it anew.
+ */
+let unchanging: Promise<{ cluster: Cluster; calico: Calico; dir: string }> | undefined;
+const stopUnchanging: (() => Promise<void>)[] = [];
+function installedOnce(): Promise<{ cluster: Cluster; calico: Calico; dir: string }> {
+  unchanging ??= (async () => {
+    const kubeconfigPath = path.join(tempDir('cluster-'), 'kubeconfig');
+    const cluster = { ...(await startCluster({ kubeconfigPath })), kubeconfigPath };
+    stopUnchanging.push(cluster.stop);
+    return { cluster, ...(await installed(cluster)) };
+  })();
+  return unchanging;
+}
+after(async () => {
+  for (const stop of stopUnchanging) await stop();
+});
 
 const upgradeArgs = (dir: string, version = 'v3.30.7') => ['upgrade', '--calico-version', version, '--manifests-from', path.join(SHARED_CALICO, version), '--dir', dir];
 
@@ -98,8 +117,9 @@ test('upgrade refuses a downgrade, an untested Kubernetes (unless --force), a cl
     const bare = await kubectl(['calico', ...upgradeArgs(path.join(home, 'none'))], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath, HOME: home }));
     assert.equal(bare.code, 1);
     assert.equal(bare.stderr, 'error: Calico is not installed in this cluster, so there is nothing to upgrade: install it with "kubectl calico init" and "kubectl calico apply"\n');
-
-    const { calico, dir } = await installed(cluster);
+  });
+  {
+    const { cluster, calico, dir } = await installedOnce();
     const folder = folderDigest(dir);
     const revision = cluster.api.store.revision();
     const usage: [string[], string][] = [
@@ -132,7 +152,7 @@ test('upgrade refuses a downgrade, an untested Kubernetes (unless --force), a cl
     fs.writeFileSync(path.join(dir, 'custom-resources.yaml'), fs.readFileSync(path.join(dir, 'custom-resources.yaml'), 'utf8').replace('# my note\n', ''));
     assert.equal(folderDigest(dir), folder, 'the folder is as init wrote it');
     assert.equal(cluster.api.store.revision(), revision, 'nothing reached the cluster');
-  });
+  }
 });
 
 test('upgrade without the folder carries the Installation\'s images: UseDefault is the default registry, a value the operator cannot use is one error naming the field', async () => {
@@ -162,8 +182,8 @@ test('upgrade without the folder carries the Installation\'s images: UseDefault 
 });
 
 test('upgrade --dry-run=server checks the new release with the API server, changing neither the cluster nor the folder', async () => {
-  await withCluster({}, async (cluster) => {
-    const { calico, dir } = await installed(cluster);
+  {
+    const { cluster, calico, dir } = await installedOnce();
     const folder = folderDigest(dir);
     const revision = cluster.api.store.revision();
     const result = await calico(...upgradeArgs(dir), '--dry-run=server', '-o', 'json');
@@ -175,7 +195,7 @@ test('upgrade --dry-run=server checks the new release with the API server, chang
     assert.ok(doc.objects.some((o: { name: string; action: string }) => o.name === 'deployment.apps/tigera-operator' && o.action === 'serverside-applied'));
     assert.equal(cluster.api.store.revision(), revision);
     assert.equal(folderDigest(dir), folder);
-  });
+  }
 });
 
 test('an upgrade that fails part-way says what was applied; the re-run finishes it', async () => {
@@ -263,18 +283,19 @@ test('an uninstall the operator cannot finish (it crash-loops) ends at --timeout
 });
 
 test('uninstall --dry-run=server lists what it would delete and changes nothing', async () => {
-  await withCluster({}, async (cluster) => {
-    const { calico } = await installed(cluster);
+  {
+    const { cluster, calico } = await installedOnce();
     const revision = cluster.api.store.revision();
+    const sent = cluster.requestLog.length;
     const result = await calico('uninstall', '--dry-run=server');
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^installation\.operator\.tigera\.io "default" deleted \(server dry run\)$/m);
     assert.match(result.stdout, /^customresourcedefinition\.apiextensions\.k8s\.io "ippools\.crd\.projectcalico\.org" deleted \(server dry run\)$/m);
     assert.doesNotMatch(result.stdout, /^waited:/m);
     assert.equal(cluster.api.store.revision(), revision);
-    const deletes = cluster.requestLog.filter((e) => e.method === 'DELETE');
+    const deletes = cluster.requestLog.slice(sent).filter((e) => e.method === 'DELETE');
     assert.ok(deletes.length > 0 && deletes.every((e) => e.path.includes('dryRun=All')));
-  });
+  }
 });
 
 test('CRDs of every version go: v3.30.7 → v3.32.1 (which drops two policy CRDs) on Kubernetes v1.34.2, then uninstall', async () => {
@@ -300,7 +321,7 @@ test('SIGINT during uninstall exits 130 saying what was and was not deleted; a r
   await withCluster({ latencyMs: 20 }, async (cluster) => {
     const { env } = await installed(cluster);
     const stopped = await new Promise<Result>((resolve) => {
-      const child = spawn('/usr/bin/kubectl', ['calico', 'uninstall', '--yes'], { env });
+      const child = spawn(kubectlFor([], env), ['calico', 'uninstall', '--yes'], { env });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => {
@@ -320,8 +341,8 @@ test('SIGINT during uninstall exits 130 saying what was and was not deleted; a r
 });
 
 test('--dry-run=client prints what upgrade would apply and uninstall would delete, without a write', async () => {
-  await withCluster({}, async (cluster) => {
-    const { calico, dir } = await installed(cluster);
+  {
+    const { cluster, calico, dir } = await installedOnce();
     const folder = folderDigest(dir);
     const writes = () => cluster.requestLog.filter((e) => e.method !== 'GET').length;
     const before = writes();
@@ -335,5 +356,5 @@ test('--dry-run=client prints what upgrade would apply and uninstall would delet
     assert.ok(doc.objects.some((o: { name: string; action: string; dryRun: string }) => o.name === 'namespace/tigera-operator' && o.action === 'deleted' && o.dryRun === 'client'));
     assert.equal(writes(), before, 'no request but reads');
     assert.equal(folderDigest(dir), folder);
-  });
+  }
 });

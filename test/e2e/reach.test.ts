@@ -9,7 +9,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import type { TestCluster } from '../cluster/cluster.ts';
 import { parseOutside } from '../cluster/dataplane/reach.ts';
-import { cleanEnv, eventually, run, withCluster, type Result } from '../helpers.ts';
+import { cleanEnv, eventually, kubectlFor, run, withCluster, type Result } from '../helpers.ts';
 
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
 const RELEASE = 'v3.30.7';
@@ -42,9 +42,9 @@ const SERVICE = JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { 
 
 async function setUp(cluster: TestCluster & { kubeconfigPath: string }, pods: [string, string][]): Promise<{ k: (...args: string[]) => Promise<Result>; ip: (pod: string) => Promise<string> }> {
   const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
-  const k = (...args: string[]) => run('/usr/bin/kubectl', args, { env });
+  const k = (...args: string[]) => run(kubectlFor(args, env), args, { env });
   const manifest = [...pods.map(([name, node]) => pod(name, node)), SERVICE].join('\n');
-  const applied = await run('/usr/bin/kubectl', ['apply', '-f', '-'], { env, input: manifest });
+  const applied = await run(kubectlFor([], env), ['apply', '-f', '-'], { env, input: manifest });
   assert.equal(applied.code, 0, applied.stderr);
   const ready = await k('wait', '--for=condition=Ready', 'pod', '--all', '--timeout=60s');
   assert.equal(ready.code, 0, ready.stderr);
@@ -175,7 +175,7 @@ test('a default-deny NetworkPolicy blocks, an allow rule re-opens; a Calico Glob
   await withCluster({ calico: RELEASE, speed: SPEED }, async (cluster) => {
     const { k, ip } = await setUp(cluster, [['a', 'kubernetes-worker-01'], ['b', 'kubernetes-worker-02']]);
     const b = await ip('b');
-    const apply = (policy: object) => run('/usr/bin/kubectl', ['apply', '-f', '-'], { env: cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }), input: JSON.stringify(policy) });
+    const apply = (policy: object) => run(kubectlFor([], { KUBECONFIG: cluster.kubeconfigPath }), ['apply', '-f', '-'], { env: cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }), input: JSON.stringify(policy) });
     OK(await k('exec', 'a', '--', '/agnhost', 'connect', `${b}:9376`, '--timeout=3s'), 'before any policy');
     assert.equal((await apply({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } })).code, 0);
     TIMEOUT(await k('exec', 'a', '--', '/agnhost', 'connect', `${b}:9376`, '--timeout=3s'), 'default deny ingress');

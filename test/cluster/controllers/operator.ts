@@ -421,7 +421,23 @@ function markNetworks(rt: Runtime): void {
 
 /** TigeraStatus and the Installation status from what the components are doing. */
 function reportStatus(rt: Runtime, version: string, installation: Installation, components: Component[], statuses: string[]): void {
-  const problems = components.map((c) => componentProblem(rt, c)).filter((p) => p !== undefined);
+  // One pass over each namespace's pods for every component (nothing is written while they are judged).
+  const byApp = new Map<string, Map<string, KubeObject[]>>();
+  const podsOf = (namespace: string, app: string): KubeObject[] => {
+    let apps = byApp.get(namespace);
+    if (!apps) {
+      byApp.set(namespace, (apps = new Map()));
+      for (const pod of rt.api.store.list('pods', namespace)) {
+        const label = pod.metadata.labels?.['k8s-app'];
+        if (label === undefined) continue;
+        const list = apps.get(label);
+        if (list) list.push(pod);
+        else apps.set(label, [pod]);
+      }
+    }
+    return apps.get(app) ?? [];
+  };
+  const problems = components.map((c) => componentProblem(rt, c, podsOf)).filter((p) => p !== undefined);
   const calico = problems.filter((p) => !p.apiserver && !p.component.startsWith('goldmane') && !p.component.startsWith('whisker'));
   const failed = calico.find((p) => p.degraded);
   if (failed) setStatus(rt, 'calico', 'Degraded', 'PodFailure', failed.message);
@@ -444,10 +460,10 @@ interface Problem {
   message: string;
 }
 
-function componentProblem(rt: Runtime, component: Component): Problem | undefined {
+function componentProblem(rt: Runtime, component: Component, podsOf: (namespace: string, app: string) => KubeObject[]): Problem | undefined {
   const { namespace, name } = component.object.metadata as { namespace: string; name: string };
   const base = { component: name, apiserver: name === 'calico-apiserver' };
-  const pods = rt.api.store.list('pods', namespace).filter((p) => p.metadata.labels?.['k8s-app'] === name);
+  const pods = podsOf(namespace, name);
   for (const pod of pods) {
     const failing = failingContainer(pod);
     if (failing) return { ...base, degraded: true, message: failing };

@@ -259,9 +259,18 @@ export function lastReconfiguration(rt: Runtime, node: string, family: Family = 
 }
 
 function bgpConfiguration(rt: Runtime): { mesh: boolean; asNumber: string } {
-  const spec = (rt.api.store.get('bgpconfigurations.crd.projectcalico.org', undefined, 'default')?.spec ?? {}) as { nodeToNodeMeshEnabled?: boolean; asNumber?: number | string };
-  return { mesh: spec.nodeToNodeMeshEnabled ?? true, asNumber: String(spec.asNumber ?? DEFAULT_AS) };
+  const object = rt.api.store.get('bgpconfigurations.crd.projectcalico.org', undefined, 'default');
+  // Asked once per peer of every session a readiness probe replays (2,000 on a large mesh): read again only when
+  // the stored object is another one (stored objects are never changed in place).
+  const known = configurations.get(rt);
+  if (known && known.object === object) return known.value;
+  const spec = (object?.spec ?? {}) as { nodeToNodeMeshEnabled?: boolean; asNumber?: number | string };
+  const value = { mesh: spec.nodeToNodeMeshEnabled ?? true, asNumber: String(spec.asNumber ?? DEFAULT_AS) };
+  configurations.set(rt, { object, value });
+  return value;
 }
+
+const configurations = new WeakMap<Runtime, { object: KubeObject | undefined; value: { mesh: boolean; asNumber: string } }>();
 
 function bgpPeerSpecs(rt: Runtime): BgpPeerSpec[] {
   return rt.api.store.list('bgppeers.crd.projectcalico.org').map((p) => (p.spec ?? {}) as BgpPeerSpec);

@@ -32,6 +32,7 @@ export async function followRollout(kube: KubeClient, rollout: Rollout, options:
   let synced = false;
   const queue: ReturnType<Rollout['wanting']> = [];
   let reading = 0;
+  let followed = false;
   // Reads the pods and nodes that explain the groups shown, a few at a time; one that cannot be read leaves its group without words.
   const readMessages = () => {
     queue.push(...rollout.wanting());
@@ -44,7 +45,8 @@ export async function followRollout(kube: KubeClient, rollout: Rollout, options:
       read.then((message) => rollout.describeGroup(id, message), () => rollout.describeGroup(id, ''))
         .finally(() => {
           reading--;
-          if (options.signal.aborted) return;
+          // A read that ends after the follow has ended is not shown: the caller has printed its last state.
+          if (options.signal.aborted || followed) return;
           options.onUpdate();
           readMessages();
         });
@@ -70,6 +72,7 @@ export async function followRollout(kube: KubeClient, rollout: Rollout, options:
       },
     });
   } finally {
+    followed = true;
     clearInterval(ticker);
   }
 }

@@ -49,8 +49,7 @@ export function plugin(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Pro
 
 /** Real kubectl (the client matching the server, see kubectlFor), with a fresh HOME unless given. */
 export async function kubectl(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Result> {
-  const result = await run(kubectlFor(args, env), args, { env });
-  return { ...result, stderr: result.stderr.replace(STREAM_RACE, '') };
+  return withoutStreamRace(await run(kubectlFor(args, env), args, { env }));
 }
 
 const KUBECTL = '/usr/bin/kubectl';
@@ -94,6 +93,11 @@ function currentServer(file: string): string | undefined {
  * with content would show as missing output, which the tests compare.
  */
 const STREAM_RACE = /^E\d{4} [\d:.]+ +\d+ websocket\.go:\d+\] Unknown stream id 1, discarding message\n/m;
+
+/** A kubectl run's result without the log line of that race (only that line: any other is kept and compared). */
+export function withoutStreamRace(result: Result): Result {
+  return { ...result, stderr: result.stderr.replace(STREAM_RACE, '') };
+}
 
 /** Starts a cluster with its kubeconfig written to a file, runs `body`, stops the cluster. */
 export async function withCluster<T>(options: ClusterOptions, body: (cluster: TestCluster & { kubeconfigPath: string }) => Promise<T>): Promise<T> {

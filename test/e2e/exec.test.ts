@@ -6,7 +6,7 @@
 // `create` is needed too.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cleanEnv, execPods, run, UNPULLABLE, withCluster, type Result } from '../helpers.ts';
+import { cleanEnv, execPods, run, UNPULLABLE, withCluster, withoutStreamRace, type Result } from '../helpers.ts';
 
 const CLIENTS = '/usr/lib/google-cloud-sdk/bin';
 const MISSING = /^error: Internal error occurred: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "[0-9a-f]{64}": OCI runtime exec failed: exec failed: unable to start container process: /;
@@ -23,7 +23,7 @@ for (const version of ['v1.31.3', 'v1.35.0']) {
     await withCluster({ kubernetesVersion: version, podFaults: { failingImages: [UNPULLABLE] } }, async (cluster) => {
       const { tokens } = await execPods(cluster);
       const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
-      const k = (args: string[], input?: string, client = '/usr/bin/kubectl') => run(client, args, { env, input });
+      const k = async (args: string[], input?: string, client = '/usr/bin/kubectl') => withoutStreamRace(await run(client, args, { env, input }));
 
       expect(await k(['exec', 'agn', '-c', 'agnhost', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']), 3, 'out\n', 'err\ncommand terminated with exit code 3\n');
       expect(await k(['exec', '-i', 'agn', '-c', 'agnhost', '--', 'cat'], 'hello\nworld\n'), 0, 'hello\nworld\n', '');

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import type { TestCluster } from '../cluster/cluster.ts';
 import { parseOutside } from '../cluster/dataplane/reach.ts';
-import { cleanEnv, eventually, kubectlFor, run, withCluster, type Result } from '../helpers.ts';
+import { cleanEnv, eventually, kubectl, kubectlFor, run, withCluster, type Result } from '../helpers.ts';
 
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
 const RELEASE = 'v3.30.7';
@@ -42,7 +42,7 @@ const SERVICE = JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { 
 
 async function setUp(cluster: TestCluster & { kubeconfigPath: string }, pods: [string, string][]): Promise<{ k: (...args: string[]) => Promise<Result>; ip: (pod: string) => Promise<string> }> {
   const env = cleanEnv({ KUBECONFIG: cluster.kubeconfigPath });
-  const k = (...args: string[]) => run(kubectlFor(args, env), args, { env });
+  const k = (...args: string[]) => kubectl(args, env);
   const manifest = [...pods.map(([name, node]) => pod(name, node)), SERVICE].join('\n');
   const applied = await run(kubectlFor([], env), ['apply', '-f', '-'], { env, input: manifest });
   assert.equal(applied.code, 0, applied.stderr);

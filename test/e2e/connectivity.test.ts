@@ -145,7 +145,8 @@ test('Ctrl-C cleans up and exits 130; a second Ctrl-C stops the clean-up at once
     const timedOut = await plugin(['connectivity', '--timeout', '2s'], cleanEnv({ KUBECONFIG: cluster.kubeconfigPath }));
     cluster.faults.latencyMs = 20;
     assert.equal(timedOut.code, 124, timedOut.stderr);
-    assert.match(timedOut.stderr, /^error: connectivity did not finish within 2s \(--timeout\): still running: (deploying|probing)\S*.*\nEverything the test created was removed \(namespace calico-connectivity\)\.\n$/m);
+    // Which phase 2 s reach depends on the machine's speed: any is named, as the run names it.
+    assert.match(timedOut.stderr, /^error: connectivity did not finish within 2s \(--timeout\): still running: (deploying|probing|applying the [\w-]+ policies)\S*.*\nEverything the test created was removed \(namespace calico-connectivity\)\.\n$/m);
     assert.deepEqual(leftovers(cluster), []);
   });
 });

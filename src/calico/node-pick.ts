@@ -6,6 +6,7 @@
 // status, connectivity), with the same words.
 import { CliError, UsageError } from '../cli/errors.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { listAll } from '../kube/list.ts';
 import { formatLabelSelector, parseLabelSelector, type Requirement } from '../kube/selectors.ts';
 import { listTable } from '../kube/tables.ts';
 
@@ -44,13 +45,7 @@ export async function pickNodeNames(kube: KubeClient, pick: NodePick, known: rea
  */
 export async function pickNodes<N extends { metadata: { name: string } }>(kube: KubeClient, pick: NodePick, signal?: AbortSignal): Promise<N[]> {
   const labelSelector = selectorText(pick);
-  const objects: N[] = [];
-  let token: string | undefined;
-  do {
-    const page = await kube.json<{ items: N[]; metadata?: { continue?: string } }>('/api/v1/nodes', { query: { labelSelector, limit: 500, continue: token }, signal });
-    objects.push(...page.items);
-    token = page.metadata?.continue || undefined;
-  } while (token);
+  const objects = await listAll<N>(kube, '/api/v1/nodes', { query: { labelSelector }, signal });
   const byName = new Map(objects.map((n) => [n.metadata.name, n]));
   return choose(pick, objects.map((n) => n.metadata.name), labelSelector).map((name) => byName.get(name)!);
 }

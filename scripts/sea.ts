@@ -252,7 +252,7 @@ function stageNodeBinary(home: string, { target, nodeBinary }: SeaTarget): void 
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(archive, windows
     ? zipStored([{ name: `${name}/node.exe`, data: binary, mode: 0o755 }])
-    : tarGz([{ name: `${name}/bin/node`, data: binary, mode: 0o755 }], 0, 1));
+    : tarGz([{ name: `${name}/bin/node`, data: binary, mode: 0o755 }], 0, 0)); // stored: pkg only unpacks it
   fs.writeFileSync(`${archive}.ok`, '');
 }
 

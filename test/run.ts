@@ -1,12 +1,11 @@
-// npm test's runner: node --test over test/**/*.test.ts, each file in a
-// process of its own as node --test runs them, but as many files at once as
-// there are cores, in the order below. node --test runs one file at a time
-// on a 2-core machine (its default is the core count minus one), while most
-// e2e files spend much of their time waiting for their test clusters'
-// simulated delays; one file more than the cores starved the tests that race
-// those delays in real time (2,000 nodes) on a busy machine. And
-// node --test starts files in alphabetical order, which puts the slowest
-// (release) late, to finish last, alone.
+// npm test's runner: node --test over test/**/*.test.ts, each e2e file in a
+// process of its own as node --test runs them, the unit files together in
+// one (test/unit/all.ts). Most e2e files spend much of their time waiting
+// for their test clusters' simulated delays, so more files run at once than
+// there are cores: the suite is then bound by CPU, not by waiting. The
+// slowest files start first so that none is left to finish alone; the two
+// 2,000-node files, which race the plugin's --timeout and their own
+// deadlines in real time, start last, when the others are done or nearly.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,22 +15,37 @@ import { spec, tap } from 'node:test/reporters';
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 /**
- * Release builds five binaries twice: minutes of CPU, nothing timed, so it starts first and runs beside the
- * rest. The 2,000-node files race the plugin's --timeout and their own deadlines with their simulated
- * clusters, CPU-bound: they start last, when the other files are done or nearly.
+ * Wall seconds each file took alone, measured (release: five binaries built twice, ~140 CPU-s), longest first;
+ * every file not named here took under 15 s.
  */
-const FIRST = ['test/e2e/release.test.ts'];
+const SLOWEST_FIRST = [
+  'test/e2e/release.test.ts', // 107
+  'test/e2e/lifecycle.test.ts', // 61
+  'test/e2e/faults.test.ts', // 41
+  'test/e2e/interrupt.test.ts', // 31
+  'test/e2e/connectivity.test.ts', // 29
+  'test/e2e/connectivity-faults.test.ts', // 29
+  'test/e2e/connectivity-slow-pull.test.ts', // 27, waiting
+  'test/e2e/images.test.ts', // 27
+  'test/e2e/terminal.test.ts', // 27
+  'test/e2e/cluster-kubectl.test.ts', // 24
+  'test/unit/all.ts', // 24, all 50 unit files
+  'test/e2e/cluster-behaviour.test.ts', // 21
+  'test/e2e/bad-input.test.ts', // 19
+  'test/e2e/doctor.test.ts', // 18
+];
 const LAST = ['test/e2e/cluster-scale.test.ts', 'test/e2e/scale.test.ts'];
-const place = (file: string) => (FIRST.includes(file) ? 0 : LAST.includes(file) ? 2 : 1);
+const rank = (file: string) => (SLOWEST_FIRST.includes(file) ? SLOWEST_FIRST.indexOf(file) : LAST.includes(file) ? Infinity : SLOWEST_FIRST.length);
 
 /** Every test file's process keeps the JavaScript of the .ts modules it loads (test/ts-cache.ts). */
 const EXEC_ARGV = ['--import', path.join(ROOT, 'test', 'ts-cache.ts')];
 pruneCache(path.join(os.tmpdir(), 'kubectl-calico-test-cache'));
 
-const files = (fs.readdirSync(path.join(ROOT, 'test'), { recursive: true }) as string[])
-  .map((file) => path.posix.join('test', file.split(path.sep).join('/')))
+const files = (fs.readdirSync(path.join(ROOT, 'test', 'e2e')) as string[])
   .filter((file) => file.endsWith('.test.ts'))
-  .sort((a, b) => place(a) - place(b) || a.localeCompare(b));
+  .map((file) => `test/e2e/${file}`)
+  .concat('test/unit/all.ts')
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 
 /** Runs `list` as node --test does: spec on a terminal, TAP otherwise; exit code 1 when a test fails. */
 function runFiles(list: string[], concurrency: number): Promise<void> {
@@ -46,7 +60,7 @@ function runFiles(list: string[], concurrency: number): Promise<void> {
   });
 }
 
-await runFiles(files, os.availableParallelism());
+await runFiles(files, os.availableParallelism() + 2);
 
 /** Drops what test/ts-cache.ts kept for other Node versions, and entries not written for a week (sources since changed). */
 function pruneCache(dir: string): void {

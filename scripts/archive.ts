@@ -12,12 +12,17 @@ export interface Entry {
 
 /** A .tar.gz of `entries`, every file owned by root and dated `mtime` (seconds). */
 export function tarGz(entries: Entry[], mtime: number, level = 9): Buffer {
+  return zlib.gzipSync(tar(entries, mtime), { level });
+}
+
+/** A ustar archive of `entries`, every file owned by root and dated `mtime` (seconds). */
+export function tar(entries: Entry[], mtime: number): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     blocks.push(header(entry, mtime), entry.data, Buffer.alloc((512 - (entry.data.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
-  return zlib.gzipSync(Buffer.concat(blocks), { level });
+  return Buffer.concat(blocks);
 }
 
 function header(entry: Entry, mtime: number): Buffer {

@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import pkg from '../package.json' with { type: 'json' };
-import { tarGz } from './archive.ts';
+import zlib from 'node:zlib';
+import { tar } from './archive.ts';
 import { BUNDLE, bundle, makeSea, NODE_VERSION, ROOT, type Target } from './sea.ts';
 
 interface Platform {
@@ -39,17 +40,35 @@ const HOST_NODE = path.join(ROOT, 'node_modules', 'node', 'bin', process.platfor
 const SLOWEST_FIRST: Target[] = ['win-x64', 'macos-x64', 'macos-arm64', 'linux-x64', 'linux-arm64'];
 
 /**
- * Injected binaries by what makes them. Injecting (postject: LIEF compiled to WebAssembly) is ~70 % of a
- * release's CPU and a function of its inputs alone: the bundle, the SEA settings, the stock Node binary and
- * the versions of pkg and postject that make the blob and inject it. A second release of the same inputs
- * takes the binary from here; the bundle and the archives are made again every time.
+ * What a release made, by what it was made from. Injecting (postject: LIEF compiled to WebAssembly) is ~70 % of
+ * a release's CPU and gzip most of the rest, and each is a function of its inputs alone: an injected binary of
+ * the bundle, the SEA settings, the stock Node binary and the versions of pkg and postject; an archive of the tar
+ * bytes, the level and zlib's version. A release of the same inputs takes them from here; the bundle and the tar
+ * are made every time.
  */
-const INJECTED = path.join(ROOT, 'build', 'release-injected');
+const CACHE = path.join(ROOT, 'build', 'release-cache');
 
-function injectionKey(p: Platform, stock: string, options: object): string {
-  const version = (name: string) => (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-  const inputs = [p.target, sha256(fs.readFileSync(BUNDLE)), sha256(fs.readFileSync(stock)), JSON.stringify(options), NODE_VERSION, version('@yao-pkg/pkg'), version('postject')];
-  return sha256(Buffer.from(inputs.join('\n'))).slice(0, 16);
+function cacheKey(inputs: (string | Buffer)[]): string {
+  const hash = createHash('sha256');
+  for (const input of inputs) hash.update(createHash('sha256').update(input).digest());
+  return hash.digest('hex').slice(0, 16);
+}
+
+const packageVersion = (name: string) => (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** `make()`'s result for `name` from the cache when there, else made and kept (replacing what the platform kept before). */
+async function cached(p: Platform, kind: 'injected' | 'tar.gz', key: string, make: () => Promise<Buffer>): Promise<Buffer> {
+  const file = path.join(CACHE, `${p.os}_${p.arch}-${kind}-${key}`);
+  if (fs.existsSync(file)) {
+    console.log(`${p.os}/${p.arch}: ${kind === 'injected' ? 'the binary injected' : 'the archive compressed'} from these inputs before, from ${path.relative(ROOT, file)}`);
+    return fs.readFileSync(file);
+  }
+  const data = await make();
+  fs.mkdirSync(CACHE, { recursive: true });
+  for (const old of fs.readdirSync(CACHE).filter((f) => f.startsWith(`${p.os}_${p.arch}-${kind}-`))) fs.rmSync(path.join(CACHE, old));
+  fs.writeFileSync(`${file}.tmp`, data);
+  fs.renameSync(`${file}.tmp`, file);
+  return data;
 }
 
 const bin = (p: Platform) => (p.os === 'windows' ? 'kubectl-calico.exe' : 'kubectl-calico');
@@ -106,19 +125,13 @@ async function platformArchive(p: Platform): Promise<void> {
   const stock = hostBinary ? HOST_NODE : nodeBinary(p);
   // Cross-platform binaries cannot use a V8 code cache, so the blob has none.
   const options = { useCodeCache: false, sign: process.platform === 'darwin' };
-  const cached = path.join(INJECTED, `${p.os}_${p.arch}-${injectionKey(p, stock, options)}`);
-  if (fs.existsSync(cached)) {
-    fs.mkdirSync(path.dirname(output), { recursive: true });
-    fs.copyFileSync(cached, output);
-    console.log(`${p.os}/${p.arch}: the binary injected from these inputs before, from ${path.relative(ROOT, cached)}`);
-  } else {
+  const injectionInputs = [p.target, fs.readFileSync(BUNDLE), fs.readFileSync(stock), JSON.stringify(options), NODE_VERSION, packageVersion('@yao-pkg/pkg'), packageVersion('postject')];
+  const binary = await cached(p, 'injected', cacheKey(injectionInputs), async () => {
     await makeSea(BUNDLE, [{ target: p.target, nodeBinary: stock, output }], options);
-    fs.mkdirSync(INJECTED, { recursive: true });
-    for (const old of fs.readdirSync(INJECTED).filter((f) => f.startsWith(`${p.os}_${p.arch}-`))) fs.rmSync(path.join(INJECTED, old));
-    fs.copyFileSync(output, `${cached}.tmp`);
-    fs.renameSync(`${cached}.tmp`, cached);
-  }
-  const archive = tarGz([{ name: bin(p), data: fs.readFileSync(output), mode: 0o755 }, { name: 'LICENSE', data: fs.readFileSync(path.join(ROOT, 'LICENSE')), mode: 0o644 }], commitTime(), 6);
+    return fs.readFileSync(output);
+  });
+  const bytes = tar([{ name: bin(p), data: binary, mode: 0o755 }, { name: 'LICENSE', data: fs.readFileSync(path.join(ROOT, 'LICENSE')), mode: 0o644 }], commitTime());
+  const archive = await cached(p, 'tar.gz', cacheKey([bytes, '6', process.versions.zlib]), async () => zlib.gzipSync(bytes, { level: 6 }));
   fs.writeFileSync(path.join(OUT, archiveName(p)), archive);
   fs.writeFileSync(path.join(OUT, `${archiveName(p)}.sha256`), `${sha256(archive)}  ${archiveName(p)}\n`);
 }

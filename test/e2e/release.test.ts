@@ -11,7 +11,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { ROOT, run, tempDir } from '../helpers.ts';
 
 const RELEASE = path.join(ROOT, 'dist', 'release');
-const INJECTED = path.join(ROOT, 'build', 'release-injected');
+const CACHE = path.join(ROOT, 'build', 'release-cache');
 const PLATFORMS = [['linux', 'amd64'], ['linux', 'arm64'], ['darwin', 'amd64'], ['darwin', 'arm64'], ['windows', 'amd64']];
 
 interface Platform {
@@ -61,7 +61,7 @@ function sums(): Map<string, string> {
 }
 
 test('npm run release: five archives with checksums, a valid krew manifest, a krew-style install, and the same bytes twice', { timeout: 20 * 60_000 }, async () => {
-  fs.rmSync(INJECTED, { recursive: true, force: true }); // the first release injects all five
+  fs.rmSync(CACHE, { recursive: true, force: true }); // the first release injects and compresses all five
   const first = await run('npm', ['run', '-s', 'release'], { cwd: ROOT, timeoutMs: 15 * 60_000 });
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /unsigned: the darwin archives/);
@@ -110,12 +110,14 @@ test('npm run release: five archives with checksums, a valid krew manifest, a kr
   assert.equal(versionOut.code, 0, versionOut.stderr);
   assert.match(versionOut.stdout, new RegExp(`^Plugin: kubectl-calico ${version.replace(/\./g, '\\.')} `));
 
-  // The second release makes the bundle and the archives again, and injects linux/amd64 again: the same bundle,
-  // blob (one for all five) and injection must give the same bytes. The other four come from the injection cache.
-  for (const file of fs.readdirSync(INJECTED).filter((f) => f.startsWith('linux_amd64-'))) fs.rmSync(path.join(INJECTED, file));
+  // The second release makes the bundle and the tars again, and injects and compresses linux/amd64 again: the same
+  // bundle, blob (one for all five), injection and gzip must give the same bytes. The other four take their
+  // injected binary and compressed archive from the release cache, by a hash of what makes each.
+  for (const file of fs.readdirSync(CACHE).filter((f) => f.startsWith('linux_amd64-'))) fs.rmSync(path.join(CACHE, file));
   const second = await run('npm', ['run', '-s', 'release'], { cwd: ROOT, timeoutMs: 15 * 60_000 });
   assert.equal(second.code, 0, second.stderr);
-  const reused = [...second.stdout.matchAll(/^(\S+): the binary injected from these inputs before/gm)].map((m) => m[1]).sort();
-  assert.deepEqual(reused, ['darwin/amd64', 'darwin/arm64', 'linux/arm64', 'windows/amd64'], second.stdout);
+  const reused = (what: string) => [...second.stdout.matchAll(new RegExp(`^(\\S+): ${what} from these inputs before`, 'gm'))].map((m) => m[1]).sort();
+  assert.deepEqual(reused('the binary injected'), ['darwin/amd64', 'darwin/arm64', 'linux/arm64', 'windows/amd64'], second.stdout);
+  assert.deepEqual(reused('the archive compressed'), ['darwin/amd64', 'darwin/arm64', 'linux/arm64', 'windows/amd64'], second.stdout);
   assert.deepEqual(sums(), firstSums, 'a second release of the same commit gives the same sha256s');
 });

@@ -107,7 +107,7 @@ export async function bundleForSnapshot(): Promise<{ main: string; assets: Recor
     }],
   });
   const eager = new Set(Object.keys(scan.metafile.inputs).map((input) => path.resolve(ROOT, input)));
-  const lazy = [...dynamic].filter((file) => !eager.has(file));
+  const lazy = [...dynamic].filter((file) => !eager.has(file)).sort(); // sorted: resolutions finish in any order, the bundles must not
 
   // The lazy bundle: a table of the modules start-up imports dynamically; the eager ones come from `shared`.
   const shared = new Set<string>();
@@ -157,7 +157,7 @@ export async function bundleForSnapshot(): Promise<{ main: string; assets: Recor
           resolveDir: ROOT,
           loader: 'js',
         }));
-        build.onLoad({ filter: /.*/, namespace: 'shared' }, () => ({ contents: table(shared), resolveDir: ROOT, loader: 'js' }));
+        build.onLoad({ filter: /.*/, namespace: 'shared' }, () => ({ contents: table([...shared].sort()), resolveDir: ROOT, loader: 'js' }));
       },
     }],
   });

@@ -46,7 +46,7 @@ export function tempDir(prefix = 'kubectl-calico-test-'): string {
 
 /** An environment like a user's shell: no KUBECONFIG, a fresh HOME (kubectl's caches live there). */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { PATH: `${DIST}:/usr/bin:/bin`, HOME: tempDir('home-'), ...extra };
+  return { PATH: `${DIST}:/usr/bin:/bin`, HOME: tempDir('home-'), ...GO_GC, ...extra };
 }
 
 /** The built binary, run directly. */

@@ -1,10 +1,9 @@
 // npm run build: bundles the CLI into one CommonJS file with esbuild, then
 // makes dist/kubectl-calico with @yao-pkg/pkg in SEA mode on the stock Node
 // from the npm registry (node_modules/node), entirely offline.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleForSnapshot, fillLazyCodeCache, hostTarget, makeSea, ROOT } from './sea.ts';
+import { bundleForSnapshot, digestOf, fillLazyCodeCache, hostTarget, makeSea, ROOT } from './sea.ts';
 
 const output = path.join(ROOT, 'dist', process.platform === 'win32' ? 'kubectl-calico.exe' : 'kubectl-calico');
 const nodeBinary = path.join(ROOT, 'node_modules', 'node', 'bin', process.platform === 'win32' ? 'node.exe' : 'node');
@@ -26,9 +25,6 @@ if (previous?.inputs === inputs && previous.binary === digest([output])) {
   console.log(`built ${path.relative(ROOT, output)} (${(fs.statSync(output).size / 1e6).toFixed(1)} MB)`);
 }
 
-/** One sha256 over the files' bytes, in order. */
 function digest(files: string[]): string {
-  const hash = createHash('sha256');
-  for (const file of files) hash.update(createHash('sha256').update(fs.readFileSync(file)).digest());
-  return hash.digest('hex');
+  return digestOf(files.map((file) => fs.readFileSync(file)));
 }

@@ -4,6 +4,7 @@
 // nodejs.org, unreachable here), so we lay them out there under a HOME of
 // our own.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { tarGz, zipStored } from './archive.ts';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,6 +23,13 @@ export const NODE_VERSION: string = pkg.devDependencies.node;
 
 /** A pkg target such as `linux-x64`, `macos-arm64`, `win-x64`. */
 export type Target = `${'linux' | 'macos' | 'win'}-${'x64' | 'arm64'}`;
+
+/** One sha256 over several inputs, each hashed apart (so that no two lists of inputs run together alike). */
+export function digestOf(inputs: (string | Buffer)[]): string {
+  const hash = createHash('sha256');
+  for (const input of inputs) hash.update(createHash('sha256').update(input).digest());
+  return hash.digest('hex');
+}
 
 export function hostTarget(): Target {
   const os = ({ darwin: 'macos', win32: 'win' } as Record<string, string>)[process.platform] ?? process.platform;

@@ -20,16 +20,16 @@ export interface Result {
 }
 
 /**
- * Runs a program without blocking the event loop (the test cluster lives in this process). Tests give the
- * plugin a --timeout below the 60 s limit here, so a stuck run reports what is stuck instead of being killed.
- */
-/**
  * Go's garbage collector at its default pace (GOGC=100) collects several times while kubectl starts, about a
  * fifth of the CPU of `kubectl calico version` (110 → 87 ms, measured); the suite runs kubectl ~2,000 times, on
  * two cores. GOGC only paces the collector: what kubectl does and prints is the same.
  */
 const GO_GC = { GOGC: '400' };
 
+/**
+ * Runs a program without blocking the event loop (the test cluster lives in this process). Tests give the
+ * plugin a --timeout below the 60 s limit here, so a stuck run reports what is stuck instead of being killed.
+ */
 export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {}): Promise<Result> {
   return new Promise((resolve) => {
     const child = execFile(file, args, { env: { ...GO_GC, ...(options.env ?? process.env) }, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {

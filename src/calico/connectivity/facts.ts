@@ -9,6 +9,7 @@
 import { parseCidr, parseNetwork, type Cidr } from '../cidr.ts';
 import { CliError } from '../../cli/errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { listAll } from '../../kube/list.ts';
 import { readNodeStatus } from '../bgp/node-status.ts';
 import { podDetail, podReady, type Pod } from '../pods.ts';
 import type { ProbeResult } from './probe.ts';
@@ -72,18 +73,6 @@ interface EventObject {
   metadata: { creationTimestamp?: string };
 }
 
-async function list<T>(kube: KubeClient, path: string, query: Record<string, string>, signal: AbortSignal): Promise<T[]> {
-  const items: T[] = [];
-  let token: string | undefined;
-  do {
-    const page = await kube.optional<{ items: T[]; metadata?: { continue?: string } }>(path, { query: { ...query, limit: 500, continue: token }, signal });
-    if (!page) break;
-    items.push(...page.items);
-    token = page.metadata?.continue || undefined;
-  } while (token);
-  return items;
-}
-
 /** The node networks, from the node list the command already read. */
 export function nodeNetworks(nodes: NodeObject[]): Map<string, NodeNetwork> {
   return new Map(nodes.map((n) => {
@@ -102,10 +91,10 @@ export function nodeNetworks(nodes: NodeObject[]): Map<string, NodeNetwork> {
 
 export async function readFacts(kube: KubeClient, nodes: Map<string, NodeNetwork>, signal: AbortSignal): Promise<DataplaneFacts> {
   const [pools, calicoPods, events, dnsPods] = await Promise.all([
-    list<IPPoolObject>(kube, '/apis/crd.projectcalico.org/v1/ippools', {}, signal),
-    list<Pod>(kube, '/api/v1/namespaces/calico-system/pods', { labelSelector: 'k8s-app=calico-node' }, signal),
-    list<EventObject>(kube, '/api/v1/namespaces/calico-system/events', { fieldSelector: 'reason=Unhealthy' }, signal),
-    list<Pod>(kube, '/api/v1/namespaces/kube-system/pods', { labelSelector: 'k8s-app=kube-dns' }, signal),
+    listAll<IPPoolObject>(kube, '/apis/crd.projectcalico.org/v1/ippools', { signal, optional: true }),
+    listAll<Pod>(kube, '/api/v1/namespaces/calico-system/pods', { query: { labelSelector: 'k8s-app=calico-node' }, signal, optional: true }),
+    listAll<EventObject>(kube, '/api/v1/namespaces/calico-system/events', { query: { fieldSelector: 'reason=Unhealthy' }, signal, optional: true }),
+    listAll<Pod>(kube, '/api/v1/namespaces/kube-system/pods', { query: { labelSelector: 'k8s-app=kube-dns' }, signal, optional: true }),
   ]);
   const lastProbe = new Map<string, { at: number; message: string }>();
   for (const event of events) {

@@ -4,6 +4,7 @@
 // that are not ready get their pods listed — with one exception: the leak
 // check (CAL-1202) reads every pod's address, as table cells, and declares it.
 import { apiError, type KubeClient, type Query } from '../../kube/client.ts';
+import { listAll } from '../../kube/list.ts';
 import { clusterNetwork, type ClusterNetwork } from '../cluster-network.ts';
 import { checkIpam, type IpamCheck } from '../ipam/check.ts';
 import { readAffinities, readBlock, readBlocks, readLeakGracePeriod, readPodAddresses, readPodHolds, readPools, TUNNEL_ANNOTATIONS, type IpamNode } from '../ipam/read.ts';
@@ -84,11 +85,6 @@ export interface Event {
   source?: { component?: string; host?: string };
 }
 
-interface List<T> {
-  items: T[];
-  metadata?: { continue?: string };
-}
-
 export class Facts {
   readonly kube: KubeClient;
   private readonly cache = new Map<string, Promise<unknown>>();
@@ -103,17 +99,7 @@ export class Facts {
   }
 
   private list<T>(path: string, query: Query = {}): Promise<T[]> {
-    return this.once(`${path}?${JSON.stringify(query)}`, async () => {
-      const items: T[] = [];
-      let token: string | undefined;
-      do {
-        const page = await this.kube.optional<List<T>>(path, { query: { ...query, limit: 500, continue: token } });
-        if (!page) return items;
-        items.push(...page.items);
-        token = page.metadata?.continue || undefined;
-      } while (token);
-      return items;
-    });
+    return this.once(`${path}?${JSON.stringify(query)}`, () => listAll<T>(this.kube, path, { query, optional: true }));
   }
 
   private get<T>(path: string): Promise<T | undefined> {

@@ -37,18 +37,22 @@ export function hostTarget(): Target {
 }
 
 /**
- * What client-node's config module imports for APIs we never call
- * (makeApiClient, fetch dispatchers) becomes a stub that throws: evaluating
- * the generated client and undici costs start-up on every cluster command.
+ * What client-node's modules import for APIs we never call (makeApiClient,
+ * fetch dispatchers) becomes a stub that throws, and what they import only
+ * for a SOCKS proxy or a credential plugin a stub that loads it when first
+ * used: evaluating all of it cost start-up on every cluster command.
  */
 const CLIENT_NODE_STUBS: Record<string, string> = {
   './gen/index.js': 'client-node-gen.js',
   undici: 'client-node-undici.js',
+  'socks-proxy-agent': 'client-node-socks-proxy-agent.cjs',
+  socks: 'client-node-socks.cjs',
+  'node:child_process': 'client-node-child-process.cjs',
 };
 const withoutUnusedClientNode: esbuild.Plugin = {
   name: 'without-unused-client-node',
   setup(build) {
-    build.onResolve({ filter: /^(\.\/gen\/index\.js|undici)$/ }, (args) => (/client-node[\\/]dist[\\/]config\.js$/.test(args.importer) ? { path: path.join(ROOT, 'scripts', 'stubs', CLIENT_NODE_STUBS[args.path]!) } : undefined));
+    build.onResolve({ filter: /^(\.\/gen\/index\.js|undici|socks-proxy-agent|socks|node:child_process)$/ }, (args) => (/client-node[\\/]dist[\\/][^\\/]+\.js$/.test(args.importer) ? { path: path.join(ROOT, 'scripts', 'stubs', CLIENT_NODE_STUBS[args.path]!) } : undefined));
   },
 };
 

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
+import { TEST_CACHE_ROOT } from './cache-dir.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -40,7 +41,7 @@ const rank = (file: string) => (SLOWEST_FIRST.includes(file) ? SLOWEST_FIRST.ind
 
 /** Every test file's process keeps the JavaScript of the .ts modules it loads (test/ts-cache.ts). */
 const EXEC_ARGV = ['--import', path.join(ROOT, 'test', 'ts-cache.ts')];
-pruneCache(path.join(os.tmpdir(), 'kubectl-calico-test-cache'));
+pruneCache(TEST_CACHE_ROOT);
 
 const files = (fs.readdirSync(path.join(ROOT, 'test', 'e2e')) as string[])
   .filter((file) => file.endsWith('.test.ts'))

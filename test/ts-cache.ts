@@ -9,10 +9,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import module from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
+import { TEST_CACHE as DIR } from './cache-dir.ts';
 
-const DIR = path.join(os.tmpdir(), 'kubectl-calico-test-cache', process.version);
 fs.mkdirSync(DIR, { recursive: true });
 module.enableCompileCache?.(path.join(DIR, 'v8'));
 

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { stringify } from 'yaml';
 import { Api } from './api.ts';
@@ -32,7 +33,8 @@ import { PodLogs } from './logs.ts';
 import { Registry } from './registry.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
 import { Store } from './store.ts';
-import { clientCertificate, createCertificateAuthority, serverCertificate, type CertificateAuthority } from './tls.ts';
+import { TEST_CACHE } from '../cache-dir.ts';
+import { clusterPki, type CertificateAuthority, type KeyPair } from './tls.ts';
 
 export interface ClusterOptions {
   scenario?: string;
@@ -108,7 +110,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const registry = new Registry();
   const api = new Api(store, registry, clock, Number(minor));
   const logs = new PodLogs();
-  const ca = createCertificateAuthority();
+  const pki = clusterPki(path.join(TEST_CACHE, 'pki.json'));
+  const ca = pki.ca;
   const runtime = new Runtime(api, clock, logs, { ...FAST_TIMINGS, ...options.timings }, { failingImages: [], crashingContainers: [], ...options.podFaults });
   const network = { ...noNetworkFaults(), ...options.network };
   // A cluster that starts with Calico gets its network faults once the install has converged (as a firewall
@@ -147,7 +150,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   authenticator.addToken(tokens.viewer, { name: 'viewer', groups: [] });
   const requestLog: RequestLogEntry[] = [];
   if (options.requestLogFile) fs.writeFileSync(options.requestLogFile, '');
-  const serverPair = serverCertificate(ca);
   const faults: Faults = {
     latencyMs: options.latencyMs ?? 0,
     errorRate: options.errorRate ?? 0,
@@ -168,7 +170,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     requestLogFile: options.requestLogFile,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 30_000,
   });
-  const server = https.createServer({ key: serverPair.key, cert: serverPair.cert, ca: [ca.cert], requestCert: true, rejectUnauthorized: false }, handler);
+  const server = https.createServer({ key: pki.server.key, cert: pki.server.cert, ca: [ca.cert], requestCert: true, rejectUnauthorized: false }, handler);
   server.keepAliveTimeout = 30_000;
   // Upgraded connections (exec sessions) are no longer the HTTP server's to close.
   const upgraded = new Set<Duplex>();
@@ -180,7 +182,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const kubeconfig = makeKubeconfig(url, ca, tokens);
+  const kubeconfig = makeKubeconfig(url, ca, pki.admin, tokens);
   servedVersions.set(url, kubernetesVersion);
   if (options.kubeconfigPath) fs.writeFileSync(options.kubeconfigPath, kubeconfig, { mode: 0o600 });
   return {
@@ -199,8 +201,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   };
 }
 
-function makeKubeconfig(url: string, ca: CertificateAuthority, tokens: { admin: string; viewer: string }): string {
-  const cert = clientCertificate(ca, 'kubernetes-admin', ['kubeadm:cluster-admins']);
+function makeKubeconfig(url: string, ca: CertificateAuthority, cert: KeyPair, tokens: { admin: string; viewer: string }): string {
   const b64 = (text: string) => Buffer.from(text).toString('base64');
   return stringify({
     apiVersion: 'v1',

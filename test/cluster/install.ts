@@ -6,10 +6,10 @@
 // the cluster is the one a real install leaves behind.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { loadAll } from 'js-yaml';
 import { manifestFiles } from '../../src/calico/manifests.ts';
+import { TEST_CACHE } from '../cache-dir.ts';
 import type { Runtime } from './controllers/runtime.ts';
 import { jsonCopy } from './store.ts';
 import type { KubeObject, NewObject } from './types.ts';
@@ -27,7 +27,7 @@ const parsed = new Map<string, NewObject[]>();
  * of YAML costs a test cluster's process 0.2–0.4 s of CPU, reading the JSON a tenth of it, and every test file's
  * process starts clusters with Calico.
  */
-const PARSED_CACHE = path.join(os.tmpdir(), 'kubectl-calico-test-cache', process.version, 'manifests');
+const PARSED_CACHE = path.join(TEST_CACHE, 'manifests');
 
 export function manifestObjects(file: string): NewObject[] {
   let objects = parsed.get(file);

@@ -1,4 +1,4 @@
-// A throwaway certificate authority and certificates made with the openssl
+// Throwaway certificate authorities and certificates made with the openssl
 // CLI (P-256 keys: quick to make, and accepted by kubectl's Go TLS stack).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,11 +27,47 @@ export function createCertificateAuthority(commonName = 'kubernetes'): Certifica
   }
 }
 
-export function serverCertificate(ca: CertificateAuthority): KeyPair {
+/** What a test cluster serves and trusts, and the certificate of its kubeconfig's cert-admin user. */
+export interface ClusterPki {
+  ca: CertificateAuthority;
+  server: KeyPair;
+  admin: KeyPair;
+}
+
+/** How long a kept PKI is used: its certificates are valid for two days. */
+const PKI_REUSE_MS = 86_400_000;
+
+/**
+ * The test clusters' PKI, made by openssl once a day and kept in `file`: five openssl runs (~80 ms of CPU, the
+ * event loop of the process whose clusters serve its tests blocked meanwhile) for each of ~140 clusters a suite.
+ * Clusters that share it still share no credentials a test uses: each has its own tokens; a test that needs a
+ * CA of its own calls createCertificateAuthority.
+ */
+export function clusterPki(file: string): ClusterPki {
+  let kept: (Omit<ClusterPki, 'ca'> & { ca: KeyPair; made: number }) | undefined;
+  try {
+    kept = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof kept;
+  } catch {
+    // Absent (or half-written by a process that was killed): made below.
+  }
+  if (!kept || !(Date.now() - kept.made < PKI_REUSE_MS)) {
+    const ca = createCertificateAuthority();
+    kept = { ca: { cert: ca.cert, key: ca.key }, server: serverCertificate(ca), admin: clientCertificate(ca, 'kubernetes-admin', ['kubeadm:cluster-admins']), made: Date.now() };
+    // Test processes start clusters at once: each writes a whole file of its own and renames it into place.
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const partial = `${file}.${process.pid}`;
+    fs.writeFileSync(partial, JSON.stringify(kept), { mode: 0o600 });
+    fs.renameSync(partial, file);
+  }
+  const ca = kept.ca;
+  return { ca: { ...ca, issue: (subject, extensions) => issue(ca, subject, extensions) }, server: kept.server, admin: kept.admin };
+}
+
+function serverCertificate(ca: CertificateAuthority): KeyPair {
   return ca.issue('/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment');
 }
 
-export function clientCertificate(ca: CertificateAuthority, user: string, groups: string[]): KeyPair {
+function clientCertificate(ca: CertificateAuthority, user: string, groups: string[]): KeyPair {
   const subject = `${groups.map((g) => `/O=${g}`).join('')}/CN=${user}`;
   return ca.issue(subject, 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment');
 }

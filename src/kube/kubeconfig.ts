@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { load } from 'js-yaml';
-import type { Cluster, Context, User } from '@kubernetes/client-node/dist/config_types.js';
+import { newClusters, newContexts, newUsers, type Cluster, type Context, type User } from '@kubernetes/client-node/dist/config_types.js';
 import { CliError } from '../cli/errors.ts';
 import { NoKubeconfigError } from './errors.ts';
 
@@ -101,7 +101,12 @@ function loadFile(file: string): KubeConfig {
     throw new CliError(`kubeconfig "${file}" is not a kubeconfig: expected a mapping with clusters, contexts and users`);
   }
   try {
-    config.loadFromString(text);
+    // What client-node's loadFromString does, on the document parsed once above.
+    const { clusters, contexts, users, 'current-context': currentContext } = document as Record<string, unknown>;
+    config.clusters = newClusters(clusters);
+    config.contexts = newContexts(contexts);
+    config.users = newUsers(users);
+    config.currentContext = currentContext as string;
     config.makePathsAbsolute(path.dirname(file));
   } catch (error) {
     throw new CliError(`cannot load kubeconfig "${file}": ${firstLine(error)}`);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { stringify } from 'yaml';
+import { TEST_CACHE } from '../cache-dir.ts';
 import { Api } from './api.ts';
 import { Authenticator, Authorizer } from './auth.ts';
 import { RealClock, type Clock } from './clock.ts';
@@ -33,7 +34,6 @@ import { PodLogs } from './logs.ts';
 import { Registry } from './registry.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
 import { Store } from './store.ts';
-import { TEST_CACHE } from '../cache-dir.ts';
 import { clusterPki, type CertificateAuthority, type KeyPair } from './tls.ts';
 
 export interface ClusterOptions {

@@ -40,8 +40,8 @@ const PKI_REUSE_MS = 86_400_000;
 /**
  * The test clusters' PKI, made by openssl once a day and kept in `file`: five openssl runs (~80 ms of CPU, the
  * event loop of the process whose clusters serve its tests blocked meanwhile) for each of ~140 clusters a suite.
- * Clusters that share it still share no credentials a test uses: each has its own tokens; a test that needs a
- * CA of its own calls createCertificateAuthority.
+ * Clusters that share it have tokens of their own, but trust each other's cert-admin certificate (as clusters
+ * made from one CA do); a test that needs a CA of its own calls createCertificateAuthority.
  */
 export function clusterPki(file: string): ClusterPki {
   let kept: (Omit<ClusterPki, 'ca'> & { ca: KeyPair; made: number }) | undefined;

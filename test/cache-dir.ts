@@ -1,6 +1,7 @@
 // Where the tests keep what one test process makes and the next can reuse
 // (the JavaScript of .ts modules, parsed manifests, the test clusters' PKI),
-// by Node version; test/run.ts prunes it.
+// by Node version; test/run.ts prunes it. test/ts-cache.mjs, which is
+// JavaScript, spells TEST_CACHE again.
 import os from 'node:os';
 import path from 'node:path';
 

@@ -39,8 +39,8 @@ const SLOWEST_FIRST = [
 const LAST = ['test/e2e/cluster-scale.test.ts', 'test/e2e/scale.test.ts'];
 const rank = (file: string) => (SLOWEST_FIRST.includes(file) ? SLOWEST_FIRST.indexOf(file) : LAST.includes(file) ? Infinity : SLOWEST_FIRST.length);
 
-/** Every test file's process keeps the JavaScript of the .ts modules it loads (test/ts-cache.ts). */
-const EXEC_ARGV = ['--import', path.join(ROOT, 'test', 'ts-cache.ts')];
+/** Every test file's process keeps the JavaScript of the .ts modules it loads (test/ts-cache.mjs). */
+const EXEC_ARGV = ['--import', path.join(ROOT, 'test', 'ts-cache.mjs')];
 pruneCache(TEST_CACHE_ROOT);
 
 const files = (fs.readdirSync(path.join(ROOT, 'test', 'e2e')) as string[])
@@ -64,7 +64,7 @@ function runFiles(list: string[], concurrency: number): Promise<void> {
 
 await runFiles(files, os.availableParallelism() + 2);
 
-/** Drops what test/ts-cache.ts kept for other Node versions, and entries not written for a week (sources since changed). */
+/** Drops what test/ts-cache.mjs kept for other Node versions, and entries not written for a week (sources since changed). */
 function pruneCache(dir: string): void {
   const weekAgo = Date.now() - 7 * 86_400_000;
   for (const version of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {

@@ -11,8 +11,8 @@ import { VersionCommand } from './commands/version.ts';
 import { prepare } from './main.ts';
 import { start } from './start.ts';
 
-// Node's builtins that every command talking to a cluster loads and a snapshot can hold (not http, https or
+// Node's builtins that commands talking to a cluster load and a snapshot can hold (not http, https or
 // tls: a snapshot with them cannot be made), evaluated here so that the binary starts with them (~20 ms of CPU).
-for (const builtin of ['node:crypto', 'node:perf_hooks', 'node:vm']) process.getBuiltinModule(builtin);
+for (const builtin of ['node:crypto', 'node:perf_hooks', 'node:vm', 'node:zlib']) process.getBuiltinModule(builtin);
 prepare('kubectl calico', [VersionCommand, CompletionCommand]);
 startupSnapshot.setDeserializeMainFunction(start);

@@ -40,9 +40,24 @@ export function run(file: string, args: string[], options: { env?: NodeJS.Proces
   });
 }
 
+/** A new directory in $TMPDIR, removed when this test process exits. */
 export function tempDir(prefix = 'kubectl-calico-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
+
+/** What tempDir made: a suite's homes, folders and the release test's krew install (~300 MB) would stay in $TMPDIR. */
+const madeDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of madeDirs) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A directory a test made unreadable: left, as before.
+    }
+  }
+});
 
 /** An environment like a user's shell: no KUBECONFIG, a fresh HOME (kubectl's caches live there). */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { BundleFile, checkTarget } from '../../src/calico/diags/archive.ts';
@@ -17,6 +16,7 @@ import { commandOutput, defaultNodeChoice, type NodeObject } from '../../src/cal
 import { describeFailure, DiagsRun } from '../../src/calico/diags/run.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { ApiError } from '../../src/kube/errors.ts';
+import { tempDir } from '../helpers.ts';
 
 const node = (name: string, ready = true): NodeObject => ({ metadata: { name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
 
@@ -102,7 +102,7 @@ function fakeKube(delay: (path: string) => number, asked: string[]): KubeClient 
 }
 
 async function keptLogs(delay: (path: string) => number): Promise<{ files: string[]; asked: string[]; log: string; leftOut: number; uncollected: number }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diags-logs-'));
+  const dir = tempDir('diags-logs-');
   const bundle = new BundleFile(path.join(dir, 'b.tar.gz'), new Date());
   const run = new DiagsRun(bundle, { concurrency: 4, signal: new AbortController().signal, onItem: () => undefined });
   const asked: string[] = [];
@@ -148,7 +148,7 @@ test('describeFailure: any error is an item not collected, said in words; a bug 
 });
 
 test('checkTarget: a missing folder, a folder as the target or a file as the folder is one sentence', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diags-target-'));
+  const dir = tempDir('diags-target-');
   fs.writeFileSync(path.join(dir, 'file'), '');
   assert.throws(() => checkTarget(path.join(dir, 'missing', 'b.tar.gz'), '--output-file'), { message: `--output-file ${path.join(dir, 'missing', 'b.tar.gz')}: the folder ${path.join(dir, 'missing')} does not exist` });
   assert.throws(() => checkTarget(dir, '--output-file'), { message: `--output-file ${dir} is a folder; name the archive's file, such as ${path.join(dir, 'calico-diags.tar.gz')}` });
@@ -157,7 +157,7 @@ test('checkTarget: a missing folder, a folder as the target or a file as the fol
 });
 
 test('BundleFile: a write the file system refuses (a file size limit, as a full disk) fails add() instead of waiting forever', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diags-efbig-'));
+  const dir = tempDir('diags-efbig-');
   const script = `
     import { randomBytes } from 'node:crypto';
     import { BundleFile } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/calico/diags/archive.ts'))};

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
@@ -15,9 +14,10 @@ import { newest } from '../../src/calico/diags/logs.ts';
 import { redactObject, redactText, secretSummary } from '../../src/calico/diags/redact.ts';
 import { tarEnd, tarEntry } from '../../src/calico/diags/tar.ts';
 import { parseByteSize } from '../../src/cli/size.ts';
+import { tempDir } from '../helpers.ts';
 
 test('tar: tar -tzvf lists each entry with its size, mode and owner; short, prefix-split and pax paths come back whole', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tar-unit-'));
+  const dir = tempDir('tar-unit-');
   const long = `root/namespaces/calico-system/logs/${'p'.repeat(120)}/${'c'.repeat(63)}.previous.log`;
   const veryLong = `root/${'x'.repeat(200)}/${'y'.repeat(120)}.log`;
   const entries: [string, Buffer][] = [['root/index.yaml', Buffer.from('a: 1\n')], [long, Buffer.from('line\n'.repeat(300))], [veryLong, Buffer.alloc(0)], ['root/ünïcode.txt', Buffer.from('é')]];
@@ -35,7 +35,7 @@ test('tar: tar -tzvf lists each entry with its size, mode and owner; short, pref
 });
 
 test('BundleFile: mode 0600 while written, renamed when complete, removed on abort; entries hashed', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-unit-'));
+  const dir = tempDir('bundle-unit-');
   const previous = process.umask(0);
   try {
     const bundle = new BundleFile(path.join(dir, 'out.tar.gz'), new Date());

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { containsCidr, overlaps, parseCidr, parseCidrList } from '../../src/calico/cidr.ts';
@@ -10,7 +9,7 @@ import { sha256 } from '../../src/calico/manifests.ts';
 import { manifestObjects, objectsCachePath, parseAndCache } from '../../src/calico/plan.ts';
 import { retryDelay } from '../../src/kube/client.ts';
 import { UsageError } from '../../src/cli/errors.ts';
-import { SHARED_CALICO } from '../helpers.ts';
+import { SHARED_CALICO, tempDir } from '../helpers.ts';
 
 test('CIDRs: networks parse; host bits, bad prefixes, bad addresses and non-CIDRs are usage errors naming the value', () => {
   assert.deepEqual(parseCidr('10.97.0.0/16'), { family: 4, address: '10.97.0.0', prefix: 16, text: '10.97.0.0/16', base: 0x0a610000n });
@@ -104,7 +103,7 @@ test('retries: transient failures only, capped exponential backoff with jitter, 
 });
 
 test('manifest objects: the parse cache answers only for the JSON the plan vouches for; anything else is parsed again from the verified bytes', () => {
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'objects-'));
+  const cacheDir = tempDir('objects-');
   try {
     const data = fs.readFileSync(path.join(SHARED_CALICO, 'v3.29.0', 'custom-resources.yaml'));
     const digest = sha256(data);

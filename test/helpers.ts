@@ -153,11 +153,13 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
   }
 }
 
-/** A repeatable random source for the test cluster's fault knobs (a linear congruential generator). */
+/** A repeatable random source for tests (the test cluster's fault knobs, connectivity's pair sampling): a linear congruential generator. */
 export function seeded(seed: number): () => number {
-  let state = seed;
+  let state = seed >>> 0;
   return () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
+    // In 32-bit integer arithmetic: as a float product the state lost its low bits and fell into short cycles,
+    // and crossNodePairs' rejection sampling, drawing from such a cycle, never found a free pair (a unit run hung).
+    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
     return state / 2 ** 31;
   };
 }

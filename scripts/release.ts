@@ -11,6 +11,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { stringify } from 'yaml';
 import pkg from '../package.json' with { type: 'json' };
+import { replaceFile } from '../src/cli/files.ts';
 import { tar } from './archive.ts';
 import { BUNDLE, bundle, digestOf, makeSea, NODE_VERSION, ROOT, type Target } from './sea.ts';
 
@@ -60,8 +61,7 @@ async function cached(p: Platform, kind: 'injected' | 'tar.gz', key: string, mak
   const data = await make();
   fs.mkdirSync(CACHE, { recursive: true });
   for (const old of fs.readdirSync(CACHE).filter((f) => f.startsWith(`${p.os}_${p.arch}-${kind}-`))) fs.rmSync(path.join(CACHE, old));
-  fs.writeFileSync(`${file}.tmp`, data);
-  fs.renameSync(`${file}.tmp`, file);
+  replaceFile(file, data);
   return data;
 }
 

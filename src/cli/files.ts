@@ -8,12 +8,12 @@ import path from 'node:path';
 export const FILE_MODE = 0o644;
 export const DIRECTORY_MODE = 0o755;
 
-export function replaceFile(file: string, data: string | Buffer): void {
+export function replaceFile(file: string, data: string | Buffer, mode = FILE_MODE): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE });
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   fs.rmSync(temp, { force: true });
-  fs.writeFileSync(temp, data, { mode: FILE_MODE, flag: 'wx' });
-  fs.chmodSync(temp, FILE_MODE); // the umask may have taken bits away; it must not have added any either
+  fs.writeFileSync(temp, data, { mode, flag: 'wx' });
+  fs.chmodSync(temp, mode); // the umask may have taken bits away; it must not have added any either
   fs.renameSync(temp, file);
 }
 

@@ -4,11 +4,11 @@
 // above 100 nodes BGP route reflectors instead of the mesh); the simulated
 // controllers then do the rest, as they would after a user's commands, so
 // the cluster is the one a real install leaves behind.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadAll } from 'js-yaml';
-import { manifestFiles } from '../../src/calico/manifests.ts';
+import { manifestFiles, sha256 } from '../../src/calico/manifests.ts';
+import { replaceFile } from '../../src/cli/files.ts';
 import { TEST_CACHE } from '../cache-dir.ts';
 import type { Runtime } from './controllers/runtime.ts';
 import { jsonCopy } from './store.ts';
@@ -33,15 +33,12 @@ export function manifestObjects(file: string): NewObject[] {
   let objects = parsed.get(file);
   if (!objects) {
     const data = fs.readFileSync(file);
-    const cached = path.join(PARSED_CACHE, `${createHash('sha256').update(data).digest('hex')}.json`);
+    const cached = path.join(PARSED_CACHE, `${sha256(data)}.json`);
     try {
       objects = JSON.parse(fs.readFileSync(cached, 'utf8')) as NewObject[];
     } catch {
       objects = (loadAll(data.toString('utf8')) as (NewObject | null)[]).filter((o): o is NewObject => Boolean(o?.kind));
-      fs.mkdirSync(PARSED_CACHE, { recursive: true });
-      const temporary = `${cached}.${process.pid}`;
-      fs.writeFileSync(temporary, JSON.stringify(objects));
-      fs.renameSync(temporary, cached);
+      replaceFile(cached, JSON.stringify(objects));
     }
     parsed.set(file, objects);
   }

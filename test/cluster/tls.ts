@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { replaceFile } from '../../src/cli/files.ts';
 
 export interface KeyPair {
   cert: string;
@@ -54,10 +55,7 @@ export function clusterPki(file: string): ClusterPki {
     const ca = createCertificateAuthority();
     kept = { ca: { cert: ca.cert, key: ca.key }, server: serverCertificate(ca), admin: clientCertificate(ca, 'kubernetes-admin', ['kubeadm:cluster-admins']), made: Date.now() };
     // Test processes start clusters at once: each writes a whole file of its own and renames it into place.
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const partial = `${file}.${process.pid}`;
-    fs.writeFileSync(partial, JSON.stringify(kept), { mode: 0o600 });
-    fs.renameSync(partial, file);
+    replaceFile(file, JSON.stringify(kept), 0o600);
   }
   const ca = kept.ca;
   return { ca: { ...ca, issue: (subject, extensions) => issue(ca, subject, extensions) }, server: kept.server, admin: kept.admin };
